@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The parser, the stream reassembler and the state machine are plain C on
+ * bytes so that the same files build in the kernel, in KUnit and in
+ * userspace (fuzzing, host tests, microbenchmarks).  This header is the only
+ * place that knows which of those it is being built for.
+ */
+#ifndef _NF_FTP_EMBRYO_COMPAT_H
+#define _NF_FTP_EMBRYO_COMPAT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/slab.h>
+
+#define ftpe_alloc(n)	kmalloc(n, GFP_ATOMIC)
+#define ftpe_free(p)	kfree(p)
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+
+#define ftpe_alloc(n)	malloc(n)
+#define ftpe_free(p)	free(p)
+#endif
+
+#endif /* _NF_FTP_EMBRYO_COMPAT_H */

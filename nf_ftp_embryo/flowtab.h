@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The flow table: one record per helped FTP control connection, keyed by
+ * its conntrack.  A record carries the seed's flow-table row (state machine,
+ * negotiated endpoint, last reply) plus the stream state both directions
+ * need between segments.  A connection with no negotiation in progress has
+ * state IDLE and is not shown as a row.
+ *
+ * Locking and lifetime rules (the only place they are written down):
+ *  - Lookups are lockless under RCU (the helper callbacks run in an RCU
+ *    read-side section).
+ *  - flow->lock serialises everything in a record: both directions of one
+ *    control connection may be processed on two CPUs at once.  It is taken
+ *    with spin_lock_bh() because teardown also runs in process context
+ *    (conntrack -D/-F, namespace exit, module unload).  Under it we may take
+ *    nf_conntrack_expect_lock (creating or removing an expectation); nothing
+ *    takes them in the other order.
+ *  - A record is torn down once, under its lock: it is marked dead, its
+ *    expectation and buffers are released, it is unlinked and freed with
+ *    kfree_rcu().  A packet that finds a dead record leaves it alone.
+ *  - Teardown happens on conntrack destroy, on RST or the second FIN, on
+ *    namespace exit and on module unload.
+ */
+#ifndef _NF_FTP_EMBRYO_FLOWTAB_H
+#define _NF_FTP_EMBRYO_FLOWTAB_H
+
+#include <linux/rhashtable-types.h>
+#include <linux/spinlock.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#include "fsm.h"
+#include "parse.h"
+#include "stream.h"
+
+struct ftpe_flow {
+	struct rhash_head node;
+	const struct nf_conn *ct;	/* key */
+	spinlock_t lock;
+	u8 dead:1,
+	   dark:1,			/* TLS: nothing more is readable */
+	   fin_orig:1,
+	   fin_reply:1;
+	struct ftpe_reply_state replies;
+	struct ftpe_fsm fsm;
+	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
+	unsigned long since;		/* jiffies: negotiation start */
+	struct ftpe_stream stream[IP_CT_DIR_MAX];
+	struct rcu_head rcu;
+};
+
+int ftpe_flowtab_init(void);
+void ftpe_flowtab_exit(void);
+
+/* Caller holds rcu_read_lock(). */
+struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct);
+
+/*
+ * Find or add the record of @ct.  Returns an ERR_PTR: -ENOSPC when the
+ * namespace is at max_flows, -ENOMEM, or -ESRCH when @ct is dying.
+ * Caller holds rcu_read_lock().
+ */
+struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct);
+
+/* Remove the live expectation, if any.  Caller holds flow->lock. */
+void ftpe_flow_unexpect(struct ftpe_flow *flow);
+
+/* Tear the record down.  Caller holds flow->lock; returns false if dead. */
+bool ftpe_flow_kill(struct ftpe_flow *flow);
+
+/* Look up @ct's record and tear it down (conntrack destroy callback). */
+void ftpe_flow_destroy_ct(struct nf_conn *ct);
+
+/* Tear down every record of @net, or of every namespace if NULL. */
+void ftpe_flowtab_flush(const struct net *net);
+
+/*
+ * Call @fn for every record of @net under RCU, with flow->lock held and
+ * the record alive; stops early when @fn returns non-zero.
+ */
+int ftpe_flowtab_walk(const struct net *net,
+		      int (*fn)(struct ftpe_flow *flow, void *arg), void *arg);
+
+#endif /* _NF_FTP_EMBRYO_FLOWTAB_H */

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The founding state machine.  See fsm.h for the transitions.
+ *
+ * Replies are attributed to the command they answer through last_cmd: FTP
+ * answers commands in order, so a reply belongs to the client's latest
+ * command.  That keeps a 550 to SIZE or a 504 to TYPE, sent while a
+ * negotiation is open, from tearing the negotiation down, and keeps a 227
+ * from counting unless it answers PASV.
+ */
+#include "fsm.h"
+
+static const char * const ftpe_state_names[FTPE_STATE_COUNT] = {
+	[FTPE_IDLE]		= "IDLE",
+	[FTPE_OPENING]		= "OPENING",
+	[FTPE_OPENED]		= "OPENED",
+	[FTPE_CMD_SENT]		= "CMD_SENT",
+	[FTPE_EXEC_STARTED]	= "EXEC_STARTED",
+	[FTPE_EXEC_COMP]	= "EXEC_COMP",
+};
+
+const char *ftpe_state_name(u8 state)
+{
+	return state < FTPE_STATE_COUNT ? ftpe_state_names[state] : "?";
+}
+
+void ftpe_fsm_init(struct ftpe_fsm *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->state = FTPE_IDLE;
+	f->last_cmd = FTPE_VERB_OTHER;
+}
+
+/* End the negotiation, whatever its state; @why says how it ended. */
+static unsigned int ftpe_fsm_clear(struct ftpe_fsm *f, unsigned int why)
+{
+	if (f->state == FTPE_IDLE)
+		return 0;
+	f->state = FTPE_IDLE;
+	f->mode = 0;
+	memset(&f->ep, 0, sizeof(f->ep));
+	return FTPE_DO_REMOVE | FTPE_EV_MOVED | why;
+}
+
+unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
+			      const struct ftpe_endpoint *ep)
+{
+	unsigned int r;
+
+	f->last_cmd = verb;
+	switch (verb) {
+	case FTPE_VERB_PORT:
+	case FTPE_VERB_EPRT:
+	case FTPE_VERB_PASV:
+	case FTPE_VERB_EPSV:
+		r = ftpe_fsm_clear(f, FTPE_EV_REPLACED);
+		f->state = FTPE_OPENING;
+		f->mode = verb;
+		f->reply = 0;
+		if (ftpe_mode_active(verb))
+			f->ep = *ep;
+		return r | FTPE_EV_OPENED | FTPE_EV_MOVED;
+	case FTPE_VERB_XFER:
+		if (f->state != FTPE_OPENED)
+			return 0;
+		/* Active mode: the server connects once it has the command. */
+		f->state = FTPE_CMD_SENT;
+		r = FTPE_EV_MOVED;
+		if (ftpe_mode_active(f->mode))
+			r |= FTPE_DO_CREATE;
+		return r;
+	case FTPE_VERB_ABOR:
+	case FTPE_VERB_QUIT:
+	case FTPE_VERB_REFUSED:
+		return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+	default:
+		return 0;
+	}
+}
+
+/* The reply to PORT/EPRT/PASV/EPSV itself. */
+static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
+					const struct ftpe_endpoint *ep)
+{
+	unsigned int cls = code / 100;
+
+	if (cls == 4 || cls == 5)
+		return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+	if (ftpe_mode_active(f->mode)) {
+		if (cls != 2)
+			return 0;
+		f->state = FTPE_OPENED;
+		return FTPE_EV_MOVED;
+	}
+	if ((f->mode == FTPE_VERB_PASV && code == 227) ||
+	    (f->mode == FTPE_VERB_EPSV && code == 229)) {
+		if (!ep)
+			return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+		f->ep = *ep;
+		/* Passive mode: the client connects right after this reply. */
+		f->state = FTPE_OPENED;
+		return FTPE_DO_CREATE | FTPE_EV_MOVED;
+	}
+	/* Any other completion means the server did not enter passive mode. */
+	if (cls == 2)
+		return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+	return 0;
+}
+
+/* A reply while the transfer command is outstanding or running. */
+static unsigned int ftpe_fsm_transfer(struct ftpe_fsm *f, u16 code)
+{
+	bool ours = f->last_cmd == FTPE_VERB_XFER;
+	unsigned int cls = code / 100;
+
+	switch (cls) {
+	case 1:
+		if (!ours || f->state != FTPE_CMD_SENT)
+			return 0;
+		f->state = FTPE_EXEC_STARTED;
+		return FTPE_EV_MOVED;
+	case 2:
+		/* 226 and 250 end a transfer even after an interleaved NOOP. */
+		if (!ours && code != 226 && code != 250)
+			return 0;
+		f->state = FTPE_EXEC_COMP;
+		return ftpe_fsm_clear(f, FTPE_EV_DONE);
+	case 4:
+	case 5:
+		if (!ours && code != 425 && code != 426)
+			return 0;
+		return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+	default:
+		return 0;
+	}
+}
+
+unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
+			    const struct ftpe_endpoint *ep)
+{
+	bool answers = f->state == FTPE_OPENING && f->last_cmd == f->mode;
+	unsigned int r = 0;
+
+	if (code == 234 && f->last_cmd == FTPE_VERB_AUTH)
+		return FTPE_EV_TLS | ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+
+	if ((code == 227 && !(answers && f->mode == FTPE_VERB_PASV)) ||
+	    (code == 229 && !(answers && f->mode == FTPE_VERB_EPSV)))
+		r |= FTPE_EV_UNSOLICITED;
+
+	if (f->state == FTPE_IDLE)
+		return r;
+	f->reply = code;
+
+	if (answers)
+		return r | ftpe_fsm_negotiated(f, code, ep);
+	if (f->state == FTPE_CMD_SENT || f->state == FTPE_EXEC_STARTED)
+		return r | ftpe_fsm_transfer(f, code);
+	return r;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The per-control-connection state machine of the founding design:
+ *
+ *   IDLE --PORT/EPRT/PASV/EPSV--> OPENING --200 | 227 | 229--> OPENED
+ *   OPENED --transfer verb--> CMD_SENT --1xx--> EXEC_STARTED
+ *   CMD_SENT | EXEC_STARTED --2xx--> EXEC_COMP (entry cleared: IDLE)
+ *
+ * A negative reply (4xx/5xx) to the negotiating or transfer command, ABOR,
+ * QUIT, or a refused negotiation clears the entry from any state.  A new
+ * negotiation replaces the current one.  The machine only decides; the
+ * caller creates and removes the expectation as told by the result bits.
+ *
+ * Pure: no locking, no allocation.  The caller serialises calls.
+ */
+#ifndef _NF_FTP_EMBRYO_FSM_H
+#define _NF_FTP_EMBRYO_FSM_H
+
+#include "compat.h"
+#include "parse.h"
+
+enum ftpe_state {
+	FTPE_IDLE,		/* no negotiation: no flow-table row */
+	FTPE_OPENING,
+	FTPE_OPENED,
+	FTPE_CMD_SENT,
+	FTPE_EXEC_STARTED,
+	FTPE_EXEC_COMP,		/* transient: reported, then IDLE */
+	FTPE_STATE_COUNT
+};
+
+struct ftpe_fsm {
+	u8 state;		/* enum ftpe_state */
+	u8 mode;		/* negotiating verb: PORT, EPRT, PASV or EPSV */
+	u8 last_cmd;		/* the client command the next reply answers */
+	u16 reply;		/* last reply code seen in this negotiation */
+	struct ftpe_endpoint ep;	/* negotiated data endpoint */
+};
+
+/* Result bits of ftpe_fsm_command() and ftpe_fsm_reply(). */
+#define FTPE_DO_CREATE	0x01	/* create the expectation for fsm->ep */
+#define FTPE_DO_REMOVE	0x02	/* remove the live expectation, if any */
+#define FTPE_EV_OPENED	0x04	/* a negotiation started (row created) */
+#define FTPE_EV_DONE	0x08	/* completed: EXEC_COMP reached */
+#define FTPE_EV_ABORTED	0x10	/* ended early: negative, ABOR, QUIT... */
+#define FTPE_EV_REPLACED 0x20	/* a new negotiation replaced the old one */
+#define FTPE_EV_UNSOLICITED 0x40 /* 227/229 with no PASV/EPSV pending */
+#define FTPE_EV_TLS	0x80	/* 234 to AUTH: the channel goes dark */
+#define FTPE_EV_MOVED	0x100	/* the state changed */
+
+/* Negotiating modes in which the server connects to the client. */
+static inline bool ftpe_mode_active(u8 mode)
+{
+	return mode == FTPE_VERB_PORT || mode == FTPE_VERB_EPRT;
+}
+
+void ftpe_fsm_init(struct ftpe_fsm *f);
+
+/*
+ * A client command.  @ep is the endpoint of PORT/EPRT (ignored otherwise).
+ * The caller turns a PORT/EPRT it will not honour into FTPE_VERB_REFUSED.
+ */
+unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
+			      const struct ftpe_endpoint *ep);
+
+/*
+ * A complete server reply.  For 227/229 answering PASV/EPSV, @ep is the
+ * validated endpoint, or NULL when the caller found it malformed or refused
+ * it; the negotiation then ends without an expectation.
+ */
+unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
+			    const struct ftpe_endpoint *ep);
+
+const char *ftpe_state_name(u8 state);
+
+#endif /* _NF_FTP_EMBRYO_FSM_H */

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _NF_FTP_EMBRYO_HELPER_H
+#define _NF_FTP_EMBRYO_HELPER_H
+
+#include <linux/skbuff.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#define FTPE_HELPER_NAME	"ftp-embryo"
+
+int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
+	      enum ip_conntrack_info ctinfo);
+void ftpe_destroy(struct nf_conn *ct);
+
+#endif /* _NF_FTP_EMBRYO_HELPER_H */

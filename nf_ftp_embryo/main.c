@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nf_ftp_embryo: an FTP conntrack helper that opens a data connection's
+ * pinhole exactly when it is needed and closes it when the transfer ends.
+ *
+ * Registration: the helper is named "ftp-embryo" for IPv4 and IPv6 over TCP
+ * with source port 0 in its tuple.  6.1 refuses a second kernel helper on a
+ * tuple already taken (nf_conntrack_ftp holds TCP/21), and the tuple's port
+ * no longer selects anything since automatic helper assignment is gone:
+ * users attach the helper explicitly (iptables CT --helper, nft ct helper)
+ * on whatever port their servers use.  So both helpers load side by side.
+ */
+#include <linux/module.h>
+#include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+
+#include "flowtab.h"
+#include "helper.h"
+#include "netns.h"
+#include "params.h"
+
+unsigned int ftpe_max_flows = 65536;
+module_param_named(max_flows, ftpe_max_flows, uint, 0444);
+MODULE_PARM_DESC(max_flows,
+		 "control connections tracked per namespace (1..16777216, default 65536)");
+
+static unsigned int ftpe_expect_timeout = 60;
+module_param_named(expect_timeout, ftpe_expect_timeout, uint, 0444);
+MODULE_PARM_DESC(expect_timeout,
+		 "seconds an unused pinhole may live, a backstop to its removal at transfer end (1..3600, default 60)");
+
+unsigned int ftpe_min_port = 1024;
+module_param_named(min_port, ftpe_min_port, uint, 0444);
+MODULE_PARM_DESC(min_port,
+		 "lowest data port a pinhole may open (1..65535, default 1024)");
+
+static struct nf_conntrack_expect_policy ftpe_expect_policy = {
+	/* One live pinhole per control connection. */
+	.max_expected = 1,
+	.name = FTPE_HELPER_NAME,
+};
+
+static struct nf_conntrack_helper ftpe_helpers[2] __read_mostly;
+
+static int ftpe_check_param(const char *name, unsigned int val,
+			    unsigned int min, unsigned int max)
+{
+	if (val >= min && val <= max)
+		return 0;
+	pr_err("invalid %s=%u: must be %u..%u; not loading\n",
+	       name, val, min, max);
+	return -EINVAL;
+}
+
+static int __init ftpe_init(void)
+{
+	int ret;
+
+	ret = ftpe_check_param("max_flows", ftpe_max_flows, 1, 1 << 24) ?:
+	      ftpe_check_param("expect_timeout", ftpe_expect_timeout, 1,
+			       3600) ?:
+	      ftpe_check_param("min_port", ftpe_min_port, 1, 65535);
+	if (ret)
+		return ret;
+	ftpe_expect_policy.timeout = ftpe_expect_timeout;
+
+	ret = ftpe_flowtab_init();
+	if (ret)
+		return ret;
+	ret = ftpe_netns_register();
+	if (ret)
+		goto err_flowtab;
+
+	nf_ct_helper_init(&ftpe_helpers[0], AF_INET, IPPROTO_TCP,
+			  FTPE_HELPER_NAME, 0, 0, 0, &ftpe_expect_policy, 0,
+			  ftpe_help, NULL, THIS_MODULE);
+	nf_ct_helper_init(&ftpe_helpers[1], AF_INET6, IPPROTO_TCP,
+			  FTPE_HELPER_NAME, 0, 0, 0, &ftpe_expect_policy, 0,
+			  ftpe_help, NULL, THIS_MODULE);
+	ftpe_helpers[0].destroy = ftpe_destroy;
+	ftpe_helpers[1].destroy = ftpe_destroy;
+	ret = nf_conntrack_helpers_register(ftpe_helpers,
+					    ARRAY_SIZE(ftpe_helpers));
+	if (ret) {
+		pr_err("cannot register helper \"%s\": %d\n",
+		       FTPE_HELPER_NAME, ret);
+		goto err_netns;
+	}
+	return 0;
+
+err_netns:
+	ftpe_netns_unregister();
+err_flowtab:
+	ftpe_flowtab_exit();
+	return ret;
+}
+
+static void __exit ftpe_exit(void)
+{
+	/* No callback runs after this; our expectations are gone. */
+	nf_conntrack_helpers_unregister(ftpe_helpers, ARRAY_SIZE(ftpe_helpers));
+	ftpe_netns_unregister();
+	ftpe_flowtab_exit();
+}
+
+module_init(ftpe_init);
+module_exit(ftpe_exit);
+
+MODULE_DESCRIPTION("FTP conntrack helper with per-transfer pinholes");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME);

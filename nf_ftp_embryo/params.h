@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Module parameters: validated once at load, read-only afterwards. */
+#ifndef _NF_FTP_EMBRYO_PARAMS_H
+#define _NF_FTP_EMBRYO_PARAMS_H
+
+extern unsigned int ftpe_max_flows;
+extern unsigned int ftpe_min_port;
+
+#endif /* _NF_FTP_EMBRYO_PARAMS_H */

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * FTP control-channel line grammar.  See parse.h.
+ *
+ * Strict by design: anything that would open a pinhole (PORT, EPRT, 227,
+ * 229) must match its grammar exactly, with every number in range and
+ * nothing unexpected after it.  Leniency here is a firewall hole.
+ */
+#include "parse.h"
+
+/* Longest decimal field we accept ("00000000001" is not a port). */
+#define FTPE_NUM_DIGITS	5
+
+static bool ftpe_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static char ftpe_upper(char c)
+{
+	return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c;
+}
+
+/* Parse 1..FTPE_NUM_DIGITS digits at *pos; returns -1 if none or too many. */
+static long ftpe_number(const char *s, unsigned int len, unsigned int *pos)
+{
+	unsigned int i = *pos;
+	long v = 0;
+
+	while (i < len && ftpe_is_digit(s[i])) {
+		if (i - *pos == FTPE_NUM_DIGITS)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+		i++;
+	}
+	if (i == *pos)
+		return -1;
+	*pos = i;
+	return v;
+}
+
+static void ftpe_skip_spaces(const char *s, unsigned int len,
+			     unsigned int *pos)
+{
+	while (*pos < len && s[*pos] == ' ')
+		(*pos)++;
+}
+
+/*
+ * "h1,h2,h3,h4,p1,p2" at *pos: six numbers 0..255 separated by commas.  The
+ * resulting port must be non-zero.
+ */
+static int ftpe_parse_hostport(const char *s, unsigned int len,
+			       unsigned int *pos, struct ftpe_endpoint *ep)
+{
+	long v[6];
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		if (i && (*pos >= len || s[(*pos)++] != ','))
+			return -1;
+		v[i] = ftpe_number(s, len, pos);
+		if (v[i] < 0 || v[i] > 255)
+			return -1;
+	}
+	memset(ep, 0, sizeof(*ep));
+	ep->family = FTPE_AF_INET;
+	for (i = 0; i < 4; i++)
+		ep->addr[i] = (u8)v[i];
+	ep->port = (u16)(v[4] << 8 | v[5]);
+	return ep->port ? 0 : -1;
+}
+
+static int ftpe_parse_port_number(const char *s, unsigned int len,
+				  unsigned int *pos, u16 *port)
+{
+	long v = ftpe_number(s, len, pos);
+
+	if (v <= 0 || v > 65535)
+		return -1;
+	*port = (u16)v;
+	return 0;
+}
+
+/* Dotted quad, exactly four numbers 0..255. */
+static int ftpe_parse_ipv4(const char *s, unsigned int len, u8 *addr)
+{
+	unsigned int pos = 0;
+	long v;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i && (pos >= len || s[pos++] != '.'))
+			return -1;
+		v = ftpe_number(s, len, &pos);
+		if (v < 0 || v > 255)
+			return -1;
+		addr[i] = (u8)v;
+	}
+	return pos == len ? 0 : -1;
+}
+
+static int ftpe_hexval(char c)
+{
+	if (ftpe_is_digit(c))
+		return c - '0';
+	c = ftpe_upper(c);
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * RFC 4291 text form: up to eight groups of 1..4 hex digits, at most one
+ * "::", optionally ending in a dotted quad.
+ */
+static int ftpe_parse_ipv6(const char *s, unsigned int len, u8 *addr)
+{
+	u16 groups[8];
+	unsigned int pos = 0;
+	int n = 0, gap = -1, i, digits, d;
+	u16 g;
+
+	if (len >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		pos = 2;
+	}
+	while (pos < len) {
+		if (n == 8)
+			return -1;
+		/* An embedded IPv4 tail takes the last two groups. */
+		if (n <= 6 && memchr(s + pos, '.', len - pos) &&
+		    !memchr(s + pos, ':', len - pos)) {
+			u8 v4[4];
+
+			if (ftpe_parse_ipv4(s + pos, len - pos, v4))
+				return -1;
+			groups[n++] = (u16)(v4[0] << 8 | v4[1]);
+			groups[n++] = (u16)(v4[2] << 8 | v4[3]);
+			pos = len;
+			break;
+		}
+		g = 0;
+		digits = 0;
+		while (pos < len && (d = ftpe_hexval(s[pos])) >= 0) {
+			if (++digits > 4)
+				return -1;
+			g = (u16)(g << 4 | d);
+			pos++;
+		}
+		if (!digits)
+			return -1;
+		groups[n++] = g;
+		if (pos == len)
+			break;
+		if (s[pos++] != ':')
+			return -1;
+		if (pos < len && s[pos] == ':') {
+			if (gap >= 0)
+				return -1;
+			gap = n;
+			pos++;
+		} else if (pos == len) {
+			return -1;	/* trailing single ':' */
+		}
+	}
+	if (gap < 0 && n != 8)
+		return -1;
+	if (gap >= 0 && n == 8)
+		return -1;
+
+	memset(addr, 0, 16);
+	for (i = 0; i < n; i++) {
+		int slot = (gap >= 0 && i >= gap) ? i + 8 - n : i;
+
+		addr[2 * slot] = (u8)(groups[i] >> 8);
+		addr[2 * slot + 1] = (u8)groups[i];
+	}
+	return 0;
+}
+
+/* "<d><af><d><addr><d><port><d>" (RFC 2428) at *pos, nothing after it. */
+static int ftpe_parse_eprt(const char *s, unsigned int len, unsigned int pos,
+			   struct ftpe_endpoint *ep)
+{
+	unsigned int start;
+	char delim;
+	long af;
+
+	if (pos >= len)
+		return -1;
+	delim = s[pos++];
+	/* Any printable non-digit ASCII character may delimit (RFC 2428). */
+	if (delim < 33 || delim > 126 || ftpe_is_digit(delim))
+		return -1;
+
+	memset(ep, 0, sizeof(*ep));
+	af = ftpe_number(s, len, &pos);
+	if (pos >= len || s[pos++] != delim)
+		return -1;
+
+	start = pos;
+	while (pos < len && s[pos] != delim)
+		pos++;
+	if (pos >= len)
+		return -1;
+	if (af == 1) {
+		ep->family = FTPE_AF_INET;
+		if (ftpe_parse_ipv4(s + start, pos - start, ep->addr))
+			return -1;
+	} else if (af == 2) {
+		ep->family = FTPE_AF_INET6;
+		if (ftpe_parse_ipv6(s + start, pos - start, ep->addr))
+			return -1;
+	} else {
+		return -1;
+	}
+	pos++;
+
+	if (ftpe_parse_port_number(s, len, &pos, &ep->port))
+		return -1;
+	if (pos >= len || s[pos++] != delim)
+		return -1;
+	ftpe_skip_spaces(s, len, &pos);
+	return pos == len ? 0 : -1;
+}
+
+struct ftpe_verb_name {
+	char name[5];
+	u8 verb;
+};
+
+static const struct ftpe_verb_name ftpe_verbs[] = {
+	{ "PORT", FTPE_VERB_PORT },
+	{ "EPRT", FTPE_VERB_EPRT },
+	{ "PASV", FTPE_VERB_PASV },
+	{ "EPSV", FTPE_VERB_EPSV },
+	{ "RETR", FTPE_VERB_XFER },
+	{ "STOR", FTPE_VERB_XFER },
+	{ "STOU", FTPE_VERB_XFER },
+	{ "APPE", FTPE_VERB_XFER },
+	{ "LIST", FTPE_VERB_XFER },
+	{ "NLST", FTPE_VERB_XFER },
+	{ "MLSD", FTPE_VERB_XFER },
+	{ "ABOR", FTPE_VERB_ABOR },
+	{ "QUIT", FTPE_VERB_QUIT },
+	{ "AUTH", FTPE_VERB_AUTH },
+};
+
+/* Trailing blanks that some clients send before CRLF. */
+static unsigned int ftpe_trim(const char *s, unsigned int len)
+{
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\r'))
+		len--;
+	return len;
+}
+
+enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
+				  struct ftpe_endpoint *ep)
+{
+	unsigned int i, pos;
+	u8 verb = FTPE_VERB_OTHER;
+	char v[4];
+
+	len = ftpe_trim(line, len);
+	/* Every verb we act on has four letters and ends there. */
+	if (len < 4 || (len > 4 && line[4] != ' '))
+		return FTPE_VERB_OTHER;
+	for (i = 0; i < 4; i++)
+		v[i] = ftpe_upper(line[i]);
+	for (i = 0; i < sizeof(ftpe_verbs) / sizeof(ftpe_verbs[0]); i++) {
+		if (!memcmp(v, ftpe_verbs[i].name, 4)) {
+			verb = ftpe_verbs[i].verb;
+			break;
+		}
+	}
+
+	pos = 4;
+	ftpe_skip_spaces(line, len, &pos);
+	switch (verb) {
+	case FTPE_VERB_PORT:
+		if (ftpe_parse_hostport(line, len, &pos, ep) || pos != len)
+			return FTPE_VERB_MALFORMED;
+		break;
+	case FTPE_VERB_EPRT:
+		if (ftpe_parse_eprt(line, len, pos, ep))
+			return FTPE_VERB_MALFORMED;
+		break;
+	case FTPE_VERB_PASV:
+		if (pos != len)
+			return FTPE_VERB_MALFORMED;
+		break;
+	case FTPE_VERB_EPSV:
+		/* "EPSV", "EPSV ALL" or "EPSV <protocol number>". */
+		if (pos == len)
+			break;
+		if (len - pos == 3 && ftpe_upper(line[pos]) == 'A' &&
+		    ftpe_upper(line[pos + 1]) == 'L' &&
+		    ftpe_upper(line[pos + 2]) == 'L')
+			break;
+		if ((line[pos] == '1' || line[pos] == '2') && pos + 1 == len)
+			break;
+		return FTPE_VERB_MALFORMED;
+	default:
+		break;
+	}
+	return (enum ftpe_verb)verb;
+}
+
+/* "NNN" at the start of @line as a code 100..599, or -1. */
+static int ftpe_reply_code(const char *line, unsigned int len)
+{
+	int code;
+
+	if (len < 3 || !ftpe_is_digit(line[0]) || !ftpe_is_digit(line[1]) ||
+	    !ftpe_is_digit(line[2]))
+		return -1;
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (code < 100 || code > 599)
+		return -1;
+	return code;
+}
+
+int ftpe_reply_feed(struct ftpe_reply_state *st, const char *line,
+		    unsigned int len)
+{
+	int code = ftpe_reply_code(line, len);
+
+	if (st->ml_code) {
+		/* Only "NNN " with the opening code closes a multi-line reply. */
+		if (code == st->ml_code && (len == 3 || line[3] == ' ')) {
+			st->ml_code = 0;
+			return code;
+		}
+		return 0;
+	}
+	if (code < 0)
+		return -1;
+	if (len == 3 || line[3] == ' ')
+		return code;
+	if (line[3] == '-') {
+		st->ml_code = (u16)code;
+		return 0;
+	}
+	return -1;
+}
+
+int ftpe_parse_227(const char *line, unsigned int len,
+		   struct ftpe_endpoint *ep)
+{
+	unsigned int pos = 3, end;
+
+	len = ftpe_trim(line, len);
+	if (ftpe_reply_code(line, len) != 227)
+		return -1;
+	/* The six numbers start at the first digit after the code. */
+	while (pos < len && !ftpe_is_digit(line[pos]))
+		pos++;
+	if (ftpe_parse_hostport(line, len, &pos, ep))
+		return -1;
+	/* A seventh number or a longer run means this was not the tuple. */
+	end = pos;
+	if (end < len && (ftpe_is_digit(line[end]) || line[end] == ','))
+		return -1;
+	return 0;
+}
+
+int ftpe_parse_229(const char *line, unsigned int len,
+		   struct ftpe_endpoint *ep)
+{
+	unsigned int pos = 3;
+	char d;
+
+	len = ftpe_trim(line, len);
+	if (ftpe_reply_code(line, len) != 229)
+		return -1;
+	while (pos < len && line[pos] != '(')
+		pos++;
+	/* "(" d d d port d ")" with one delimiter repeated four times. */
+	if (pos + 5 >= len)
+		return -1;
+	pos++;
+	d = line[pos];
+	if (d < 33 || d > 126 || ftpe_is_digit(d) ||
+	    line[pos + 1] != d || line[pos + 2] != d)
+		return -1;
+	pos += 3;
+	memset(ep, 0, sizeof(*ep));
+	if (ftpe_parse_port_number(line, len, &pos, &ep->port))
+		return -1;
+	if (pos + 1 >= len || line[pos] != d || line[pos + 1] != ')')
+		return -1;
+	return 0;
+}

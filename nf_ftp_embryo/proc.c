@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/net/nf_ftp_embryo/stats: "name: value" lines, counters summed over
+ * CPUs, then the current gauges.
+ * /proc/net/nf_ftp_embryo/flows: the seed's flow table, one row per control
+ * connection with a negotiation in progress:
+ *   <family> <client>:<port> -> <server>:<port> <state> <command>
+ *   <data address>:<data port> <last reply> <age in ms> <pinhole 0|1>
+ */
+#include <linux/jiffies.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+
+#include "flowtab.h"
+#include "netns.h"
+#include "proc.h"
+
+#define FTPE_PROC_DIR	"nf_ftp_embryo"
+
+static const char * const ftpe_mode_names[FTPE_VERB_COUNT] = {
+	[FTPE_VERB_PORT] = "PORT",
+	[FTPE_VERB_EPRT] = "EPRT",
+	[FTPE_VERB_PASV] = "PASV",
+	[FTPE_VERB_EPSV] = "EPSV",
+};
+
+struct ftpe_gauges {
+	unsigned int records, rows, pinholes;
+};
+
+static int ftpe_count_one(struct ftpe_flow *flow, void *arg)
+{
+	struct ftpe_gauges *g = arg;
+
+	g->records++;
+	if (flow->fsm.state != FTPE_IDLE)
+		g->rows++;
+	if (flow->exp)
+		g->pinholes++;
+	return 0;
+}
+
+static int ftpe_stats_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq_file_single_net(seq);
+	struct ftpe_net *fn = ftpe_net(net);
+	struct ftpe_gauges g = {};
+	int i, cpu;
+
+	for (i = 0; i < FTPE_STAT_COUNT; i++) {
+		unsigned long sum = 0;
+
+		for_each_possible_cpu(cpu)
+			sum += per_cpu_ptr(fn->stats, cpu)->c[i];
+		seq_printf(seq, "%s: %lu\n", ftpe_stat_names[i], sum);
+	}
+	ftpe_flowtab_walk(net, ftpe_count_one, &g);
+	seq_printf(seq, "connections_tracked: %u\n", g.records);
+	seq_printf(seq, "flows_current: %u\n", g.rows);
+	seq_printf(seq, "expect_live: %u\n", g.pinholes);
+	return 0;
+}
+
+static void ftpe_show_addr(struct seq_file *seq, u8 family, const void *addr,
+			   u16 port)
+{
+	if (family == NFPROTO_IPV6)
+		seq_printf(seq, "[%pI6c]:%u", addr, port);
+	else
+		seq_printf(seq, "%pI4:%u", addr, port);
+}
+
+static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
+{
+	const struct nf_conntrack_tuple *t =
+		&flow->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	const struct ftpe_fsm *f = &flow->fsm;
+	struct seq_file *seq = arg;
+	u8 family = nf_ct_l3num(flow->ct);
+
+	if (f->state == FTPE_IDLE)
+		return 0;
+	seq_printf(seq, "%s ", family == NFPROTO_IPV6 ? "ipv6" : "ipv4");
+	ftpe_show_addr(seq, family, &t->src.u3, ntohs(t->src.u.tcp.port));
+	seq_puts(seq, " -> ");
+	ftpe_show_addr(seq, family, &t->dst.u3, ntohs(t->dst.u.tcp.port));
+	seq_printf(seq, " %s %s ", ftpe_state_name(f->state),
+		   ftpe_mode_names[f->mode] ?: "-");
+	ftpe_show_addr(seq, f->ep.family == FTPE_AF_INET6 ? NFPROTO_IPV6 :
+		       NFPROTO_IPV4, f->ep.addr, f->ep.port);
+	seq_printf(seq, " %u %u %d\n", f->reply,
+		   jiffies_to_msecs(jiffies - flow->since), !!flow->exp);
+	return 0;
+}
+
+static int ftpe_flows_show(struct seq_file *seq, void *v)
+{
+	ftpe_flowtab_walk(seq_file_single_net(seq), ftpe_flow_show, seq);
+	return 0;
+}
+
+int ftpe_proc_init(struct net *net)
+{
+	struct proc_dir_entry *dir;
+
+	dir = proc_mkdir(FTPE_PROC_DIR, net->proc_net);
+	if (!dir)
+		return -ENOMEM;
+	if (!proc_create_net_single("stats", 0444, dir, ftpe_stats_show,
+				    NULL) ||
+	    !proc_create_net_single("flows", 0444, dir, ftpe_flows_show,
+				    NULL)) {
+		remove_proc_subtree(FTPE_PROC_DIR, net->proc_net);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ftpe_proc_exit(struct net *net)
+{
+	remove_proc_subtree(FTPE_PROC_DIR, net->proc_net);
+}

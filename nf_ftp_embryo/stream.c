@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sequence tracking and line reassembly for one direction of the control
+ * connection.  See stream.h.
+ *
+ * Bytes are read in windows of at most FTPE_LINE_MAX that always start at a
+ * line boundary, so a line wholly inside a segment is handed on in place
+ * (or from a small stack copy when the segment is paged) and only a line cut
+ * by the end of a segment is copied into the stream's own buffer.
+ */
+#include "stream.h"
+
+static void ftpe_emit(ftpe_line_fn fn, void *ctx, const char *p,
+		      unsigned int n, unsigned int flags)
+{
+	if (!(flags & FTPE_LINE_TRUNCATED)) {
+		if (n && p[n - 1] == '\r')
+			n--;
+		else
+			flags |= FTPE_LINE_BARE_LF;
+	}
+	fn(ctx, p, n, flags);
+}
+
+void ftpe_stream_reset(struct ftpe_stream *s)
+{
+	ftpe_free(s->partial);
+	s->partial = NULL;
+	s->held = 0;
+}
+
+/*
+ * Complete a line held from an earlier segment with the bytes at @off.
+ * Returns how many bytes it consumed.
+ */
+static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
+				     unsigned int off, unsigned int avail,
+				     ftpe_read_fn read, ftpe_line_fn line,
+				     void *ctx, unsigned int *ev)
+{
+	unsigned int n = FTPE_LINE_MAX - s->held;
+	char buf[FTPE_LINE_MAX];
+	const char *p, *nl;
+
+	if (n > avail)
+		n = avail;
+	p = read(src, off, n, buf);
+	if (!p)
+		return avail;
+	nl = memchr(p, '\n', n);
+	if (nl)
+		n = nl - p + 1;
+	memcpy(s->partial + s->held, p, n);
+	s->held += n;
+
+	if (nl) {
+		*ev |= FTPE_STREAM_EV_SPLIT;
+		ftpe_emit(line, ctx, s->partial, s->held - 1, 0);
+		ftpe_stream_reset(s);
+	} else if (s->held == FTPE_LINE_MAX) {
+		*ev |= FTPE_STREAM_EV_OVERLONG;
+		line(ctx, s->partial, FTPE_LINE_MAX, FTPE_LINE_TRUNCATED);
+		ftpe_stream_reset(s);
+		s->flags |= FTPE_STREAM_SKIPPING;
+	}
+	return n;
+}
+
+unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
+			      const void *src, unsigned int off,
+			      unsigned int len, ftpe_read_fn read,
+			      ftpe_line_fn line, void *ctx)
+{
+	char buf[FTPE_LINE_MAX];
+	unsigned int ev = 0, end, n;
+	const char *p, *nl;
+	s32 delta;
+
+	if (!len)
+		return 0;
+	if (!(s->flags & FTPE_STREAM_SYNCED)) {
+		s->next_seq = seq;
+		s->flags |= FTPE_STREAM_SYNCED;
+	}
+
+	delta = (s32)(seq - s->next_seq);
+	if (delta < 0) {
+		/* Already consumed: only what lies beyond next_seq is new. */
+		ev |= FTPE_STREAM_EV_RETRANS;
+		if ((u32)-delta >= len)
+			return ev;
+		off += -delta;
+		len -= -delta;
+		seq = s->next_seq;
+	} else if (delta > 0) {
+		/* Bytes we will never see: restart at the next line. */
+		ev |= FTPE_STREAM_EV_GAP;
+		ftpe_stream_reset(s);
+		s->flags |= FTPE_STREAM_SKIPPING;
+	}
+	s->next_seq = seq + len;
+	end = off + len;
+
+	if (s->held)
+		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev);
+
+	while (off < end) {
+		n = end - off;
+		if (n > FTPE_LINE_MAX)
+			n = FTPE_LINE_MAX;
+		p = read(src, off, n, buf);
+		if (!p)
+			break;
+		nl = memchr(p, '\n', n);
+
+		if (s->flags & FTPE_STREAM_SKIPPING) {
+			if (nl) {
+				s->flags &= ~FTPE_STREAM_SKIPPING;
+				n = nl - p + 1;
+			}
+			off += n;
+			continue;
+		}
+		if (nl) {
+			ftpe_emit(line, ctx, p, nl - p, 0);
+			off += nl - p + 1;
+			continue;
+		}
+		if (n == FTPE_LINE_MAX) {
+			ev |= FTPE_STREAM_EV_OVERLONG;
+			line(ctx, p, n, FTPE_LINE_TRUNCATED);
+			s->flags |= FTPE_STREAM_SKIPPING;
+			off += n;
+			continue;
+		}
+		/* The segment ends inside a line: keep it for the next one. */
+		s->partial = ftpe_alloc(FTPE_LINE_MAX);
+		if (!s->partial) {
+			ev |= FTPE_STREAM_EV_NOMEM;
+			s->flags |= FTPE_STREAM_SKIPPING;
+			break;
+		}
+		memcpy(s->partial, p, n);
+		s->held = (u16)n;
+		break;
+	}
+	return ev;
+}

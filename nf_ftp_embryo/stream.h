@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One direction of the control connection as a byte stream: TCP sequence
+ * tracking and reassembly of lines that span segments.
+ *
+ * Bytes are consumed exactly once, in sequence order.  A segment that only
+ * repeats consumed bytes is ignored, so a retransmission can neither advance
+ * the state machine twice nor swap in different text.  A segment that starts
+ * beyond the next expected byte (a hole we will never see, e.g. SACKed data)
+ * resynchronises at its first newline.  A line still open at the end of a
+ * segment is kept in a buffer allocated only then and freed once the line
+ * completes, so a stream holds no buffer unless a line is actually split.
+ *
+ * Not thread-safe: the caller serialises calls for one stream.
+ */
+#ifndef _NF_FTP_EMBRYO_STREAM_H
+#define _NF_FTP_EMBRYO_STREAM_H
+
+#include "compat.h"
+
+/* Longest line kept whole; longer lines are passed on truncated, once. */
+#define FTPE_LINE_MAX	256
+
+struct ftpe_stream {
+	u32 next_seq;		/* sequence number of the next unread byte */
+	u16 held;		/* bytes of an unfinished line in @partial */
+	u8 flags;		/* FTPE_STREAM_* */
+	char *partial;		/* FTPE_LINE_MAX bytes while a line is split */
+};
+
+#define FTPE_STREAM_SYNCED	0x01	/* next_seq is valid */
+#define FTPE_STREAM_SKIPPING	0x02	/* discarding up to the next '\n' */
+
+/* Flags passed with each line. */
+#define FTPE_LINE_TRUNCATED	0x01	/* longer than FTPE_LINE_MAX */
+#define FTPE_LINE_BARE_LF	0x02	/* ended in "\n" without "\r" */
+
+/* Events reported by ftpe_stream_feed(), for statistics. */
+#define FTPE_STREAM_EV_RETRANS	0x01	/* some bytes were seen before */
+#define FTPE_STREAM_EV_GAP	0x02	/* bytes missing: resynchronised */
+#define FTPE_STREAM_EV_OVERLONG	0x04	/* a line exceeded FTPE_LINE_MAX */
+#define FTPE_STREAM_EV_NOMEM	0x08	/* split line lost: no memory */
+#define FTPE_STREAM_EV_SPLIT	0x10	/* a line was joined across segments */
+
+/*
+ * Copy @len bytes at @off of @src into @buf, or return a pointer to them
+ * directly when they are contiguous (skb_header_pointer() semantics).
+ */
+typedef const char *(*ftpe_read_fn)(const void *src, unsigned int off,
+				    unsigned int len, char *buf);
+
+/* Called for each complete line, without its terminator. */
+typedef void (*ftpe_line_fn)(void *ctx, const char *line, unsigned int len,
+			     unsigned int line_flags);
+
+/*
+ * Consume one segment: @len payload bytes starting at sequence number @seq,
+ * readable through @read at offsets @off .. @off + @len - 1 of @src.
+ * Returns a mask of FTPE_STREAM_EV_*.
+ */
+unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
+			      const void *src, unsigned int off,
+			      unsigned int len, ftpe_read_fn read,
+			      ftpe_line_fn line, void *ctx);
+
+/* Forget any unfinished line and free its buffer. */
+void ftpe_stream_reset(struct ftpe_stream *s);
+
+#endif /* _NF_FTP_EMBRYO_STREAM_H */
