@@ -286,15 +286,16 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	if (flow->dead)
 		goto out;
 	if (datalen && !flow->dark) {
+		ftpe_line_fn fn = dir == IP_CT_DIR_ORIGINAL ? ftpe_command :
+							      ftpe_reply;
+		unsigned int ev;
+
 		pk.flow = flow;
 		pk.ct = ct;
 		pk.net = net;
-		ftpe_count_stream(net, ftpe_stream_feed(&flow->stream[dir],
-				  ntohl(th->seq), skb, dataoff, datalen,
-				  ftpe_skb_read,
-				  dir == IP_CT_DIR_ORIGINAL ? ftpe_command :
-							      ftpe_reply,
-				  &pk));
+		ev = ftpe_stream_feed(&flow->stream[dir], ntohl(th->seq), skb,
+				      dataoff, datalen, ftpe_skb_read, fn, &pk);
+		ftpe_count_stream(net, ev);
 	}
 	if (th->fin) {
 		if (dir == IP_CT_DIR_ORIGINAL)

@@ -16,9 +16,42 @@
 unsigned int ftpe_net_id __read_mostly;
 
 const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
-#define FTPE_STAT_NAME(id, name) [FTPE_STAT_##id] = name,
-	FTPE_STATS(FTPE_STAT_NAME)
-#undef FTPE_STAT_NAME
+	[FTPE_STAT_PACKETS] = "packets",
+	[FTPE_STAT_LINES] = "lines",
+	[FTPE_STAT_SPLIT_LINES] = "lines_split",
+	[FTPE_STAT_BARE_LF] = "lines_bare_lf",
+	[FTPE_STAT_OVERLONG] = "lines_overlong",
+	[FTPE_STAT_RETRANS] = "segments_retransmitted",
+	[FTPE_STAT_GAP] = "segments_gap",
+	[FTPE_STAT_CMD_PORT] = "cmd_port",
+	[FTPE_STAT_CMD_EPRT] = "cmd_eprt",
+	[FTPE_STAT_CMD_PASV] = "cmd_pasv",
+	[FTPE_STAT_CMD_EPSV] = "cmd_epsv",
+	[FTPE_STAT_CMD_XFER] = "cmd_transfer",
+	[FTPE_STAT_CMD_ABOR] = "cmd_abor",
+	[FTPE_STAT_CMD_QUIT] = "cmd_quit",
+	[FTPE_STAT_CMD_OTHER] = "cmd_other",
+	[FTPE_STAT_MALFORMED] = "malformed",
+	[FTPE_STAT_REPLY_1XX] = "replies_1xx",
+	[FTPE_STAT_REPLY_2XX] = "replies_2xx",
+	[FTPE_STAT_REPLY_3XX] = "replies_3xx",
+	[FTPE_STAT_REPLY_4XX] = "replies_4xx",
+	[FTPE_STAT_REPLY_5XX] = "replies_5xx",
+	[FTPE_STAT_TRANSITIONS] = "transitions",
+	[FTPE_STAT_NEGOTIATIONS] = "flows_created",
+	[FTPE_STAT_COMPLETED] = "flows_completed",
+	[FTPE_STAT_ABORTED] = "flows_aborted",
+	[FTPE_STAT_REPLACED] = "flows_replaced",
+	[FTPE_STAT_EXP_CREATED] = "expect_created",
+	[FTPE_STAT_EXP_REMOVED] = "expect_removed",
+	[FTPE_STAT_EXP_FAILED] = "expect_failed",
+	[FTPE_STAT_REFUSED_BOUNCE] = "refused_bounce",
+	[FTPE_STAT_REFUSED_THIRD_PARTY] = "refused_third_party",
+	[FTPE_STAT_REFUSED_PORT] = "refused_privileged_port",
+	[FTPE_STAT_UNSOLICITED] = "refused_unsolicited",
+	[FTPE_STAT_TABLE_FULL] = "refused_table_full",
+	[FTPE_STAT_TLS] = "tls_sessions",
+	[FTPE_STAT_NOMEM] = "nomem",
 };
 
 static int __net_init ftpe_net_init(struct net *net)

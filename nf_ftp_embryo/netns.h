@@ -14,49 +14,44 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
-/* One place names every counter: the enum and the /proc names. */
-#define FTPE_STATS(X)						\
-	X(PACKETS, "packets")					\
-	X(LINES, "lines")					\
-	X(SPLIT_LINES, "lines_split")				\
-	X(BARE_LF, "lines_bare_lf")				\
-	X(OVERLONG, "lines_overlong")				\
-	X(RETRANS, "segments_retransmitted")			\
-	X(GAP, "segments_gap")					\
-	X(CMD_PORT, "cmd_port")					\
-	X(CMD_EPRT, "cmd_eprt")					\
-	X(CMD_PASV, "cmd_pasv")					\
-	X(CMD_EPSV, "cmd_epsv")					\
-	X(CMD_XFER, "cmd_transfer")				\
-	X(CMD_ABOR, "cmd_abor")					\
-	X(CMD_QUIT, "cmd_quit")					\
-	X(CMD_OTHER, "cmd_other")				\
-	X(MALFORMED, "malformed")				\
-	X(REPLY_1XX, "replies_1xx")				\
-	X(REPLY_2XX, "replies_2xx")				\
-	X(REPLY_3XX, "replies_3xx")				\
-	X(REPLY_4XX, "replies_4xx")				\
-	X(REPLY_5XX, "replies_5xx")				\
-	X(TRANSITIONS, "transitions")				\
-	X(NEGOTIATIONS, "flows_created")			\
-	X(COMPLETED, "flows_completed")				\
-	X(ABORTED, "flows_aborted")				\
-	X(REPLACED, "flows_replaced")				\
-	X(EXP_CREATED, "expect_created")			\
-	X(EXP_REMOVED, "expect_removed")			\
-	X(EXP_FAILED, "expect_failed")				\
-	X(REFUSED_BOUNCE, "refused_bounce")			\
-	X(REFUSED_THIRD_PARTY, "refused_third_party")		\
-	X(REFUSED_PORT, "refused_privileged_port")		\
-	X(UNSOLICITED, "refused_unsolicited")			\
-	X(TABLE_FULL, "refused_table_full")			\
-	X(TLS, "tls_sessions")					\
-	X(NOMEM, "nomem")
-
+/* Event counters; ftpe_stat_names[] in netns.c gives their /proc names. */
 enum ftpe_stat {
-#define FTPE_STAT_ENUM(id, name) FTPE_STAT_##id,
-	FTPE_STATS(FTPE_STAT_ENUM)
-#undef FTPE_STAT_ENUM
+	FTPE_STAT_PACKETS,
+	FTPE_STAT_LINES,
+	FTPE_STAT_SPLIT_LINES,
+	FTPE_STAT_BARE_LF,
+	FTPE_STAT_OVERLONG,
+	FTPE_STAT_RETRANS,
+	FTPE_STAT_GAP,
+	FTPE_STAT_CMD_PORT,
+	FTPE_STAT_CMD_EPRT,
+	FTPE_STAT_CMD_PASV,
+	FTPE_STAT_CMD_EPSV,
+	FTPE_STAT_CMD_XFER,
+	FTPE_STAT_CMD_ABOR,
+	FTPE_STAT_CMD_QUIT,
+	FTPE_STAT_CMD_OTHER,
+	FTPE_STAT_MALFORMED,
+	FTPE_STAT_REPLY_1XX,
+	FTPE_STAT_REPLY_2XX,
+	FTPE_STAT_REPLY_3XX,
+	FTPE_STAT_REPLY_4XX,
+	FTPE_STAT_REPLY_5XX,
+	FTPE_STAT_TRANSITIONS,
+	FTPE_STAT_NEGOTIATIONS,
+	FTPE_STAT_COMPLETED,
+	FTPE_STAT_ABORTED,
+	FTPE_STAT_REPLACED,
+	FTPE_STAT_EXP_CREATED,
+	FTPE_STAT_EXP_REMOVED,
+	FTPE_STAT_EXP_FAILED,
+	FTPE_STAT_REFUSED_BOUNCE,
+	FTPE_STAT_REFUSED_THIRD_PARTY,
+	FTPE_STAT_REFUSED_PORT,
+	FTPE_STAT_UNSOLICITED,
+	FTPE_STAT_TABLE_FULL,
+	FTPE_STAT_TLS,
+	FTPE_STAT_NOMEM,
 	FTPE_STAT_COUNT
 };
 

@@ -268,7 +268,7 @@ enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 		return FTPE_VERB_OTHER;
 	for (i = 0; i < 4; i++)
 		v[i] = ftpe_upper(line[i]);
-	for (i = 0; i < sizeof(ftpe_verbs) / sizeof(ftpe_verbs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ftpe_verbs); i++) {
 		if (!memcmp(v, ftpe_verbs[i].name, 4)) {
 			verb = ftpe_verbs[i].verb;
 			break;
