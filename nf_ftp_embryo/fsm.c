@@ -135,10 +135,10 @@ static unsigned int ftpe_fsm_transfer(struct ftpe_fsm *f, u16 code)
 	}
 }
 
-unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
-			    const struct ftpe_endpoint *ep)
+static unsigned int ftpe_fsm_reply_to(struct ftpe_fsm *f, u16 code,
+				      const struct ftpe_endpoint *ep,
+				      bool answers)
 {
-	bool answers = f->state == FTPE_OPENING && f->last_cmd == f->mode;
 	unsigned int r = 0;
 
 	if (code == 234 && f->last_cmd == FTPE_VERB_AUTH)
@@ -156,5 +156,18 @@ unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 		return r | ftpe_fsm_negotiated(f, code, ep);
 	if (f->state == FTPE_CMD_SENT || f->state == FTPE_EXEC_STARTED)
 		return r | ftpe_fsm_transfer(f, code);
+	return r;
+}
+
+unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
+			    const struct ftpe_endpoint *ep)
+{
+	bool answers = f->state == FTPE_OPENING && f->last_cmd == f->mode;
+	unsigned int r;
+
+	r = ftpe_fsm_reply_to(f, code, ep, answers);
+	/* A final reply answers the command: later replies do not. */
+	if (code >= 200)
+		f->last_cmd = FTPE_VERB_OTHER;
 	return r;
 }

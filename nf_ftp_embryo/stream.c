@@ -3,23 +3,40 @@
  * Sequence tracking and line reassembly for one direction of the control
  * connection.  See stream.h.
  *
- * Bytes are read in windows of at most FTPE_LINE_MAX that always start at a
- * line boundary, so a line wholly inside a segment is handed on in place
+ * Bytes are read in windows of at most FTPE_WINDOW (a longest line and its
+ * "\r\n") that always start at a line boundary, so a line wholly inside a segment is handed on in place
  * (or from a small stack copy when the segment is paged) and only a line cut
  * by the end of a segment is copied into the stream's own buffer.
  */
 #include "stream.h"
 
+#define FTPE_WINDOW	(FTPE_LINE_MAX + 2)
+
+/* Hand on a line of @n bytes that ended in '\n' (not included). */
 static void ftpe_emit(ftpe_line_fn fn, void *ctx, const char *p,
-		      unsigned int n, unsigned int flags)
+		      unsigned int n, unsigned int *ev)
 {
-	if (!(flags & FTPE_LINE_TRUNCATED)) {
-		if (n && p[n - 1] == '\r')
-			n--;
-		else
-			flags |= FTPE_LINE_BARE_LF;
+	unsigned int flags = 0;
+
+	if (n && p[n - 1] == '\r')
+		n--;
+	else
+		flags |= FTPE_LINE_BARE_LF;
+	if (n > FTPE_LINE_MAX) {
+		*ev |= FTPE_STREAM_EV_OVERLONG;
+		n = FTPE_LINE_MAX;
+		flags = FTPE_LINE_TRUNCATED;
 	}
 	fn(ctx, p, n, flags);
+}
+
+/* A window filled without a '\n': pass the start on, skip the rest. */
+static void ftpe_overlong(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
+			  const char *p, unsigned int *ev)
+{
+	*ev |= FTPE_STREAM_EV_OVERLONG;
+	fn(ctx, p, FTPE_LINE_MAX, FTPE_LINE_TRUNCATED);
+	s->flags |= FTPE_STREAM_SKIPPING;
 }
 
 void ftpe_stream_reset(struct ftpe_stream *s)
@@ -38,8 +55,8 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 				     ftpe_read_fn read, ftpe_line_fn line,
 				     void *ctx, unsigned int *ev)
 {
-	unsigned int n = FTPE_LINE_MAX - s->held;
-	char buf[FTPE_LINE_MAX];
+	unsigned int n = FTPE_WINDOW - s->held;
+	char buf[FTPE_WINDOW];
 	const char *p, *nl;
 
 	if (n > avail)
@@ -55,13 +72,13 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 
 	if (nl) {
 		*ev |= FTPE_STREAM_EV_SPLIT;
-		ftpe_emit(line, ctx, s->partial, s->held - 1, 0);
+		ftpe_emit(line, ctx, s->partial, s->held - 1, ev);
 		ftpe_stream_reset(s);
-	} else if (s->held == FTPE_LINE_MAX) {
-		*ev |= FTPE_STREAM_EV_OVERLONG;
-		line(ctx, s->partial, FTPE_LINE_MAX, FTPE_LINE_TRUNCATED);
-		ftpe_stream_reset(s);
-		s->flags |= FTPE_STREAM_SKIPPING;
+	} else if (s->held == FTPE_WINDOW) {
+		ftpe_overlong(s, line, ctx, s->partial, ev);
+		ftpe_free(s->partial);
+		s->partial = NULL;
+		s->held = 0;
 	}
 	return n;
 }
@@ -71,7 +88,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			      unsigned int len, ftpe_read_fn read,
 			      ftpe_line_fn line, void *ctx)
 {
-	char buf[FTPE_LINE_MAX];
+	char buf[FTPE_WINDOW];
 	unsigned int ev = 0, end, n;
 	const char *p, *nl;
 	s32 delta;
@@ -106,8 +123,8 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 
 	while (off < end) {
 		n = end - off;
-		if (n > FTPE_LINE_MAX)
-			n = FTPE_LINE_MAX;
+		if (n > FTPE_WINDOW)
+			n = FTPE_WINDOW;
 		p = read(src, off, n, buf);
 		if (!p)
 			break;
@@ -122,19 +139,17 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			continue;
 		}
 		if (nl) {
-			ftpe_emit(line, ctx, p, nl - p, 0);
+			ftpe_emit(line, ctx, p, nl - p, &ev);
 			off += nl - p + 1;
 			continue;
 		}
-		if (n == FTPE_LINE_MAX) {
-			ev |= FTPE_STREAM_EV_OVERLONG;
-			line(ctx, p, n, FTPE_LINE_TRUNCATED);
-			s->flags |= FTPE_STREAM_SKIPPING;
+		if (n == FTPE_WINDOW) {
+			ftpe_overlong(s, line, ctx, p, &ev);
 			off += n;
 			continue;
 		}
 		/* The segment ends inside a line: keep it for the next one. */
-		s->partial = ftpe_alloc(FTPE_LINE_MAX);
+		s->partial = ftpe_alloc(FTPE_WINDOW);
 		if (!s->partial) {
 			ev |= FTPE_STREAM_EV_NOMEM;
 			s->flags |= FTPE_STREAM_SKIPPING;

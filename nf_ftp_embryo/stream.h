@@ -25,7 +25,7 @@ struct ftpe_stream {
 	u32 next_seq;		/* sequence number of the next unread byte */
 	u16 held;		/* bytes of an unfinished line in @partial */
 	u8 flags;		/* FTPE_STREAM_* */
-	char *partial;		/* FTPE_LINE_MAX bytes while a line is split */
+	char *partial;		/* a line and its CRLF, while split */
 };
 
 #define FTPE_STREAM_SYNCED	0x01	/* next_seq is valid */

@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for line reassembly on one direction of the control connection
+ * (nf_ftp_embryo/stream.h).
+ *
+ * The code under test is compiled into this file so that the test module
+ * links no object of the main module.  Each segment is handed over in a
+ * buffer of exactly its size (plus a few header bytes in front when @off is
+ * exercised), so KASAN reports reads outside the segment.
+ *
+ * The header does not say how a stream that is not yet FTPE_STREAM_SYNCED
+ * adopts its first segment, so every test starts from a synced stream:
+ * next_seq set, flags FTPE_STREAM_SYNCED, no partial line.
+ */
+#include <kunit/test.h>
+
+#include "../nf_ftp_embryo/stream.c"
+
+#define STEST_MAX_LINES	8
+#define STEST_SEQ	1000u
+
+struct stest_line {
+	unsigned int len;
+	unsigned int flags;
+	char text[FTPE_LINE_MAX];
+};
+
+struct stest_ctx {
+	struct ftpe_stream s;
+	ftpe_read_fn read;
+	unsigned int off;		/* header bytes before the payload */
+	unsigned int n;			/* lines delivered */
+	struct stest_line line[STEST_MAX_LINES];
+};
+
+struct stest_want {
+	const char *text;
+	unsigned int flags;
+};
+
+/* skb_header_pointer() on a linear skb: no copy. */
+static const char *stest_flat_read(const void *src, unsigned int off,
+				   unsigned int len, char *buf)
+{
+	return (const char *)src + off;
+}
+
+/* skb_header_pointer() on a paged skb: always copies into @buf. */
+static const char *stest_copy_read(const void *src, unsigned int off,
+				   unsigned int len, char *buf)
+{
+	memcpy(buf, (const char *)src + off, len);
+	return buf;
+}
+
+static void stest_line_cb(void *ctx, const char *line, unsigned int len,
+			  unsigned int flags)
+{
+	struct stest_ctx *c = ctx;
+	struct stest_line *l;
+
+	if (c->n < STEST_MAX_LINES) {
+		l = &c->line[c->n];
+		l->len = len;
+		l->flags = flags;
+		memcpy(l->text, line, min_t(unsigned int, len, FTPE_LINE_MAX));
+	}
+	c->n++;
+}
+
+static int stest_init(struct kunit *test)
+{
+	struct stest_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	c->read = stest_flat_read;
+	test->priv = c;
+	return 0;
+}
+
+static void stest_exit(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+
+	if (c)
+		ftpe_stream_reset(&c->s);
+}
+
+/* A synced stream expecting @seq next, nothing delivered yet. */
+static void stest_start(struct stest_ctx *c, u32 seq)
+{
+	ftpe_stream_reset(&c->s);
+	memset(&c->s, 0, sizeof(c->s));
+	c->s.next_seq = seq;
+	c->s.flags = FTPE_STREAM_SYNCED;
+	c->n = 0;
+}
+
+static unsigned int stest_feed(struct kunit *test, struct stest_ctx *c,
+			       u32 seq, const char *data, unsigned int len)
+{
+	unsigned int size = c->off + len;
+	unsigned int ev;
+	char *buf;
+
+	buf = kmalloc(size ? size : 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, '\n', c->off);
+	memcpy(buf + c->off, data, len);
+	ev = ftpe_stream_feed(&c->s, seq, buf, c->off, len, c->read,
+			      stest_line_cb, c);
+	kfree(buf);
+	return ev;
+}
+
+static unsigned int stest_feed_str(struct kunit *test, struct stest_ctx *c,
+				   u32 seq, const char *data)
+{
+	return stest_feed(test, c, seq, data, strlen(data));
+}
+
+/* NULL when the delivered lines are exactly @w[0..@nw - 1]. */
+static const char *stest_diff(const struct stest_ctx *c,
+			      const struct stest_want *w, unsigned int nw)
+{
+	const struct stest_line *l;
+	unsigned int i;
+
+	if (c->n != nw)
+		return "wrong number of lines";
+	for (i = 0; i < nw && i < STEST_MAX_LINES; i++) {
+		l = &c->line[i];
+		if (l->len != strlen(w[i].text))
+			return "wrong line length";
+		if (memcmp(l->text, w[i].text, l->len))
+			return "wrong line text";
+		if (l->flags != w[i].flags)
+			return "wrong line flags";
+	}
+	return NULL;
+}
+
+static void stest_dump(struct kunit *test, const struct stest_ctx *c)
+{
+	const struct stest_line *l;
+	unsigned int i;
+
+	for (i = 0; i < c->n && i < STEST_MAX_LINES; i++) {
+		l = &c->line[i];
+		kunit_info(test, "  line %u: len %u flags %#x \"%.*s\"\n", i,
+			   l->len, l->flags,
+			   (int)min_t(unsigned int, l->len, FTPE_LINE_MAX),
+			   l->text);
+	}
+}
+
+static bool stest_expect(struct kunit *test, const struct stest_ctx *c,
+			 const char *what, const struct stest_want *w,
+			 unsigned int nw)
+{
+	const char *why = stest_diff(c, w, nw);
+
+	if (!why)
+		return true;
+	KUNIT_FAIL(test, "%s: %s (%u delivered, %u expected)", what, why,
+		   c->n, nw);
+	stest_dump(test, c);
+	return false;
+}
+
+/* The stream holds no buffer: no line is open. */
+static void stest_expect_no_partial(struct kunit *test,
+				    const struct stest_ctx *c,
+				    const char *what)
+{
+	KUNIT_EXPECT_NULL_MSG(test, c->s.partial, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, c->s.held, 0, "%s", what);
+}
+
+static void stest_whole_line(struct kunit *test)
+{
+	static const struct stest_want w[] = { { "220 (vsFTPd 3.0.3)", 0 } };
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	stest_start(c, STEST_SEQ);
+	ev = stest_feed_str(test, c, STEST_SEQ, "220 (vsFTPd 3.0.3)\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	stest_expect(test, c, "one line", w, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + 20);
+	stest_expect_no_partial(test, c, "after a whole line");
+}
+
+static void stest_several_lines(struct kunit *test)
+{
+	static const char seg[] = "211-Features:\r\n EPSV\n211 End\r\n";
+	static const struct stest_want w[] = {
+		{ "211-Features:", 0 },
+		{ " EPSV", FTPE_LINE_BARE_LF },
+		{ "211 End", 0 },
+	};
+	static const ftpe_read_fn readers[] = {
+		stest_flat_read, stest_copy_read,
+	};
+	struct stest_ctx *c = test->priv;
+	unsigned int ev, i, off;
+
+	for (i = 0; i < ARRAY_SIZE(readers); i++) {
+		for (off = 0; off <= 40; off += 40) {
+			c->read = readers[i];
+			c->off = off;
+			stest_start(c, STEST_SEQ);
+			ev = stest_feed_str(test, c, STEST_SEQ, seg);
+			KUNIT_EXPECT_EQ(test, ev, 0);
+			stest_expect(test, c, "three lines", w, ARRAY_SIZE(w));
+			KUNIT_EXPECT_EQ(test, c->s.next_seq,
+					STEST_SEQ + sizeof(seg) - 1);
+			stest_expect_no_partial(test, c, "segment ends on LF");
+		}
+	}
+}
+
+/* Two lines, split into two segments at every byte position. */
+static void stest_split_everywhere(struct kunit *test)
+{
+	static const char text[] =
+		"227 Entering Passive Mode (10,0,0,1,4,1).\r\n150 Here\n";
+	static const struct stest_want w[] = {
+		{ "227 Entering Passive Mode (10,0,0,1,4,1).", 0 },
+		{ "150 Here", FTPE_LINE_BARE_LF },
+	};
+	const unsigned int n = sizeof(text) - 1;
+	const unsigned int end1 = strlen(w[0].text) + 2;
+	struct stest_ctx *c = test->priv;
+	unsigned int k, ev1, ev2, r;
+	bool at_boundary;
+	u32 seq;
+
+	for (r = 0; r < 2; r++) {
+		c->read = r ? stest_copy_read : stest_flat_read;
+		for (k = 1; k < n; k++) {
+			seq = 0x10000000u + k * 1000;
+			at_boundary = k == end1;
+			stest_start(c, seq);
+			ev1 = stest_feed(test, c, seq, text, k);
+			/* no line before its LF; "...\r" is not a line yet */
+			KUNIT_EXPECT_EQ_MSG(test, c->n, k < end1 ? 0u : 1u,
+					    "split at %u: after part 1", k);
+			if (at_boundary)
+				stest_expect_no_partial(test, c, "boundary");
+			else
+				KUNIT_EXPECT_NOT_NULL_MSG(test, c->s.partial,
+							  "split at %u", k);
+			ev2 = stest_feed(test, c, seq + k, text + k, n - k);
+			if (!stest_expect(test, c, "split", w, ARRAY_SIZE(w))) {
+				kunit_info(test, "split at %u\n", k);
+				break;
+			}
+			KUNIT_EXPECT_EQ_MSG(test, ev1 & ~FTPE_STREAM_EV_SPLIT,
+					    0u, "split at %u", k);
+			KUNIT_EXPECT_EQ_MSG(test, ev2 & ~FTPE_STREAM_EV_SPLIT,
+					    0u, "split at %u", k);
+			KUNIT_EXPECT_TRUE_MSG(test, at_boundary ||
+					      (ev2 & FTPE_STREAM_EV_SPLIT),
+					      "split at %u: no EV_SPLIT", k);
+			KUNIT_EXPECT_EQ(test, c->s.next_seq, seq + n);
+			stest_expect_no_partial(test, c, "after part 2");
+		}
+	}
+}
+
+static void stest_one_byte_segments(struct kunit *test)
+{
+	static const char text[] = "230-Hello\r\n230 Login successful.\r\n";
+	static const struct stest_want w[] = {
+		{ "230-Hello", 0 },
+		{ "230 Login successful.", 0 },
+	};
+	struct stest_ctx *c = test->priv;
+	unsigned int i, ev = 0;
+
+	stest_start(c, STEST_SEQ);
+	for (i = 0; i < sizeof(text) - 1; i++)
+		ev |= stest_feed(test, c, STEST_SEQ + i, text + i, 1);
+	stest_expect(test, c, "one byte per segment", w, ARRAY_SIZE(w));
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_SPLIT);
+	stest_expect_no_partial(test, c, "end");
+}
+
+static void stest_retrans_exact(struct kunit *test)
+{
+	static const struct stest_want w[] = {
+		{ "200 ok", 0 },
+		{ "331 next", 0 },
+	};
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int ev;
+
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "200 ok\r\n");
+	ev = stest_feed_str(test, c, s, "200 ok\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_EQ(test, c->n, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 8);
+	/* same bytes numbers, other text: still ignored */
+	ev = stest_feed_str(test, c, s, "500 no\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_EQ(test, c->n, 1);
+	/* a strict prefix of what was consumed */
+	ev = stest_feed_str(test, c, s, "200");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	stest_feed_str(test, c, s + 8, "331 next\r\n");
+	/* an old segment after newer data */
+	ev = stest_feed_str(test, c, s, "200 ok\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	ev = stest_feed_str(test, c, s + 8, "331 next\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	stest_expect(test, c, "retransmissions", w, ARRAY_SIZE(w));
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 18);
+	stest_expect_no_partial(test, c, "end");
+}
+
+/* Retransmission of the first half of a split line. */
+static void stest_retrans_partial(struct kunit *test)
+{
+	static const struct stest_want w[] = { { "230 hello", 0 } };
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int ev;
+
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "230 hel");
+	KUNIT_EXPECT_NOT_NULL(test, c->s.partial);
+	KUNIT_EXPECT_EQ(test, c->s.held, 7);
+	ev = stest_feed_str(test, c, s, "230 hel");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	ev = stest_feed_str(test, c, s, "530 HEL");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_EQ(test, c->n, 0);
+	stest_feed_str(test, c, s + 7, "lo\r\n");
+	stest_expect(test, c, "joined once", w, 1);
+	stest_expect_no_partial(test, c, "end");
+}
+
+static void stest_overlap(struct kunit *test)
+{
+	static const struct stest_want w1[] = {
+		{ "220 a", 0 },
+		{ "331 b", 0 },
+	};
+	static const struct stest_want w2[] = { { "230 hello world", 0 } };
+	static const struct stest_want w3[] = { { "230 helLO", 0 } };
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int ev;
+
+	/* a retransmission that carries new bytes too */
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "220 a\r\n");
+	ev = stest_feed_str(test, c, s, "220 a\r\n331 b\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "overlap at a line boundary", w1, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 14);
+	stest_expect_no_partial(test, c, "overlap at a line boundary");
+
+	/* overlap inside an open line */
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "230 hel");
+	ev = stest_feed_str(test, c, s + 4, "hello world\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	stest_expect(test, c, "overlap inside a line", w2, 1);
+	stest_expect_no_partial(test, c, "overlap inside a line");
+
+	/* the overlapping bytes differ: the first copy wins */
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "230 hel");
+	stest_feed_str(test, c, s + 4, "HELLO\r\n");
+	stest_expect(test, c, "overlap with other bytes", w3, 1);
+}
+
+static void stest_gap(struct kunit *test)
+{
+	static const struct stest_want w1[] = {
+		{ "220 a", 0 },
+		{ "331 b", 0 },
+		{ "200 c", 0 },
+	};
+	static const struct stest_want w2[] = { { "331 b", 0 } };
+	static const struct stest_want w4[] = {
+		{ "220 a", 0 },
+		{ "230 c", 0 },
+	};
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int ev;
+
+	/* hole after a complete line: resync at the first LF */
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "220 a\r\n");
+	ev = stest_feed_str(test, c, s + 107, "junk\r\n331 b\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 120);
+	ev = stest_feed_str(test, c, s + 120, "200 c\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	stest_expect(test, c, "gap after a line", w1, 3);
+	/* the missing bytes arriving late change nothing */
+	stest_feed_str(test, c, s + 7, "123 lost\r\n");
+	KUNIT_EXPECT_EQ(test, c->n, 3);
+	stest_expect_no_partial(test, c, "gap after a line");
+
+	/* hole while a line is open: its start is dropped, never joined */
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "220 abc");
+	ev = stest_feed_str(test, c, s + 50, "tail\r\n331 b\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "gap inside a line", w2, 1);
+	stest_expect_no_partial(test, c, "gap inside a line");
+
+	/* no LF in the segment after the hole: skip on into the next one */
+	stest_start(c, s);
+	ev = stest_feed_str(test, c, s + 57, "xyz");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->n, 0);
+	ev = stest_feed_str(test, c, s + 60, "more\r\n331 b\r\n");
+	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "gap then segment without LF", w2, 1);
+	stest_expect_no_partial(test, c, "gap then segment without LF");
+
+	/* the stream cannot know the hole ended on a line boundary */
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "220 a\r\n");
+	ev = stest_feed_str(test, c, s + 20, "331 b\r\n230 c\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "gap up to a line start", w4, 2);
+}
+
+/* @n bytes of 'a'..'z', then "\r\n220 ok\r\n". */
+static char *stest_long_line(struct kunit *test, unsigned int n,
+			     unsigned int *total)
+{
+	static const char tail[] = "\r\n220 ok\r\n";
+	char *buf = kunit_kmalloc(test, n + sizeof(tail), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < n; i++)
+		buf[i] = 'a' + i % 26;
+	memcpy(buf + n, tail, sizeof(tail));
+	*total = n + sizeof(tail) - 1;
+	return buf;
+}
+
+/* NULL when lines are: a truncated prefix of @text, then "220 ok". */
+static const char *stest_diff_truncated(const struct stest_ctx *c,
+					const char *text)
+{
+	const struct stest_line *l = &c->line[0];
+
+	if (c->n != 2)
+		return "wrong number of lines";
+	if (!(l->flags & FTPE_LINE_TRUNCATED))
+		return "first line not flagged TRUNCATED";
+	if (!l->len || l->len > FTPE_LINE_MAX)
+		return "truncated line has a bad length";
+	if (memcmp(l->text, text, l->len))
+		return "truncated line is not a prefix of the line";
+	l = &c->line[1];
+	if (l->len != 6 || memcmp(l->text, "220 ok", 6) || l->flags)
+		return "line after the long line is wrong";
+	return NULL;
+}
+
+static void stest_overlong(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int total, ev;
+	const char *why;
+	char *buf;
+
+	buf = stest_long_line(test, 300, &total);
+	stest_start(c, STEST_SEQ);
+	ev = stest_feed(test, c, STEST_SEQ, buf, total);
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_OVERLONG);
+	why = stest_diff_truncated(c, buf);
+	KUNIT_EXPECT_NULL_MSG(test, why, "%s", why);
+	if (why)
+		stest_dump(test, c);
+	stest_expect_no_partial(test, c, "after an overlong line");
+	KUNIT_EXPECT_FALSE(test, c->s.flags & FTPE_STREAM_SKIPPING);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + total);
+}
+
+/*
+ * FTPE_LINE_MAX bytes is the longest line kept whole, however split; the
+ * "\r" of its CRLF is no part of it.
+ */
+static void stest_line_max(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int total, ev, k, n, bad;
+	char *buf;
+
+	for (n = FTPE_LINE_MAX - 1; n <= FTPE_LINE_MAX; n++) {
+		buf = stest_long_line(test, n, &total);
+		for (k = 0, bad = 0; k < n + 2; k++) {
+			stest_start(c, STEST_SEQ);
+			ev = stest_feed(test, c, STEST_SEQ, buf, k);
+			ev |= stest_feed(test, c, STEST_SEQ + k, buf + k,
+					 total - k);
+			if (!(ev & FTPE_STREAM_EV_OVERLONG) && c->n == 2 &&
+			    c->line[0].len == n && !c->line[0].flags &&
+			    !memcmp(c->line[0].text, buf, n) &&
+			    !c->s.partial)
+				continue;
+			if (!bad++) {
+				KUNIT_FAIL(test, "%u bytes, split at %u: %s",
+					   n, k, "not whole");
+				stest_dump(test, c);
+			}
+		}
+		KUNIT_EXPECT_EQ_MSG(test, bad, 0,
+				    "%u-byte line: %u of %u splits fail", n,
+				    bad, n + 2);
+	}
+}
+
+/* One byte more is delivered once, truncated, wherever it is split. */
+static void stest_line_max_plus_one(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int total, ev, k;
+	const char *why;
+	char *buf;
+
+	buf = stest_long_line(test, FTPE_LINE_MAX + 1, &total);
+	for (k = 0; k < total; k++) {
+		stest_start(c, STEST_SEQ);
+		ev = stest_feed(test, c, STEST_SEQ, buf, k);
+		ev |= stest_feed(test, c, STEST_SEQ + k, buf + k, total - k);
+		KUNIT_EXPECT_TRUE_MSG(test, ev & FTPE_STREAM_EV_OVERLONG,
+				      "split at %u", k);
+		why = stest_diff_truncated(c, buf);
+		if (why) {
+			KUNIT_FAIL(test, "split at %u: %s", k, why);
+			stest_dump(test, c);
+			break;
+		}
+		stest_expect_no_partial(test, c, "line of FTPE_LINE_MAX + 1");
+	}
+}
+
+static void stest_overlong_segments(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int total, ev;
+	const char *why;
+	char *buf;
+
+	buf = stest_long_line(test, 500, &total);
+	stest_start(c, s);
+	ev = stest_feed(test, c, s, buf, 200);
+	KUNIT_EXPECT_EQ(test, c->n, 0);
+	ev |= stest_feed(test, c, s + 200, buf + 200, 200);
+	KUNIT_EXPECT_LE(test, c->n, 1);
+	/* more of the long line: nothing more may come out of it */
+	ev |= stest_feed(test, c, s + 400, buf + 400, 50);
+	KUNIT_EXPECT_LE(test, c->n, 1);
+	ev |= stest_feed(test, c, s + 450, buf + 450, total - 450);
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_OVERLONG);
+	why = stest_diff_truncated(c, buf);
+	KUNIT_EXPECT_NULL_MSG(test, why, "%s", why);
+	if (why)
+		stest_dump(test, c);
+	stest_expect_no_partial(test, c, "after an overlong line");
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + total);
+}
+
+static void stest_partial_lifetime(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "220 a\r\n331 b\r\n");
+	stest_expect_no_partial(test, c, "lines never split");
+	stest_feed_str(test, c, s + 14, "22");
+	KUNIT_EXPECT_NOT_NULL(test, c->s.partial);
+	KUNIT_EXPECT_EQ(test, c->s.held, 2);
+	stest_feed_str(test, c, s + 16, "0 c\r\n");
+	KUNIT_EXPECT_EQ(test, c->n, 3);
+	stest_expect_no_partial(test, c, "split line completed");
+	stest_feed_str(test, c, s + 21, "230 d\r\n230 e");
+	KUNIT_EXPECT_NOT_NULL(test, c->s.partial);
+	stest_feed_str(test, c, s + 33, "\r\n");
+	KUNIT_EXPECT_EQ(test, c->n, 5);
+	stest_expect_no_partial(test, c, "split line completed by CRLF");
+}
+
+static void stest_reset(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+
+	stest_start(c, STEST_SEQ);
+	stest_feed_str(test, c, STEST_SEQ, "220 partial line");
+	KUNIT_EXPECT_NOT_NULL(test, c->s.partial);
+	KUNIT_EXPECT_EQ(test, c->s.held, 16);
+	ftpe_stream_reset(&c->s);
+	KUNIT_EXPECT_NULL(test, c->s.partial);
+	KUNIT_EXPECT_EQ(test, c->s.held, 0);
+	KUNIT_EXPECT_EQ(test, c->n, 0);
+	/* twice is harmless */
+	ftpe_stream_reset(&c->s);
+	KUNIT_EXPECT_NULL(test, c->s.partial);
+}
+
+static void stest_zero_length(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	stest_start(c, STEST_SEQ);
+	ev = stest_feed(test, c, STEST_SEQ, "", 0);
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	KUNIT_EXPECT_EQ(test, c->n, 0);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ);
+	stest_expect_no_partial(test, c, "empty segment");
+}
+
+static void stest_wraparound(struct kunit *test)
+{
+	static const struct stest_want w1[] = { { "220 hello", 0 } };
+	static const struct stest_want w2[] = {
+		{ "220 hello", 0 },
+		{ "230 hello", 0 },
+	};
+	static const struct stest_want w3[] = { { "331 b", 0 } };
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	/* one segment across the wrap */
+	stest_start(c, 0xfffffffau);
+	ev = stest_feed_str(test, c, 0xfffffffau, "220 hello\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	stest_expect(test, c, "segment across the wrap", w1, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, 5);
+
+	/* a line split at the wrap, its first half retransmitted */
+	stest_start(c, 0xfffffffbu);
+	stest_feed_str(test, c, 0xfffffffbu, "220 h");
+	ev = stest_feed_str(test, c, 0, "ello\r\n");
+	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_GAP);
+	ev = stest_feed_str(test, c, 0xfffffffbu, "220 h");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_GAP);
+	/* overlap across the wrap */
+	ev = stest_feed_str(test, c, 0xfffffffeu, " hello\r\n230 hel");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_GAP);
+	ev = stest_feed_str(test, c, 10, "hello\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	stest_expect(test, c, "split and overlap at the wrap", w2, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, 17);
+	stest_expect_no_partial(test, c, "wrap");
+
+	/* a hole across the wrap */
+	stest_start(c, 0xfffffff0u);
+	ev = stest_feed_str(test, c, 0x10, "x\r\n331 b\r\n");
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_RETRANS);
+	stest_expect(test, c, "gap across the wrap", w3, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, 0x1a);
+	/* and a stale segment from before the wrap */
+	stest_feed_str(test, c, 0xfffffff0u, "500 old\r\n");
+	KUNIT_EXPECT_EQ(test, c->n, 1);
+}
+
+static struct kunit_case stest_cases[] = {
+	KUNIT_CASE(stest_whole_line),
+	KUNIT_CASE(stest_several_lines),
+	KUNIT_CASE(stest_split_everywhere),
+	KUNIT_CASE(stest_one_byte_segments),
+	KUNIT_CASE(stest_retrans_exact),
+	KUNIT_CASE(stest_retrans_partial),
+	KUNIT_CASE(stest_overlap),
+	KUNIT_CASE(stest_gap),
+	KUNIT_CASE(stest_overlong),
+	KUNIT_CASE(stest_line_max),
+	KUNIT_CASE(stest_line_max_plus_one),
+	KUNIT_CASE(stest_overlong_segments),
+	KUNIT_CASE(stest_partial_lifetime),
+	KUNIT_CASE(stest_reset),
+	KUNIT_CASE(stest_zero_length),
+	KUNIT_CASE(stest_wraparound),
+	{}
+};
+
+static struct kunit_suite stest_suite = {
+	.name = "nf_ftp_embryo_stream",
+	.init = stest_init,
+	.exit = stest_exit,
+	.test_cases = stest_cases,
+};
+
+kunit_test_suites(&stest_suite);
+
+MODULE_LICENSE("GPL");
