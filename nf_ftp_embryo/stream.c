@@ -4,9 +4,10 @@
  * connection.  See stream.h.
  *
  * Bytes are read in windows of at most FTPE_WINDOW (a longest line and its
- * "\r\n") that always start at a line boundary, so a line wholly inside a segment is handed on in place
- * (or from a small stack copy when the segment is paged) and only a line cut
- * by the end of a segment is copied into the stream's own buffer.
+ * "\r\n") that always start at a line boundary, so a line wholly inside a
+ * segment is handed on in place (or from a small stack copy when the segment
+ * is paged) and only a line cut by the end of a segment is copied into the
+ * stream's own buffer.
  */
 #include "stream.h"
 
