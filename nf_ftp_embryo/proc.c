@@ -103,7 +103,7 @@ int ftpe_proc_init(struct net *net)
 {
 	struct proc_dir_entry *dir;
 
-	dir = proc_mkdir(FTPE_PROC_DIR, net->proc_net);
+	dir = proc_net_mkdir(net, FTPE_PROC_DIR, net->proc_net);
 	if (!dir)
 		return -ENOMEM;
 	if (!proc_create_net_single("stats", 0444, dir, ftpe_stats_show,
