@@ -46,10 +46,8 @@ stage build-debug build "debug kernel, module and KUnit module, W=1" \
 	make -s build/debug/nf_ftp_embryo.ko
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
-stage selftest-stock tools/vm/run.sh --kernel stock -- \
-	selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
-stage selftest-debug tools/vm/run.sh --kernel debug -- \
-	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
+stage selftest-stock selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
+stage selftest-debug selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

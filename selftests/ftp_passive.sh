@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Passive FTP through a DROP-by-default router: the helper must open the data
+# connection's pinhole for the transfer and close it right after.
+# Usage (in the guest, as root): ftp_passive.sh MODULE.ko   ("-" loads nothing,
+# e.g. with HELPER=ftp to check the harness against the kernel's own helper)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/lib.sh"
+
+failed=0
+tap() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok - $name"
+	else
+		echo "not ok - $name"
+		failed=$((failed + 1))
+	fi
+}
+
+# download FAMILY [CURL_OPTIONS...]: fetch and compare byte for byte.
+download() {
+	local dest=$NFE_TMP/got
+	rm -f "$dest"
+	fetch "$1" "$dest" "${@:2}" && cmp "$dest" "$NFE_TMP/ftp/file.bin"
+}
+
+# The control connection's FIN may still be in flight when curl returns.
+closed_after_transfer() {
+	wait_for 2 pinhole_closed && return 0
+	echo "# expectations left on rtr:"
+	expectations | sed 's/^/#   /'
+	echo "# flow table on rtr:"
+	flows | sed 's/^/#   /'
+	return 1
+}
+
+# Without the CT rule nothing opens the data port, so the FORWARD policy drops it.
+blocked_without_helper() {
+	local rc=0
+	download "$@" 2>/dev/null || rc=$?
+	((rc != 0))
+}
+
+topo_setup "${1:?usage: $0 MODULE.ko}"
+echo "# helper $HELPER on $(uname -r)"
+
+tap "ipv4 EPSV download" download 4
+tap "ipv4 EPSV pinhole closed" closed_after_transfer
+tap "ipv4 PASV download" download 4 --disable-epsv
+tap "ipv4 PASV pinhole closed" closed_after_transfer
+# IPv6 is EPSV only: PASV's 227 reply can only carry an IPv4 address
+# (RFC 2428), so there is no IPv6 PASV case to test.
+tap "ipv6 EPSV download" download 6
+tap "ipv6 EPSV pinhole closed" closed_after_transfer
+
+ct_rules -D
+tap "ipv4 EPSV blocked without helper" blocked_without_helper 4
+tap "ipv6 EPSV blocked without helper" blocked_without_helper 6
+
+((failed == 0))

@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every selftest in one QEMU guest and fail if any printed "not ok" or died.
+# Usage: selftests/run-guest.sh stock|debug MODULE.ko   ("-": no module; with
+#        HELPER=ftp this checks the harness against the kernel's own helper)
+# Logs: build/selftests/<flavour>/ (NFE_SELFTEST_OUT overrides).
+# The guest side of this script is the --in-guest mode.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+in_guest() {
+	local ko=$1 t name log rc failed=0
+	for t in "$here"/*.sh; do
+		name=${t##*/}
+		case $name in lib.sh | run-guest.sh) continue ;; esac
+		echo "# $name"
+		log=/tmp/$name.log
+		rc=0
+		bash "$t" "$ko" 2>&1 | tee "$log" || rc=$?
+		# A test that dies before its first "not ok" must still be counted.
+		if ((rc != 0)) && ! grep -q '^not ok' "$log"; then
+			echo "not ok - $name ran to completion (exit $rc)"
+		fi
+		((rc == 0)) || failed=1
+	done
+	if [[ $ko != - ]]; then
+		unload "$ko" || failed=1
+	fi
+	return "$failed"
+}
+
+# The CT rules hold a module reference until their namespaces are gone, and
+# netns cleanup is asynchronous: wait for the count to drop, then unload.
+unload() {
+	local mod end
+	mod=$(basename "$1" .ko)
+	mod=${mod//-/_}
+	end=$((SECONDS + 15))
+	while [[ -d /sys/module/$mod && $(cat "/sys/module/$mod/refcnt") != 0 ]]; do
+		((SECONDS < end)) || break
+		sleep 0.2
+	done
+	if rmmod "$mod"; then
+		echo "ok - $mod unloads"
+	else
+		echo "not ok - $mod unloads"
+		return 1
+	fi
+}
+
+if [[ ${1:-} == --in-guest ]]; then
+	in_guest "${2:?}"
+	exit
+fi
+
+flavour=${1:?usage: $0 stock|debug MODULE.ko}
+ko=${2:?usage: $0 stock|debug MODULE.ko}
+[[ $ko == - ]] || ko=$(realpath "$ko")
+root=$(cd "$here/.." && pwd)
+out=${NFE_SELFTEST_OUT:-$root/build/selftests/$flavour}
+mkdir -p "$out"
+rc=0
+# Under TCG the debug kernel is about 3x slower than the stock one.
+limit=300
+[[ $flavour == stock ]] || limit=900
+"$root/tools/vm/run.sh" --kernel "$flavour" --out "$out" --timeout "${NFE_TIMEOUT:-$limit}" -- \
+	env HELPER="${HELPER:-ftp-embryo}" bash "$here/run-guest.sh" --in-guest "$ko" |
+	tee "$out/tap.log" || rc=${PIPESTATUS[0]}
+pass=$(grep -c '^ok' "$out/tap.log" || true)
+fail=$(grep -c '^not ok' "$out/tap.log" || true)
+echo "# $flavour: $pass ok, $fail not ok, guest exit $rc (log: $out/tap.log)"
+((rc == 0 && fail == 0 && pass > 0))

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a throwaway QEMU guest whose root is the host's root (read-only over
+# virtio-9p) and run one command in it as root.
+# Exit: the command's status; 1 if it passed but dmesg showed a splat or leak;
+# 124 on timeout; 125 if the guest never reported (panic, broken init).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+usage() {
+	echo "usage: $0 [--kernel stock|debug] [--cpus N] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
+	exit 2
+}
+
+flavour=stock cpus=2 mem= limit=900 out=
+while (($#)); do
+	case $1 in
+	--kernel) flavour=${2:?}; shift 2 ;;
+	--cpus) cpus=${2:?}; shift 2 ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	--timeout) limit=${2:?}; shift 2 ;;
+	--out) out=${2:?}; shift 2 ;;
+	--) shift; break ;;
+	*) usage ;;
+	esac
+done
+(($#)) || usage
+
+own_out=
+if [[ -z $out ]]; then
+	out=$(mktemp -d)
+	own_out=1
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd -P)
+# Both paths travel on the kernel command line or in -virtfs options.
+for p in "$out" "$here"; do
+	if [[ $p == *[[:space:],]* ]]; then
+		echo "run.sh: path '$p' must not contain spaces or commas" >&2
+		exit 2
+	fi
+done
+
+case $flavour in
+stock)
+	kver=$(cd /lib/modules && ls -d 6.1.* | sort -V | tail -n1)
+	kernel=/boot/vmlinuz-$kver
+	initrd=(-initrd "$("$here/initramfs.sh" "$kver" | tail -n1)")
+	# qboot starts much faster than SeaBIOS; Debian's kernel routes PCI
+	# interrupts through ACPI, so qboot's bare MP table is enough.
+	bios=(-bios qboot.rom)
+	boot="rdinit=/init nfe_init=$here/guest-init.sh"
+	: "${mem:=1024}"
+	;;
+debug)
+	tree=$("$here/build-kernel.sh" | tail -n1)
+	kernel=$tree/arch/x86/boot/bzImage
+	initrd=()
+	# SeaBIOS: its MP table routes PCI INTx, which this ACPI-less kernel needs.
+	bios=()
+	# No initramfs: with CONFIG_BLOCK the kernel mounts root= by rootfstype,
+	# and 9p gets the name without its /dev/ prefix as the mount tag.
+	boot="root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
+	boot+=" init=$here/guest-init.sh"
+	# KASAN's shadow and kmemleak's metadata need the extra room.
+	: "${mem:=2048}"
+	;;
+*) usage ;;
+esac
+
+if [[ ${NFE_KVM:-0} == 1 ]]; then
+	accel=(-accel kvm -cpu host)
+else
+	accel=(-accel tcg -cpu max)
+fi
+
+ctl=$out/.nfe
+rm -rf "$ctl"
+mkdir -p "$ctl"
+{
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} >"$ctl/cmd"
+pwd >"$ctl/cwd"
+
+cleanup() {
+	local rc=$?
+	if [[ -n $own_out ]] && ((rc == 0)); then
+		rm -rf "$out"
+	elif ((rc != 0)); then
+		echo "run.sh: guest artifacts (dmesg.txt, status) in $ctl" >&2
+	fi
+}
+trap cleanup EXIT
+
+# oops=panic: after an oops the guest tends to hang on whatever lock the dead
+# task held; rebooting at once reports it in seconds rather than at the timeout.
+cmdline="console=ttyS0 loglevel=${NFE_LOGLEVEL:-3} edd=off oops=panic panic=-1 $boot nfe_out=$out nfe_kernel=$flavour"
+start=$(date +%s.%N)
+# In the background so a signal to run.sh can reach QEMU: bash runs traps
+# only between commands, and a foreground pipeline would hold them back.
+(
+	timeout -k 10 "$limit" qemu-system-x86_64 -nodefaults -no-user-config -nographic \
+		"${accel[@]}" -smp "$cpus" -m "$mem" -no-reboot \
+		-monitor none -serial stdio "${bios[@]}" \
+		-kernel "$kernel" "${initrd[@]}" -append "$cmdline" \
+		-virtfs local,path=/,mount_tag=root,id=root,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$out,mount_tag=out,id=out,security_model=none,multidevs=remap" \
+		</dev/null | sed -u -e 's/\r//g' -E -e '/^(\[[ 0-9.]*\] )?reboot: /d'
+	exit "${PIPESTATUS[0]}"
+) &
+qpid=$!
+# timeout(1) passes the signal on to QEMU.
+trap 'pkill -TERM -P "$qpid" -x timeout; wait "$qpid"; exit 143' TERM INT HUP
+qrc=0
+wait "$qpid" || qrc=$?
+trap - TERM INT HUP
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+printf 'run.sh: %s guest ran %.1f s\n' "$flavour" "$secs" >&2
+
+# The guest could not judge its own dmesg: say so in the same TAP line.
+if ((qrc == 124 || qrc == 137)); then
+	echo "not ok - guest dmesg clean ($flavour)"
+	echo "# timeout after $limit s, QEMU killed"
+	exit 124
+fi
+if [[ ! -s $ctl/status ]]; then
+	echo "not ok - guest dmesg clean ($flavour)"
+	echo "# the guest reported no status (panic? QEMU exit $qrc); see the console above"
+	exit 125
+fi
+read -r rc dm <"$ctl/status"
+if ((rc != 0)); then
+	exit "$rc"
+fi
+if ((dm != 0)); then
+	exit 1
+fi
+exit 0
