@@ -56,6 +56,12 @@ fi
 flavour=${1:?usage: $0 stock|debug MODULE.ko}
 ko=${2:?usage: $0 stock|debug MODULE.ko}
 [[ $ko == - ]] || ko=$(realpath "$ko")
+# The guest mounts tmpfs over these, hiding the host's files there.
+case $ko in /tmp/* | /run/* | /var/*)
+	echo "$0: $ko is hidden in the guest (tmpfs there); put it elsewhere" >&2
+	exit 2
+	;;
+esac
 root=$(cd "$here/.." && pwd)
 out=${NFE_SELFTEST_OUT:-$root/build/selftests/$flavour}
 mkdir -p "$out"

@@ -41,7 +41,11 @@ chmod 1777 /var/tmp
 ln -s /run /var/run
 ln -s /run/lock /var/lock
 
-# The out dir may sit under a path the tmpfs mounts just hid.
+# The repository and the out dir may sit under a path the tmpfs mounts just
+# hid (a clone in /tmp): mount their own shares back in place.
+repo=${nfe_repo:?nfe_repo= missing on the kernel command line}
+mkdir -p "$repo"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro repo "$repo"
 mkdir -p "$out"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out "$out"
 hostname nfe-guest

@@ -7,6 +7,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The repository gets its own share: a clone under /tmp or /var would be
+# hidden by the guest's tmpfs mounts otherwise.
+repo=$(cd "$here/../.." && pwd -P)
 usage() {
 	echo "usage: $0 [--kernel stock|debug] [--cpus N] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
 	exit 2
@@ -34,7 +37,7 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
 # Both paths travel on the kernel command line or in -virtfs options.
-for p in "$out" "$here"; do
+for p in "$out" "$here" "$repo"; do
 	if [[ $p == *[[:space:],]* ]]; then
 		echo "run.sh: path '$p' must not contain spaces or commas" >&2
 		exit 2
@@ -96,7 +99,7 @@ trap cleanup EXIT
 
 # oops=panic: after an oops the guest tends to hang on whatever lock the dead
 # task held; rebooting at once reports it in seconds rather than at the timeout.
-cmdline="console=ttyS0 loglevel=${NFE_LOGLEVEL:-3} edd=off oops=panic panic=-1 $boot nfe_out=$out nfe_kernel=$flavour"
+cmdline="console=ttyS0 loglevel=${NFE_LOGLEVEL:-3} edd=off oops=panic panic=-1 $boot nfe_out=$out nfe_repo=$repo nfe_kernel=$flavour"
 start=$(date +%s.%N)
 # In the background so a signal to run.sh can reach QEMU: bash runs traps
 # only between commands, and a foreground pipeline would hold them back.
@@ -106,6 +109,7 @@ start=$(date +%s.%N)
 		-monitor none -serial stdio "${bios[@]}" \
 		-kernel "$kernel" "${initrd[@]}" -append "$cmdline" \
 		-virtfs local,path=/,mount_tag=root,id=root,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$repo,mount_tag=repo,id=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,id=out,security_model=none,multidevs=remap" \
 		</dev/null | sed -u -e 's/\r//g' -E -e '/^(\[[ 0-9.]*\] )?reboot: /d'
 	exit "${PIPESTATUS[0]}"
