@@ -120,18 +120,29 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r)
 			ftpe_stat_inc(pk->net, events[i].stat);
 }
 
-/* May the server connect to the endpoint of this PORT/EPRT? */
-static bool ftpe_vet_active(struct ftpe_pkt *pk,
-			    const struct ftpe_endpoint *ep)
+/* Is @ep @peer's own address, on a port a pinhole may open? */
+static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
+		     const union nf_inet_addr *peer, enum ftpe_stat refusal)
 {
-	if (!ftpe_ep_is(ep, pk->ct, ftpe_client(pk->ct))) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_REFUSED_BOUNCE);
+	if (!ftpe_ep_is(ep, pk->ct, peer)) {
+		ftpe_stat_inc(pk->net, refusal);
 		return false;
 	}
 	if (ep->port < ftpe_min_port) {
 		ftpe_stat_inc(pk->net, FTPE_STAT_REFUSED_PORT);
 		return false;
 	}
+	return true;
+}
+
+/* Count a line; false once TLS made the channel unreadable. */
+static bool ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
+{
+	if (pk->flow->dark)
+		return false;
+	ftpe_stat_inc(pk->net, FTPE_STAT_LINES);
+	if (lflags & FTPE_LINE_BARE_LF)
+		ftpe_stat_inc(pk->net, FTPE_STAT_BARE_LF);
 	return true;
 }
 
@@ -154,11 +165,8 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	struct ftpe_endpoint ep;
 	enum ftpe_verb verb;
 
-	if (pk->flow->dark)
+	if (!ftpe_line_seen(pk, lflags))
 		return;
-	ftpe_stat_inc(pk->net, FTPE_STAT_LINES);
-	if (lflags & FTPE_LINE_BARE_LF)
-		ftpe_stat_inc(pk->net, FTPE_STAT_BARE_LF);
 
 	verb = ftpe_parse_command(line, len, &ep);
 	/* A cut-off line may have lost digits: never act on its numbers. */
@@ -168,7 +176,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	ftpe_stat_inc(pk->net, verb_stat[verb]);
 
 	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
-	    !ftpe_vet_active(pk, &ep))
+	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
 		verb = FTPE_VERB_REFUSED;
 	ftpe_apply(pk, ftpe_fsm_command(&pk->flow->fsm, verb, &ep));
 }
@@ -188,17 +196,13 @@ ftpe_vet_passive(struct ftpe_pkt *pk, u16 code, const char *line,
 		ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
 		return NULL;
 	}
+	/* EPSV names only a port: the server is the one already talked to. */
 	if (code == 229) {
 		ep->family = ftpe_family(pk->ct);
 		memcpy(ep->addr, server, sizeof(ep->addr));
-	} else if (!ftpe_ep_is(ep, pk->ct, server)) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_REFUSED_THIRD_PARTY);
-		return NULL;
 	}
-	if (ep->port < ftpe_min_port) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_REFUSED_PORT);
+	if (!ftpe_vet(pk, ep, server, FTPE_STAT_REFUSED_THIRD_PARTY))
 		return NULL;
-	}
 	return ep;
 }
 
@@ -211,11 +215,8 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	struct ftpe_endpoint ep;
 	int code;
 
-	if (pk->flow->dark)
+	if (!ftpe_line_seen(pk, lflags))
 		return;
-	ftpe_stat_inc(pk->net, FTPE_STAT_LINES);
-	if (lflags & FTPE_LINE_BARE_LF)
-		ftpe_stat_inc(pk->net, FTPE_STAT_BARE_LF);
 
 	code = ftpe_reply_feed(&pk->flow->replies, line, len);
 	if (code < 0)
