@@ -3,7 +3,7 @@
 # Other FTP clients and another server through the router: lftp, busybox
 # ftpget/ftpput and python ftplib against vsftpd and pyftpdlib. Each
 # transfer compares the file byte for byte and leaves no pinhole.
-# (curl is in the other tests; ftplib against vsftpd is ftp_session.sh.)
+# (curl is in the other tests, ftplib in ftp_session.sh.)
 #
 # Combinations left out, and why:
 # - busybox ftpget/ftpput: passive only, it has no active mode; run over
@@ -56,20 +56,6 @@ bb_put() {
 		same "$NFE_TMP/ftp/up/$2" "$REF"
 }
 
-# ftplib_get HOST PASSIVE(1|0): RETR with python ftplib (PASV or PORT on v4).
-ftplib_get() {
-	rm -f "$GOT"
-	in_ns cli timeout 30 "$PY" - "$1" "$2" "$GOT" <<-'PY' && same "$GOT" "$REF"
-		import ftplib, sys
-		ftp = ftplib.FTP(sys.argv[1], timeout=10)
-		ftp.login()
-		ftp.set_pasv(sys.argv[2] == "1")
-		with open(sys.argv[3], "wb") as f:
-		    ftp.retrbinary("RETR file.bin", f.write)
-		ftp.quit()
-	PY
-}
-
 pyftpd_listening() {
 	in_ns srv awk '$2 ~ /:0015$/ && $4 == "0A" { up = 1 } END { exit !up }' /proc/net/tcp
 }
@@ -98,8 +84,6 @@ tap "pyftpdlib: lftp ipv4 passive get" lftp_get "$SRV4" on
 tap "pyftpdlib: lftp ipv4 passive get pinhole closed" closed_after_transfer
 tap "pyftpdlib: busybox ftpput ipv4" bb_put "$SRV4" bb4-py.bin
 tap "pyftpdlib: busybox ftpput ipv4 pinhole closed" closed_after_transfer
-tap "pyftpdlib: ftplib ipv4 PASV get" ftplib_get "$SRV4" 1
-tap "pyftpdlib: ftplib ipv4 PASV get pinhole closed" closed_after_transfer
 
 echo "# $0: ${SECONDS}s"
 ((failed == 0))
