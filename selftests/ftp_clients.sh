@@ -75,7 +75,8 @@ tap "vsftpd: busybox ftpget ipv4 pinhole closed" closed_after_transfer
 ftpd_down vsftpd
 in_ns srv "$PY" -m pyftpdlib -i "$SRV4" -p 21 -w -d "$NFE_TMP/ftp" \
 	</dev/null >"$NFE_TMP/pyftpdlib.out" 2>&1 &
-if ! wait_for 10 pyftpd_listening; then
+# Python starts slowly under TCG, most of all on the debug kernel.
+if ! wait_for 60 pyftpd_listening; then
 	echo "# FATAL: pyftpdlib did not start:" >&2
 	sed 's/^/#   /' "$NFE_TMP/pyftpdlib.out" >&2
 	exit 1
