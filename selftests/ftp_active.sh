@@ -52,4 +52,5 @@ tap "active transfers each created one expectation" \
 ct_rules -D
 tap "ipv4 PORT blocked without helper" blocked_without_helper 4 --disable-eprt -m 4
 
+echo "# $0: ${SECONDS}s"
 ((failed == 0))
