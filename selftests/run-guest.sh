@@ -69,8 +69,8 @@ out=${NFE_SELFTEST_OUT:-$root/build/selftests/$flavour}
 mkdir -p "$out"
 rc=0
 # Under TCG the debug kernel is about 3x slower than the stock one.
-limit=300
-[[ $flavour == stock ]] || limit=900
+limit=900
+[[ $flavour == stock ]] || limit=2400
 "$root/tools/vm/run.sh" --kernel "$flavour" --out "$out" --timeout "${NFE_TIMEOUT:-$limit}" -- \
 	env HELPER="${HELPER:-ftp-embryo}" bash "$here/run-guest.sh" --in-guest "$ko" |
 	tee "$out/tap.log" || rc=${PIPESTATUS[0]}
