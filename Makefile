@@ -5,6 +5,7 @@
 # make check      everything: deps, builds, host tests, KUnit, selftests on
 #                 Debian's stock kernel and on the debug kernel
 # make deps       install the Debian packages the project needs
+# make fuzz       libFuzzer over parse/stream/fsm, FUZZ_SECONDS per target (600)
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
@@ -40,9 +41,12 @@ demo: deps build/stock/nf_ftp_embryo.ko
 check: deps
 	tools/check.sh
 
+fuzz: deps
+	$(MAKE) -C tools/fuzz run
+
 clean:
 	rm -rf build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check clean
+.PHONY: all module deps demo check fuzz clean
 endif

@@ -42,6 +42,7 @@ build() {
 stage build-stock build "module against Debian 6.1 headers, W=1" \
 	make -s build/stock/nf_ftp_embryo.ko
 stage host-test make -s -C tools/host-test check
+stage fuzz make -s -C tools/fuzz smoke
 stage build-debug build "debug kernel, module and KUnit module, W=1" \
 	make -s build/debug/nf_ftp_embryo.ko
 stage kunit tools/vm/run.sh --kernel debug -- \

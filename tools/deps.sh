@@ -11,6 +11,7 @@ pkgs=(
 	iproute2 iptables nftables conntrack
 	vsftpd python3-pyftpdlib python3-scapy lftp curl tcpdump
 	sparse libmnl-dev pkg-config
+	clang libclang-rt-14-dev
 )
 
 # One dpkg-query for all: unknown packages print nothing, so they stay missing.
