@@ -6,6 +6,7 @@
 #                 Debian's stock kernel and on the debug kernel
 # make deps       install the Debian packages the project needs
 # make fuzz       libFuzzer over parse/stream/fsm, FUZZ_SECONDS per target (600)
+# make lint       checkpatch --strict, sparse and the W=1 builds
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
@@ -35,6 +36,9 @@ build/debug/nf_ftp_embryo.ko: $(SRCS) tools/vm/kernel.config tools/vm/build-kern
 deps:
 	bash tools/deps.sh
 
+lint:
+	tools/lint.sh
+
 demo: deps build/stock/nf_ftp_embryo.ko
 	tools/demo.sh build/stock/nf_ftp_embryo.ko
 
@@ -48,5 +52,5 @@ clean:
 	rm -rf build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check fuzz clean
+.PHONY: all module deps demo check fuzz clean lint
 endif

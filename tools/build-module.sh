@@ -19,5 +19,7 @@ log="$dir/build.log"
 make -C "$kdir" M="$dir" W=1 modules 2>&1 | tee "$log"
 if grep -q 'warning:' "$log"; then
 	echo "build-module: compiler warnings in $dir (see $log)" >&2
+	# Or make would take the next run's target as up to date.
+	rm -f "$dir"/*.ko
 	exit 1
 fi

@@ -45,6 +45,7 @@ stage host-test make -s -C tools/host-test check
 stage fuzz make -s -C tools/fuzz smoke
 stage build-debug build "debug kernel, module and KUnit module, W=1" \
 	make -s build/debug/nf_ftp_embryo.ko
+stage lint tools/lint.sh
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
 stage selftest-stock selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
