@@ -72,25 +72,55 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	smp_mb();
 	if (nf_ct_is_dying(ct)) {
 		spin_lock_bh(&flow->lock);
-		ftpe_flow_kill(flow);
+		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_DESTROY);
 		spin_unlock_bh(&flow->lock);
 		return ERR_PTR(-ESRCH);
 	}
 	return flow;
 }
 
+/*
+ * This kernel has no expectation timer: an expectation past its timeout
+ * stays listed, inert, until garbage collection, and removing one only
+ * marks it dead.  So an expectation we still hold (a used one was let go
+ * of by ftpe_flow_expect_used()) is either waiting, and removed early now,
+ * or past its timeout: expired.
+ */
 void ftpe_flow_unexpect(struct ftpe_flow *flow)
 {
+	const struct net *net = nf_ct_net(flow->ct);
+
 	if (!flow->exp)
 		return;
-	/* A no-op for an expectation a data connection already consumed. */
-	nf_ct_unexpect_related(flow->exp);
+	if (nf_ct_exp_is_expired(flow->exp)) {
+		ftpe_stat_inc(net, FTPE_STAT_EXP_EXPIRED);
+	} else {
+		nf_ct_unexpect_related(flow->exp);
+		ftpe_stat_inc(net, FTPE_STAT_EXP_REMOVED);
+	}
 	nf_ct_expect_put(flow->exp);
 	flow->exp = NULL;
-	ftpe_stat_inc(nf_ct_net(flow->ct), FTPE_STAT_EXP_REMOVED);
 }
 
-bool ftpe_flow_kill(struct ftpe_flow *flow)
+void ftpe_flow_expect_used(const struct nf_conn *master,
+			   struct nf_conntrack_expect *exp)
+{
+	struct ftpe_flow *flow;
+
+	rcu_read_lock();
+	flow = ftpe_flow_find(master);
+	if (flow) {
+		spin_lock_bh(&flow->lock);
+		if (!flow->dead && flow->exp == exp) {
+			nf_ct_expect_put(exp);
+			flow->exp = NULL;
+		}
+		spin_unlock_bh(&flow->lock);
+	}
+	rcu_read_unlock();
+}
+
+bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 {
 	const struct net *net = nf_ct_net(flow->ct);
 	int dir;
@@ -99,7 +129,7 @@ bool ftpe_flow_kill(struct ftpe_flow *flow)
 		return false;
 	flow->dead = 1;
 	if (flow->fsm.state != FTPE_IDLE)
-		ftpe_stat_inc(net, FTPE_STAT_ABORTED);
+		ftpe_stat_abort(net, why);
 	ftpe_flow_unexpect(flow);
 	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
 		ftpe_stream_reset(&flow->stream[dir]);
@@ -117,7 +147,7 @@ void ftpe_flow_destroy_ct(struct nf_conn *ct)
 	flow = ftpe_flow_find(ct);
 	if (flow) {
 		spin_lock_bh(&flow->lock);
-		ftpe_flow_kill(flow);
+		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_DESTROY);
 		spin_unlock_bh(&flow->lock);
 	}
 	rcu_read_unlock();
@@ -149,13 +179,61 @@ int ftpe_flowtab_walk(const struct net *net,
 
 static int ftpe_flow_kill_one(struct ftpe_flow *flow, void *arg)
 {
-	ftpe_flow_kill(flow);
+	const enum ftpe_stat *why = arg;
+
+	ftpe_flow_kill(flow, *why);
 	return 0;
 }
 
-void ftpe_flowtab_flush(const struct net *net)
+void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why)
 {
-	ftpe_flowtab_walk(net, ftpe_flow_kill_one, NULL);
+	ftpe_flowtab_walk(net, ftpe_flow_kill_one, &why);
+}
+
+void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c)
+{
+	memset(c, 0, sizeof(*c));
+	rhashtable_walk_enter(&ftpe_flows, &c->iter);
+}
+
+void ftpe_flow_cursor_done(struct ftpe_flow_cursor *c)
+{
+	rhashtable_walk_exit(&c->iter);
+}
+
+int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c, const struct net *net,
+			  int (*fn)(struct ftpe_flow *flow, void *arg),
+			  void *arg)
+{
+	struct ftpe_flow *flow;
+	int ret = 0;
+
+	/* -EAGAIN after the first call: a resize sent us back to the start. */
+	if (rhashtable_walk_start_check(&c->iter) && c->started)
+		c->restarts++;
+	c->started = true;
+	/* peek gives the record the walker last returned: the one @fn refused. */
+	flow = c->again ? rhashtable_walk_peek(&c->iter) :
+			  rhashtable_walk_next(&c->iter);
+	c->again = false;
+	for (; flow; flow = rhashtable_walk_next(&c->iter)) {
+		if (IS_ERR(flow)) {
+			c->restarts++;
+			continue;
+		}
+		if (!net_eq(nf_ct_net(flow->ct), net))
+			continue;
+		spin_lock_bh(&flow->lock);
+		if (!flow->dead)
+			ret = fn(flow, arg);
+		spin_unlock_bh(&flow->lock);
+		if (ret) {
+			c->again = true;
+			break;
+		}
+	}
+	rhashtable_walk_stop(&c->iter);
+	return ret;
 }
 
 int ftpe_flowtab_init(void)

@@ -19,7 +19,16 @@
  *    expectation and buffers are released, it is unlinked and freed with
  *    kfree_rcu().  A packet that finds a dead record leaves it alone.
  *  - Teardown happens on conntrack destroy, on RST or the second FIN, on
- *    namespace exit and on module unload.
+ *    namespace exit, on module unload and on a netlink flush.
+ *  - flow->exp is our reference to the expectation.  It is dropped when the
+ *    negotiation ends and also when a data connection uses the expectation
+ *    (the kernel unlinked it then): ftpe_flow_expect_used(), under the lock.
+ *  - Walks: ftpe_flowtab_walk() runs in one RCU section.  A cursor walk
+ *    (netlink dumps) leaves its RCU section between calls; the rhashtable
+ *    walker resumes after the last record it returned, and a resize in
+ *    between restarts it from the beginning (counted in cursor->restarts,
+ *    so the dump can flag itself inconsistent).  Records may come and go
+ *    between calls; every record returned is alive and locked during @fn.
  */
 #ifndef _NF_FTP_EMBRYO_FLOWTAB_H
 #define _NF_FTP_EMBRYO_FLOWTAB_H
@@ -27,8 +36,10 @@
 #include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_expect.h>
 
 #include "fsm.h"
+#include "netns.h"
 #include "parse.h"
 #include "stream.h"
 
@@ -61,17 +72,33 @@ struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct);
  */
 struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct);
 
-/* Remove the live expectation, if any.  Caller holds flow->lock. */
+/*
+ * Remove the expectation, if any, counting it as removed early or, when
+ * its timeout had already passed, as expired.  Caller holds flow->lock.
+ */
 void ftpe_flow_unexpect(struct ftpe_flow *flow);
 
-/* Tear the record down.  Caller holds flow->lock; returns false if dead. */
-bool ftpe_flow_kill(struct ftpe_flow *flow);
+/* A data connection used @exp of @master's record: let go of it. */
+void ftpe_flow_expect_used(const struct nf_conn *master,
+			   struct nf_conntrack_expect *exp);
+
+/* Is the record's expectation still waiting for its data connection? */
+static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)
+{
+	return flow->exp && !nf_ct_exp_is_expired(flow->exp);
+}
+
+/*
+ * Tear the record down; @why (an FTPE_STAT_ABORTED_* cause) is counted if
+ * a negotiation was open.  Caller holds flow->lock; returns false if dead.
+ */
+bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why);
 
 /* Look up @ct's record and tear it down (conntrack destroy callback). */
 void ftpe_flow_destroy_ct(struct nf_conn *ct);
 
 /* Tear down every record of @net, or of every namespace if NULL. */
-void ftpe_flowtab_flush(const struct net *net);
+void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why);
 
 /*
  * Call @fn for every record of @net under RCU, with flow->lock held and
@@ -79,5 +106,26 @@ void ftpe_flowtab_flush(const struct net *net);
  */
 int ftpe_flowtab_walk(const struct net *net,
 		      int (*fn)(struct ftpe_flow *flow, void *arg), void *arg);
+
+/* A walk over several calls, each in its own RCU section (see above). */
+struct ftpe_flow_cursor {
+	struct rhashtable_iter iter;
+	bool started;
+	bool again;		/* offer the record @fn stopped at once more */
+	unsigned int restarts;
+};
+
+void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c);
+void ftpe_flow_cursor_done(struct ftpe_flow_cursor *c);
+
+/*
+ * Call @fn for the next records of @net, as ftpe_flowtab_walk() does.  When
+ * @fn returns non-zero the walk pauses and the next call starts with that
+ * same record (if it still exists); returns @fn's value, or 0 at the end.
+ * Process context.
+ */
+int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c, const struct net *net,
+			  int (*fn)(struct ftpe_flow *flow, void *arg),
+			  void *arg);
 
 #endif /* _NF_FTP_EMBRYO_FLOWTAB_H */

@@ -58,6 +58,18 @@ static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
 	       !memcmp(ep->addr, a, family == FTPE_AF_INET6 ? 16 : 4);
 }
 
+/*
+ * A data connection matched our expectation; the kernel has unlinked it.
+ * The one place that acts on a used pinhole.  Runs in the data
+ * connection's softirq, outside nf_conntrack_expect_lock.
+ */
+static void ftpe_expect_used(struct nf_conn *ct,
+			     struct nf_conntrack_expect *exp)
+{
+	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
+	ftpe_flow_expect_used(exp->master, exp);
+}
+
 static void ftpe_expect(struct ftpe_pkt *pk)
 {
 	const struct nf_conntrack_tuple *orig =
@@ -81,6 +93,7 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	}
 	nf_ct_expect_init(exp, NF_CT_EXPECT_CLASS_DEFAULT, nf_ct_l3num(pk->ct),
 			  src, dst, IPPROTO_TCP, NULL, &port);
+	exp->expectfn = ftpe_expect_used;
 	if (nf_ct_expect_related(exp, 0)) {
 		ftpe_stat_inc(pk->net, FTPE_STAT_EXP_FAILED);
 		nf_ct_expect_put(exp);
@@ -91,7 +104,12 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_CREATED);
 }
 
-static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r)
+/*
+ * Carry out what the state machine decided; @why is the FTPE_STAT_ABORTED_*
+ * cause to count should it have ended the negotiation early.
+ */
+static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
+		       enum ftpe_stat why)
 {
 	static const struct {
 		unsigned int bit;
@@ -99,7 +117,6 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r)
 	} events[] = {
 		{ FTPE_EV_OPENED, FTPE_STAT_NEGOTIATIONS },
 		{ FTPE_EV_DONE, FTPE_STAT_COMPLETED },
-		{ FTPE_EV_ABORTED, FTPE_STAT_ABORTED },
 		{ FTPE_EV_REPLACED, FTPE_STAT_REPLACED },
 		{ FTPE_EV_UNSOLICITED, FTPE_STAT_UNSOLICITED },
 		{ FTPE_EV_TLS, FTPE_STAT_TLS },
@@ -118,6 +135,8 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r)
 	for (i = 0; i < ARRAY_SIZE(events); i++)
 		if (r & events[i].bit)
 			ftpe_stat_inc(pk->net, events[i].stat);
+	if (r & FTPE_EV_ABORTED)
+		ftpe_stat_abort(pk->net, why);
 }
 
 /* Is @ep @peer's own address, on a port a pinhole may open? */
@@ -178,7 +197,9 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
 	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
 		verb = FTPE_VERB_REFUSED;
-	ftpe_apply(pk, ftpe_fsm_command(&pk->flow->fsm, verb, &ep));
+	ftpe_apply(pk, ftpe_fsm_command(&pk->flow->fsm, verb, &ep),
+		   verb == FTPE_VERB_REFUSED ? FTPE_STAT_ABORTED_REFUSED :
+					       FTPE_STAT_ABORTED_ABOR_QUIT);
 }
 
 /*
@@ -212,6 +233,7 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	struct ftpe_pkt *pk = ctx;
 	struct ftpe_fsm *f = &pk->flow->fsm;
 	const struct ftpe_endpoint *vetted = NULL;
+	enum ftpe_stat why = FTPE_STAT_ABORTED_OTHER;
 	struct ftpe_endpoint ep;
 	int code;
 
@@ -233,8 +255,12 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 			ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
 		else
 			vetted = ftpe_vet_passive(pk, code, line, len, &ep);
+		if (!vetted)
+			why = FTPE_STAT_ABORTED_REFUSED;
 	}
-	ftpe_apply(pk, ftpe_fsm_reply(f, code, vetted));
+	if (code >= 400)
+		why = FTPE_STAT_ABORTED_NEGATIVE;
+	ftpe_apply(pk, ftpe_fsm_reply(f, code, vetted), why);
 }
 
 static void ftpe_count_stream(const struct net *net, unsigned int ev)
@@ -306,7 +332,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	}
 	/* The control connection is over: so is any negotiation on it. */
 	if (th->rst || (flow->fin_orig && flow->fin_reply))
-		ftpe_flow_kill(flow);
+		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 out:
 	spin_unlock_bh(&flow->lock);
 	return NF_ACCEPT;

@@ -40,10 +40,19 @@ enum ftpe_stat {
 	FTPE_STAT_TRANSITIONS,
 	FTPE_STAT_NEGOTIATIONS,
 	FTPE_STAT_COMPLETED,
-	FTPE_STAT_ABORTED,
+	FTPE_STAT_ABORTED,		/* the sum of the ABORTED_* causes */
+	FTPE_STAT_ABORTED_NEGATIVE,
+	FTPE_STAT_ABORTED_REFUSED,
+	FTPE_STAT_ABORTED_ABOR_QUIT,
+	FTPE_STAT_ABORTED_CLOSE,
+	FTPE_STAT_ABORTED_DESTROY,
+	FTPE_STAT_ABORTED_FLUSH,
+	FTPE_STAT_ABORTED_OTHER,
 	FTPE_STAT_REPLACED,
 	FTPE_STAT_EXP_CREATED,
+	FTPE_STAT_EXP_USED,
 	FTPE_STAT_EXP_REMOVED,
+	FTPE_STAT_EXP_EXPIRED,
 	FTPE_STAT_EXP_FAILED,
 	FTPE_STAT_REFUSED_BOUNCE,
 	FTPE_STAT_REFUSED_THIRD_PARTY,
@@ -76,6 +85,28 @@ static inline void ftpe_stat_inc(const struct net *net, enum ftpe_stat s)
 {
 	this_cpu_inc(ftpe_net(net)->stats->c[s]);
 }
+
+/* A negotiation ended early; @why is one of the FTPE_STAT_ABORTED_* causes. */
+static inline void ftpe_stat_abort(const struct net *net, enum ftpe_stat why)
+{
+	ftpe_stat_inc(net, FTPE_STAT_ABORTED);
+	ftpe_stat_inc(net, why);
+}
+
+/*
+ * One reading for /proc and netlink alike: every counter (monotonic), then
+ * every gauge (a current amount).  @fn returns non-zero to stop early, and
+ * that value is returned.
+ */
+struct ftpe_stat_value {
+	const char *name;
+	u64 value;
+	bool gauge;
+};
+
+int ftpe_stats_read(struct net *net,
+		    int (*fn)(const struct ftpe_stat_value *v, void *arg),
+		    void *arg);
 
 int ftpe_netns_register(void);
 void ftpe_netns_unregister(void);

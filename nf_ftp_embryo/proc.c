@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /proc/net/nf_ftp_embryo/stats: "name: value" lines, counters summed over
- * CPUs, then the current gauges.
+ * CPUs, then the current gauges (ftpe_stats_read(), shared with netlink).
  * /proc/net/nf_ftp_embryo/flows: the seed's flow table, one row per control
  * connection with a negotiation in progress:
  *   <family> <client>:<port> -> <server>:<port> <state> <command>
@@ -24,41 +24,15 @@ static const char * const ftpe_mode_names[FTPE_VERB_COUNT] = {
 	[FTPE_VERB_EPSV] = "EPSV",
 };
 
-struct ftpe_gauges {
-	unsigned int records, rows, pinholes;
-};
-
-static int ftpe_count_one(struct ftpe_flow *flow, void *arg)
+static int ftpe_stat_show(const struct ftpe_stat_value *v, void *arg)
 {
-	struct ftpe_gauges *g = arg;
-
-	g->records++;
-	if (flow->fsm.state != FTPE_IDLE)
-		g->rows++;
-	if (flow->exp)
-		g->pinholes++;
+	seq_printf(arg, "%s: %llu\n", v->name, v->value);
 	return 0;
 }
 
 static int ftpe_stats_show(struct seq_file *seq, void *v)
 {
-	struct net *net = seq_file_single_net(seq);
-	struct ftpe_net *fn = ftpe_net(net);
-	struct ftpe_gauges g = {};
-	int i, cpu;
-
-	for (i = 0; i < FTPE_STAT_COUNT; i++) {
-		unsigned long sum = 0;
-
-		for_each_possible_cpu(cpu)
-			sum += per_cpu_ptr(fn->stats, cpu)->c[i];
-		seq_printf(seq, "%s: %lu\n", ftpe_stat_names[i], sum);
-	}
-	ftpe_flowtab_walk(net, ftpe_count_one, &g);
-	seq_printf(seq, "connections_tracked: %u\n", g.records);
-	seq_printf(seq, "flows_current: %u\n", g.rows);
-	seq_printf(seq, "expect_live: %u\n", g.pinholes);
-	return 0;
+	return ftpe_stats_read(seq_file_single_net(seq), ftpe_stat_show, seq);
 }
 
 static void ftpe_show_addr(struct seq_file *seq, u8 family, const void *addr,
@@ -89,7 +63,8 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 	ftpe_show_addr(seq, f->ep.family == FTPE_AF_INET6 ? NFPROTO_IPV6 :
 		       NFPROTO_IPV4, f->ep.addr, f->ep.port);
 	seq_printf(seq, " %u %u %d\n", f->reply,
-		   jiffies_to_msecs(jiffies - flow->since), !!flow->exp);
+		   jiffies_to_msecs(jiffies - flow->since),
+		   ftpe_flow_pinhole_open(flow));
 	return 0;
 }
 
