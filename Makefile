@@ -7,15 +7,30 @@
 # make deps       install the Debian packages the project needs
 # make fuzz       libFuzzer over parse/stream/fsm, FUZZ_SECONDS per target (600)
 # make lint       checkpatch --strict, sparse and the W=1 builds
+# make install    the module into /lib/modules/KVER/extra (depmod), and the
+#                 CLI into PREFIX (/usr/local) if tools/cli exists; DESTDIR,
+#                 KVER and KDIR are honoured.  make uninstall undoes it.
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
 else
 
+# KVER picks the headers; without it, the kernel of KDIR is the one installed for.
+ifdef KVER
+KDIR ?= /lib/modules/$(KVER)/build
+endif
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
 # The stock kernel the guest boots: Debian's newest installed 6.1.
 STOCK_KDIR = $(lastword $(sort $(wildcard /lib/modules/6.1.*/build)))
+# Debian's headers have the upstream version in kernel.release; the header
+# names the release modules are installed for.
+KVER ?= $(shell sed -n 's/.*UTS_RELEASE "\(.*\)".*/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+PREFIX ?= /usr/local
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/extra
+# Another tree's CLI; its own Makefile installs it (DESTDIR and PREFIX).
+CLI = $(wildcard tools/cli/Makefile)
 SRCS = Kbuild $(wildcard nf_ftp_embryo/*.[ch] kunit/*.[ch])
 
 all: module
@@ -32,6 +47,25 @@ build/stock/nf_ftp_embryo.ko: $(SRCS)
 
 build/debug/nf_ftp_embryo.ko: $(SRCS) tools/vm/kernel.config tools/vm/build-kernel.sh
 	tools/build-module.sh build/debug "$$(tools/vm/build-kernel.sh | tail -n 1)"
+
+# depmod -b, like the kernel's modules_install: a staged tree gets its own
+# module index, and the live one is only rebuilt without DESTDIR.
+install: module
+	@test -n "$(KVER)" || { echo "cannot tell the kernel release of '$(KDIR)': pass KVER="; exit 1; }
+	install -D -m 0644 nf_ftp_embryo.ko $(MODDIR)/nf_ftp_embryo.ko
+	depmod -a -b "$(or $(DESTDIR),/)" $(KVER)
+ifneq ($(CLI),)
+	$(MAKE) -C tools/cli install DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)"
+endif
+
+uninstall:
+	@test -n "$(KVER)" || { echo "cannot tell the kernel release of '$(KDIR)': pass KVER="; exit 1; }
+	rm -f $(MODDIR)/nf_ftp_embryo.ko
+	-rmdir $(MODDIR) 2>/dev/null
+	if [ -d "$(DESTDIR)/lib/modules/$(KVER)" ]; then depmod -a -b "$(or $(DESTDIR),/)" $(KVER); fi
+ifneq ($(CLI),)
+	$(MAKE) -C tools/cli uninstall DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)"
+endif
 
 deps:
 	bash tools/deps.sh
@@ -52,5 +86,5 @@ clean:
 	rm -rf build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check fuzz clean lint
+.PHONY: all module deps demo check fuzz clean lint install uninstall
 endif
