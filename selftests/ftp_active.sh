@@ -29,12 +29,6 @@ counted() {
 	return 1
 }
 
-blocked_without_helper() {
-	local rc=0
-	download "$@" 2>/dev/null || rc=$?
-	((rc != 0))
-}
-
 topo_setup "${1:?usage: $0 MODULE.ko}"
 # lib.sh's vsftpd: port_enable=YES; connect_from_port_20 unset (vsftpd's
 # default NO), so the server connects back from an ephemeral port.

@@ -7,41 +7,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
-
-failed=0
-tap() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok - $name"
-	else
-		echo "not ok - $name"
-		failed=$((failed + 1))
-	fi
-}
+source "$here/xfer.inc"
 
 # download FAMILY [CURL_OPTIONS...]: fetch and compare byte for byte.
 download() {
 	local dest=$NFE_TMP/got
 	rm -f "$dest"
-	fetch "$1" "$dest" "${@:2}" && cmp "$dest" "$NFE_TMP/ftp/file.bin"
-}
-
-# The control connection's FIN may still be in flight when curl returns.
-closed_after_transfer() {
-	wait_for 2 pinhole_closed && return 0
-	echo "# expectations left on rtr:"
-	expectations | sed 's/^/#   /'
-	echo "# flow table on rtr:"
-	flows | sed 's/^/#   /'
-	return 1
-}
-
-# Without the CT rule nothing opens the data port, so the FORWARD policy drops it.
-blocked_without_helper() {
-	local rc=0
-	download "$@" 2>/dev/null || rc=$?
-	((rc != 0))
+	fetch "$1" "$dest" "${@:2}" && same "$dest" "$NFE_TMP/ftp/file.bin"
 }
 
 topo_setup "${1:?usage: $0 MODULE.ko}"

@@ -28,6 +28,17 @@ while (($#)); do
 	esac
 done
 (($#)) || usage
+# The guest mounts tmpfs over /tmp, /run and /var: a file argument there,
+# outside the repository's own share, would not exist in the guest.
+for a in "$@"; do
+	case $a in "$repo"/*) ;; /tmp/* | /run/* | /var/*)
+		[[ ! -e $a ]] || {
+			echo "$0: $a is hidden in the guest (tmpfs there); put it elsewhere" >&2
+			exit 2
+		}
+		;;
+	esac
+done
 
 own_out=
 if [[ -z $out ]]; then
