@@ -10,7 +10,8 @@
  *   ftpbench probe  -s ADDR [-p PORT] -k pasv-ok|pasv-fail|port-fail
  *                   -e EXPECT_FILE [-w SECONDS]
  *
- * client: CONNS control connections each repeat, as fast as the server
+ * client: CONNS control connections each log in (USER -> 230), then repeat,
+ * as fast as the server
  * answers: PASV -> 227 -> connect -> RETR -> 150, data, EOF, 226 (or PORT ->
  * 200 -> RETR -> the server connects -> 150, data, 226).  Prints one line
  * "rate R negotiations N seconds S errors E" for the D seconds after the
@@ -384,6 +385,8 @@ static bool srv_line(struct srv_conn *c, const char *line)
 	}
 	if (verb_is(line, "RETR"))
 		return srv_retr(c, line[4] ? line + 5 : "");
+	if (verb_is(line, "USER"))
+		return say(c->fd, "230 Login successful\r\n");
 	if (verb_is(line, "NOOP") || verb_is(line, "TYPE"))
 		return say(c->fd, "200 OK\r\n");
 	if (verb_is(line, "QUIT")) {
@@ -501,7 +504,7 @@ static void *srv_thread(void *arg)
 
 /* ---- client and idle ---------------------------------------------------- */
 
-enum cstate { C_CONNECT, C_GREET, C_NEG, C_DATACONN, C_XFER, C_IDLEWAIT,
+enum cstate { C_CONNECT, C_GREET, C_LOGIN, C_NEG, C_DATACONN, C_XFER, C_IDLEWAIT,
 	      C_IDLE };
 
 struct worker;
@@ -603,6 +606,16 @@ static bool cli_line(struct cli_conn *c, const char *line)
 			c->state = C_IDLEWAIT;
 			return say(c->fd, "NOOP\r\n");
 		}
+		/*
+		 * Log in first, as real clients do: nf_conntrack_ftp ignores
+		 * the first line of each direction (it cannot know that line
+		 * starts a line), so a PORT sent first would open nothing.
+		 */
+		c->state = C_LOGIN;
+		return say(c->fd, "USER bench\r\n");
+	case C_LOGIN:
+		if (code != 230)
+			return false;
 		return cli_negotiate(c);
 	case C_IDLEWAIT:
 		if (code != 200)
@@ -909,6 +922,7 @@ static int run_probe(void)
 	    getsockname(fd, (struct sockaddr *)&sa, &sl))
 		die("probe: connect: %s", strerror(errno));
 	probe_expect(fd, &in, NULL, 220, line);
+	probe_expect(fd, &in, "USER bench\r\n", 230, line);
 	if (active) {
 		lfd = listen_any(sa.sin_addr, &port);
 		if (lfd < 0)
