@@ -4,6 +4,7 @@
 # make demo       boot a guest, route real FTP through the helper, show stats
 # make check      everything: deps, builds, host tests, KUnit, selftests on
 #                 Debian's stock kernel and on the debug kernel
+# make bench      compare with nf_conntrack_ftp in a guest (not in check)
 # make deps       install the Debian packages the project needs
 # make fuzz       libFuzzer over parse/stream/fsm, FUZZ_SECONDS per target (600)
 # make lint       checkpatch --strict, sparse and the W=1 builds
@@ -82,9 +83,14 @@ check: deps
 fuzz: deps
 	$(MAKE) -C tools/fuzz run
 
+# Not part of check (which runs tools/bench/run.sh --smoke): about half an
+# hour under TCG.  Results: build/bench/results.json.
+bench: deps
+	tools/bench/run.sh
+
 clean:
 	rm -rf build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check fuzz clean lint install uninstall
+.PHONY: all module deps demo check fuzz bench clean lint install uninstall
 endif

@@ -51,6 +51,8 @@ stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
 stage selftest-stock selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
 stage selftest-debug selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
+# A few seconds of each part of make bench, so it keeps working.
+stage bench-smoke tools/bench/run.sh --smoke
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,6 +12,7 @@ pkgs=(
 	vsftpd python3-pyftpdlib python3-scapy lftp curl tcpdump
 	sparse libmnl-dev pkg-config
 	clang libclang-rt-14-dev
+	valgrind
 )
 
 # One dpkg-query for all: unknown packages print nothing, so they stay missing.

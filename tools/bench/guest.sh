@@ -253,4 +253,5 @@ bench_pinhole
 bench_scale
 in_ns rtr cat /proc/net/nf_ftp_embryo/stats | sed 's/^/stat /; s/://' >>"$raw"
 kill "$rtr_pid" 2>/dev/null || true
+wait "$rtr_pid" 2>/dev/null || true
 log "done"
