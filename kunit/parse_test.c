@@ -342,6 +342,10 @@ static const struct ptest_cmd ptest_verb_cases[] = {
 	{ "OPTS UTF8 ON", 0, FTPE_VERB_OTHER },
 	{ "HELP", 0, FTPE_VERB_OTHER },
 	{ "", 0, FTPE_VERB_OTHER },
+	/* a reply sent by the client */
+	{ "227 Entering Passive Mode (10,0,0,1,4,1)", 0, PT_MAL },
+	{ "200 PORT command successful", 0, PT_MAL },
+	{ "150", 0, PT_MAL },
 };
 
 static void ptest_verbs(struct kunit *test)

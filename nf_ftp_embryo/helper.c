@@ -10,8 +10,9 @@
  *
  * Who is believed: commands only from the client (the original direction),
  * replies only from the server.  Addresses announced in PORT/EPRT must be
- * the client's own, those in 227 the server's own, and data ports must be
- * at least min_port; anything else opens nothing and is counted.
+ * the client's own (unless the unsafe loose=1), those in 227 the server's
+ * own, and data ports must be at least min_port; anything else opens
+ * nothing and is counted.
  */
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -78,6 +79,7 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	__be16 port = htons(flow->fsm.ep.port);
 	const union nf_inet_addr *src, *dst;
 	struct nf_conntrack_expect *exp;
+	union nf_inet_addr third;
 
 	exp = nf_ct_expect_alloc(pk->ct);
 	if (!exp) {
@@ -87,6 +89,11 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	if (ftpe_mode_active(flow->fsm.mode)) {
 		src = &orig->dst.u3;
 		dst = &orig->src.u3;
+		/* Vetting let a third host through: the server goes there. */
+		if (ftpe_loose && !ftpe_ep_is(&flow->fsm.ep, pk->ct, dst)) {
+			memcpy(&third, flow->fsm.ep.addr, sizeof(third));
+			dst = &third;
+		}
 	} else {
 		src = &orig->src.u3;
 		dst = &orig->dst.u3;
@@ -143,7 +150,10 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
 		     const union nf_inet_addr *peer, enum ftpe_stat refusal)
 {
-	if (!ftpe_ep_is(ep, pk->ct, peer)) {
+	/* loose relaxes the bounce check only, never the passive one. */
+	if (!ftpe_ep_is(ep, pk->ct, peer) &&
+	    !(ftpe_loose && refusal == FTPE_STAT_REFUSED_BOUNCE &&
+	      ep->family == ftpe_family(pk->ct))) {
 		ftpe_stat_inc(pk->net, refusal);
 		return false;
 	}

@@ -34,6 +34,11 @@ module_param_named(min_port, ftpe_min_port, uint, 0444);
 MODULE_PARM_DESC(min_port,
 		 "lowest data port a pinhole may open (1..65535, default 1024)");
 
+bool ftpe_loose;
+module_param_named(loose, ftpe_loose, bool, 0444);
+MODULE_PARM_DESC(loose,
+		 "UNSAFE: honour PORT/EPRT naming an address other than the client's (FTP bounce); default off");
+
 static struct nf_conntrack_expect_policy ftpe_expect_policy = {
 	/* One live pinhole per control connection. */
 	.max_expected = 1,
@@ -63,6 +68,8 @@ static int __init ftpe_init(void)
 	if (ret)
 		return ret;
 	ftpe_expect_policy.timeout = ftpe_expect_timeout;
+	if (ftpe_loose)
+		pr_warn("loose=1: PORT/EPRT may open pinholes to third hosts\n");
 
 	ret = ftpe_flowtab_init();
 	if (ret)

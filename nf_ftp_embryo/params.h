@@ -5,5 +5,6 @@
 
 extern unsigned int ftpe_max_flows;
 extern unsigned int ftpe_min_port;
+extern bool ftpe_loose;
 
 #endif /* _NF_FTP_EMBRYO_PARAMS_H */

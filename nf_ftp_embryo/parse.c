@@ -255,6 +255,20 @@ static unsigned int ftpe_trim(const char *s, unsigned int len)
 	return len;
 }
 
+/* "NNN" at the start of @line as a code 100..599, or -1. */
+static int ftpe_reply_code(const char *line, unsigned int len)
+{
+	int code;
+
+	if (len < 3 || !ftpe_is_digit(line[0]) || !ftpe_is_digit(line[1]) ||
+	    !ftpe_is_digit(line[2]))
+		return -1;
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (code < 100 || code > 599)
+		return -1;
+	return code;
+}
+
 enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 				  struct ftpe_endpoint *ep)
 {
@@ -263,6 +277,9 @@ enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 	char v[4];
 
 	len = ftpe_trim(line, len);
+	/* A reply on the client's side is an attack or garbage, never a verb. */
+	if (ftpe_reply_code(line, len) >= 0)
+		return FTPE_VERB_MALFORMED;
 	/* Every verb we act on has four letters and ends there. */
 	if (len < 4 || (len > 4 && line[4] != ' '))
 		return FTPE_VERB_OTHER;
@@ -305,20 +322,6 @@ enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 		break;
 	}
 	return (enum ftpe_verb)verb;
-}
-
-/* "NNN" at the start of @line as a code 100..599, or -1. */
-static int ftpe_reply_code(const char *line, unsigned int len)
-{
-	int code;
-
-	if (len < 3 || !ftpe_is_digit(line[0]) || !ftpe_is_digit(line[1]) ||
-	    !ftpe_is_digit(line[2]))
-		return -1;
-	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-	if (code < 100 || code > 599)
-		return -1;
-	return code;
 }
 
 int ftpe_reply_feed(struct ftpe_reply_state *st, const char *line,

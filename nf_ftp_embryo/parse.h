@@ -40,8 +40,9 @@ struct ftpe_endpoint {
 /*
  * Classify a client command.  For PORT and EPRT the announced endpoint is
  * stored in @ep; a missing or out-of-range field, trailing garbage or an
- * unknown EPRT family gives FTPE_VERB_MALFORMED.  "EPSV ALL" and "EPSV <n>"
- * are still FTPE_VERB_EPSV.  Verbs are case-insensitive.
+ * unknown EPRT family gives FTPE_VERB_MALFORMED, and so does a line that
+ * starts like a reply ("227 ..."): clients send none.  "EPSV ALL" and
+ * "EPSV <n>" are still FTPE_VERB_EPSV.  Verbs are case-insensitive.
  */
 enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 				  struct ftpe_endpoint *ep);
