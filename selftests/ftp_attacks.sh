@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The attack suite (ftp_attacks.py): hostile control channels open nothing,
+# are counted, and leave the helper healthy.  The module is reloaded with a
+# small max_flows for the connection flood and restored with its defaults
+# afterwards; a real vsftpd transfer at the end proves the helper still
+# works after everything.
+# Usage (in the guest, as root): ftp_attacks.sh MODULE.ko
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/lib.sh"
+source "$here/xfer.inc"
+
+ko=${1:?usage: $0 MODULE.ko}
+MAX_FLOWS=16
+mod=nf_ftp_embryo
+
+# rmmod once the CT rules of earlier tests have let go of the module.
+unload() {
+	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
+	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
+}
+
+restore() {
+	topo_down
+	rm -rf "$NFE_TMP"
+	unload && insmod "$ko"
+}
+
+if [[ $ko == - ]]; then
+	echo "not ok - attack: the suite needs nf_ftp_embryo.ko (got '-')"
+	exit 1
+fi
+load_module -
+unload
+insmod "$ko" max_flows=$MAX_FLOWS
+trap restore EXIT
+topo_up
+fw_up
+# Third hosts next to the client and next to the server.
+in_ns cli ip addr add 10.0.1.3/24 dev c0
+in_ns cli ip addr add fd00:1::3/64 dev c0 nodad
+in_ns srv ip addr add 10.0.2.3/24 dev s0
+echo "# helper $HELPER on $(uname -r), max_flows=$MAX_FLOWS"
+
+rc=0
+"$PY" "$here/ftp_attacks.py" "$MAX_FLOWS" || rc=$?
+((rc == 0)) || failed=$((failed + 1))
+
+# After all of it, real FTP still works through the helper.
+ftpd_up
+tap "attack: afterwards a passive IPv4 transfer works" \
+	fetch 4 "$NFE_TMP/after4.bin"
+tap "attack: afterwards an EPSV IPv6 transfer works" \
+	fetch 6 "$NFE_TMP/after6.bin"
+tap "attack: afterwards no pinhole left" closed_after_transfer
+tap "attack: afterwards the files are intact" \
+	eval 'same "$NFE_TMP/ftp/file.bin" "$NFE_TMP/after4.bin" &&
+		same "$NFE_TMP/ftp/file.bin" "$NFE_TMP/after6.bin"'
+
+echo "# $0: ${SECONDS}s"
+((failed == 0))
