@@ -13,7 +13,8 @@ Every case asserts that nothing was opened (no expectation on rtr, and the
 data connection the attacker wanted is dropped by the firewall), that the
 counter for the refusal moved, and that the same control connection can
 still negotiate a normal passive transfer afterwards.  Prints TAP lines.
-Usage: ftp_attacks.py MAX_FLOWS
+Usage: ftp_attacks.py MAX_FLOWS        the suite
+       ftp_attacks.py --loose           what loose=1 relaxes, and what not
 """
 import ctypes
 import os
@@ -22,13 +23,14 @@ import struct
 import sys
 import time
 
-MAX_FLOWS = int(sys.argv[1])
+LOOSE = sys.argv[1] == "--loose"
+MAX_FLOWS = 0 if LOOSE else int(sys.argv[1])
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 CLI4, CLI6, SRV4, SRV6 = "10.0.1.2", "fd00:1::2", "10.0.2.2", "fd00:2::2"
 THIRD_CLI4, THIRD_CLI6, THIRD_SRV4 = "10.0.1.3", "fd00:1::3", "10.0.2.3"
 NFE = "/proc/net/nf_ftp_embryo"
-DROP_WAIT = 1.5         # seconds a dropped SYN is given before "refused"
+DROP_WAIT = 1.0         # seconds a dropped SYN is given before "refused"
 
 libc = ctypes.CDLL(None, use_errno=True)
 NS = {n: os.open(f"/run/netns/{n}", os.O_RDONLY) for n in ("cli", "rtr", "srv")}
@@ -663,9 +665,34 @@ def tls(lst):
     ctl.close()
 
 
+def loose(lst):
+    """loose=1 honours a bounce (that is why it is unsafe), nothing more."""
+    c = Case("loose=1")
+    ctl = Ctl(lst)
+    port = next_port()
+    ctl.cmd(f"PORT {hostport(THIRD_CLI4, port)}\r\n")
+    ctl.rep("200 PORT command successful.\r\n")
+    ctl.cmd("RETR file.bin\r\n")
+    exps = expectations()
+    tap(f"{c.name}: PORT to a third host opens a pinhole to it",
+        len(exps) == 1 and f"dst={THIRD_CLI4} " in exps[0], "\n".join(exps))
+    tap(f"{c.name}: server reaches the third host",
+        active_connects(port, THIRD_CLI4))
+    ctl.rep("226 Transfer complete.\r\n")
+    tap(f"{c.name}: refused_bounce not counted",
+        stats()["refused_bounce"] == c.before["refused_bounce"])
+    port = next_port()
+    ctl.cmd("PASV\r\n")
+    ctl.rep(f"227 Entering Passive Mode ({hostport(THIRD_SRV4, port)}).\r\n")
+    c.nothing_opened()
+    c.moved("refused_third_party")
+    healthy(ctl, c.name)
+    ctl.close()
+
+
 def main():
     lst = Listener()
-    cases = [
+    cases = [loose] if LOOSE else [
         baseline,
         bounce_port,
         lambda l: bounce_eprt(l, False),
