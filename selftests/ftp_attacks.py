@@ -316,7 +316,7 @@ def echo_550(lst):
     c.nothing_opened()
     c.refused("client to server", passive_connects(port))
     c.moved("replies_5xx")
-    c.moved("flows_aborted")
+    c.moved("flows_aborted_negative_reply")
     healthy(ctl, c.name)
     ctl.close()
 
@@ -646,8 +646,8 @@ def end_mid_negotiation(lst, rst):
     tap(f"{c.name}: entry and expectation gone", gone,
         f"expectations {expectations()}, stats {stats()}")
     c.refused("client to the old port", passive_connects(port))
-    c.moved("flows_aborted")
-    c.moved("expect_removed")
+    c.moved("flows_aborted_rst_fin")
+    c.moved("expect_removed_early")
 
 
 def tls(lst):
