@@ -11,6 +11,9 @@
 # make install    the module into /lib/modules/KVER/extra (depmod), and the
 #                 CLI into PREFIX (/usr/local) if tools/cli exists; DESTDIR,
 #                 KVER and KDIR are honoured.  make uninstall undoes it.
+# make dkms-install   register the sources with DKMS (/usr/src), build and
+#                 install for KVER; later kernels get it rebuilt by DKMS.
+#                 make dkms-uninstall removes it from DKMS for all kernels.
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
@@ -68,6 +71,24 @@ ifneq ($(CLI),)
 	$(MAKE) -C tools/cli uninstall DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)"
 endif
 
+DKMS_VER = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC = /usr/src/nf_ftp_embryo-$(DKMS_VER)
+
+dkms-install:
+	@test -n "$(KVER)" || { echo "cannot tell the kernel release of '$(KDIR)': pass KVER="; exit 1; }
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)/nf_ftp_embryo $(DKMS_SRC)/kunit
+	cp dkms.conf Kbuild Makefile LICENSE $(DKMS_SRC)/
+	cp nf_ftp_embryo/*.[ch] $(DKMS_SRC)/nf_ftp_embryo/
+	cp kunit/*.[ch] $(DKMS_SRC)/kunit/
+	dkms add -m nf_ftp_embryo -v $(DKMS_VER)
+	dkms build -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER)
+	dkms install -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER)
+
+dkms-uninstall:
+	-dkms remove -m nf_ftp_embryo -v $(DKMS_VER) --all
+	rm -rf $(DKMS_SRC)
+
 deps:
 	bash tools/deps.sh
 
@@ -92,5 +113,5 @@ clean:
 	rm -rf build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check fuzz bench clean lint install uninstall
+.PHONY: all module deps demo check fuzz bench clean lint install uninstall dkms-install dkms-uninstall
 endif

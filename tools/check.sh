@@ -47,6 +47,7 @@ stage build-debug build "debug kernel, module and KUnit module, W=1" \
 	make -s build/debug/nf_ftp_embryo.ko
 stage lint tools/lint.sh
 stage install tools/install-test.sh
+stage dkms tools/dkms-test.sh
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
 stage selftest-stock selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko

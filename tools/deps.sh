@@ -10,7 +10,7 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	iproute2 iptables nftables conntrack
 	vsftpd python3-pyftpdlib python3-scapy lftp curl tcpdump
-	sparse libmnl-dev pkg-config
+	sparse libmnl-dev pkg-config dkms
 	clang libclang-rt-14-dev
 	valgrind
 )
