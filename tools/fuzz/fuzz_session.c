@@ -45,9 +45,9 @@ enum { DIR_C, DIR_S };
 struct dirstate {
 	struct ftpe_stream st;
 	u32 isn;
-	char sent[MAX_STREAM];	/* bytes sent the first time, in order */
+	char *sent;		/* bytes sent the first time, in order */
 	size_t len;
-	char seen[MAX_STREAM];	/* lines handed on, terminators restored */
+	char *seen;		/* lines handed on, terminators restored */
 	size_t seen_len;
 	unsigned int ev;
 	bool cut;		/* a line was truncated: no exact replay */
@@ -118,7 +118,7 @@ static void record(struct dirstate *d, const char *line, unsigned int len,
 		d->cut = true;
 		return;
 	}
-	if (d->seen_len + len + 2 > sizeof(d->seen)) {
+	if (d->seen_len + len + 2 > MAX_STREAM) {
 		d->cut = true;
 		return;
 	}
@@ -212,40 +212,52 @@ out:
 	free(p);
 }
 
+/* A segment's bytes; the read functions check every access against it. */
+struct seg {
+	const char *p;
+	unsigned int len;
+};
+
 static const char *read_copy(const void *src, unsigned int off,
 			     unsigned int len, char *buf)
 {
-	memcpy(buf, (const char *)src + off, len);
+	const struct seg *sg = src;
+
+	check(off <= sg->len && len <= sg->len - off);
+	memcpy(buf, sg->p + off, len);
 	return buf;
 }
 
 static const char *read_flat(const void *src, unsigned int off,
 			     unsigned int len, char *buf)
 {
-	(void)len;
+	const struct seg *sg = src;
+
 	(void)buf;
-	return (const char *)src + off;
+	check(off <= sg->len && len <= sg->len - off);
+	return sg->p + off;
 }
 
 /* Feed @len bytes at stream offset @off; @junk replaces them with noise. */
 static void segment(struct sess *s, int dir, size_t off, size_t len,
 		    bool junk)
 {
+	static char noise[MAX_STREAM];
 	struct dirstate *d = &s->d[dir];
-	char *pkt = malloc(len ? len : 1);
+	struct seg sg = { d->sent + off, (unsigned int)len };
 	size_t i;
 
-	check(pkt);
-	for (i = 0; i < len; i++)
-		pkt[i] = junk ? "227 (6,6,6,6,4,1)\r\n"[rnd(s) % 19] :
-				d->sent[off + i];
-	d->ev |= ftpe_stream_feed(&d->st, d->isn + (u32)off, pkt, 0,
+	if (junk) {
+		for (i = 0; i < len; i++)
+			noise[i] = "227 (6,6,6,6,4,1)\r\n"[rnd(s) % 19];
+		sg.p = noise;
+	}
+	d->ev |= ftpe_stream_feed(&d->st, d->isn + (u32)off, &sg, 0,
 				  (unsigned int)len,
 				  rnd(s) & 1 ? read_copy : read_flat,
 				  dir == DIR_C ? client_line : server_line, s);
 	check(d->st.held <= FTPE_LINE_MAX + 2);
 	check(!d->st.held || d->st.partial);
-	free(pkt);
 }
 
 /* Send the bytes [start, end) of @dir the way the seed says. */
@@ -313,6 +325,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* Not cleared per run: only [0, len) of each is ever read. */
+	static char sent[2][MAX_STREAM], seen[2][MAX_STREAM];
 	static struct sess sess;
 	struct sess *s = &sess;
 	const char *p = (const char *)data, *end = p + size, *nl;
@@ -344,6 +358,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->d[DIR_C].isn = 0xfffffff0u - (mode & 0x0f);
 	s->d[DIR_S].isn = 0xffffff00u + (mode & 0x0f);
 	for (i = 0; i < 2; i++) {
+		s->d[i].sent = sent[i];
+		s->d[i].seen = seen[i];
 		s->d[i].st.next_seq = s->d[i].isn;
 		s->d[i].st.flags = FTPE_STREAM_SYNCED;
 	}
