@@ -294,7 +294,10 @@ static const struct ftest_step ftest_idle_traffic[] = {
 	{ FT_END }
 };
 
-/* NOOP and SIZE while the transfer runs: their replies end nothing. */
+/*
+ * NOOP and SIZE while the transfer runs, answered at once (pyftpdlib) or
+ * after the transfer (vsftpd): their replies end nothing.
+ */
 static const struct ftest_step ftest_noop_in_transfer[] = {
 	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
 	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
@@ -308,10 +311,24 @@ static const struct ftest_step ftest_noop_in_transfer[] = {
 	{ FT_END }
 };
 
+static const struct ftest_step ftest_noop_after_transfer[] = {
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_STARTED, 0, FT_QUIET },	/* NOOP */
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
 static const struct ftest_scenario ftest_unrelated_table[] = {
 	{ "PORT with TYPE/REST/SIZE/MDTM", ftest_port_unrelated },
 	{ "PASV with TYPE/SIZE/REST", ftest_pasv_unrelated },
 	{ "NOOP and SIZE during a transfer", ftest_noop_in_transfer },
+	{ "NOOP answered after the transfer", ftest_noop_after_transfer },
 	{ "traffic without negotiation", ftest_idle_traffic },
 };
 
@@ -441,6 +458,8 @@ static const struct ftest_step ftest_epsv_in_transfer[] = {
 	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
 	{ FT_CMD, FT_EPSV, NULL, FT_OPENING, FT_RP | FT_RM, FT_CR, NULL,
 	  FT_EPSV },
+	/* the server finishes the transfer, then answers EPSV */
+	{ FT_RPL, 226, NULL, FT_OPENING, 0, FT_ALL },
 	{ FT_RPL, 229, &ftest_ep_229, FT_OPENED, FT_CR | FT_MV, FT_ALL,
 	  &ftest_ep_229 },
 	{ FT_END }
@@ -769,6 +788,120 @@ static void ftest_replace_everywhere(struct kunit *test)
 	}
 }
 
+/*
+ * Pipelining: several commands leave before the first reply comes back.
+ * Each final reply answers the oldest unanswered command.
+ */
+static const struct ftest_step ftest_pipe_type_pasv[] = {
+	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },		/* TYPE I */
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },		/* to TYPE */
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_227 },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* A 550 to a SIZE pipelined behind PASV belongs to SIZE. */
+static const struct ftest_step ftest_pipe_pasv_size[] = {
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* SIZE */
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
+	{ FT_RPL, 550, NULL, FT_OPENED, 0, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* PORT and RETR in one segment: the 200 answers PORT, the 150 RETR. */
+static const struct ftest_step ftest_pipe_port_retr[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* TYPE I */
+	{ FT_RPL, 200, NULL, FT_OPENED, FT_MV, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENED, 0, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_port },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* PORT and RETR in one segment: the 200 lets the transfer go ahead. */
+static const struct ftest_step ftest_pipe_port_and_retr[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_SENT, FT_CR | FT_MV, FT_ALL, &ftest_ep_port },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+static const struct ftest_step ftest_pipe_pasv_and_retr[] = {
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_SENT, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_227 },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* A refused PORT with RETR pipelined behind it opens nothing. */
+static const struct ftest_step ftest_pipe_port_refused[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 501, NULL, FT_IDLE, FT_AB, FT_CR },
+	{ FT_RPL, 425, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_END }
+};
+
+/*
+ * More commands in flight than the machine remembers: until every one is
+ * answered no reply is attributed, so the 227 opens nothing (fail closed);
+ * afterwards attribution works again.
+ */
+static const struct ftest_step ftest_pipe_overflow[] = {
+	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENING, FT_UN, FT_CR },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_RP, 0 },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* The greeting answers no command. */
+static const struct ftest_step ftest_pipe_greeting[] = {
+	{ FT_RPL, 220, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+static const struct ftest_scenario ftest_pipe_table[] = {
+	{ "TYPE+PASV pipelined", ftest_pipe_type_pasv },
+	{ "PASV+SIZE pipelined, 550 to SIZE", ftest_pipe_pasv_size },
+	{ "PORT+TYPE pipelined", ftest_pipe_port_retr },
+	{ "PORT+RETR pipelined", ftest_pipe_port_and_retr },
+	{ "PASV+RETR pipelined", ftest_pipe_pasv_and_retr },
+	{ "PORT+RETR pipelined, PORT refused", ftest_pipe_port_refused },
+	{ "five commands pipelined", ftest_pipe_overflow },
+	{ "greeting before any command", ftest_pipe_greeting },
+};
+
+static void ftest_pipelined(struct kunit *test)
+{
+	ftest_run_all(test, ftest_pipe_table, ARRAY_SIZE(ftest_pipe_table));
+}
+
 static void ftest_state_names(struct kunit *test)
 {
 	const char *names[FTPE_STATE_COUNT];
@@ -818,6 +951,7 @@ static struct kunit_case ftest_cases[] = {
 	KUNIT_CASE(ftest_negative_exits),
 	KUNIT_CASE(ftest_abor_quit),
 	KUNIT_CASE(ftest_replace_everywhere),
+	KUNIT_CASE(ftest_pipelined),
 	KUNIT_CASE(ftest_state_names),
 	{}
 };

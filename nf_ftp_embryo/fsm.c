@@ -2,9 +2,10 @@
 /*
  * The founding state machine.  See fsm.h for the transitions.
  *
- * Replies are attributed to the command they answer through last_cmd: FTP
- * answers commands in order, so a reply belongs to the client's latest
- * command.  That keeps a 550 to SIZE or a 504 to TYPE, sent while a
+ * Replies are attributed to the command they answer through the pending
+ * queue: FTP answers commands in order, so a final reply belongs to the
+ * oldest unanswered command, even when the client pipelines several in one
+ * segment.  That keeps a 550 to SIZE or a 504 to TYPE, sent while a
  * negotiation is open, from tearing the negotiation down, and keeps a 227
  * from counting unless it answers PASV.
  */
@@ -28,7 +29,76 @@ void ftpe_fsm_init(struct ftpe_fsm *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->state = FTPE_IDLE;
-	f->last_cmd = FTPE_VERB_OTHER;
+}
+
+/* Final replies that end a running transfer (after its 1xx). */
+static bool ftpe_ends_transfer(u16 code)
+{
+	switch (code) {
+	case 226: case 250: case 425: case 426: case 451: case 452: case 552:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Index in pending[] of the command a reply with @code answers, -1 when
+ * unknown.  Normally the oldest; but some servers answer a command sent
+ * during a transfer (NOOP, SIZE) before the transfer's own final reply, so
+ * a reply that cannot end the running transfer goes to the next in line.
+ */
+static int ftpe_fsm_answers(const struct ftpe_fsm *f, u16 code)
+{
+	if (!f->npending || f->lost)
+		return -1;
+	if (code >= 200 && f->pending[0] == FTPE_VERB_XFER &&
+	    f->state == FTPE_EXEC_STARTED && f->npending > 1 &&
+	    !ftpe_ends_transfer(code))
+		return 1;
+	return 0;
+}
+
+static u8 ftpe_fsm_answered(const struct ftpe_fsm *f, u16 code)
+{
+	int i = ftpe_fsm_answers(f, code);
+
+	return i < 0 ? FTPE_VERB_OTHER : f->pending[i];
+}
+
+static void ftpe_fsm_push(struct ftpe_fsm *f, enum ftpe_verb verb)
+{
+	if (f->npending < FTPE_PENDING_MAX && !f->lost)
+		f->pending[f->npending++] = verb;
+	else if (f->lost < U8_MAX)
+		f->lost++;
+}
+
+/* A final reply: the command it answers is no longer pending. */
+static void ftpe_fsm_pop(struct ftpe_fsm *f, u16 code)
+{
+	int i = ftpe_fsm_answers(f, code);
+
+	if (f->lost) {
+		/* Unknown which it answered: drain everything, then trust again. */
+		if (f->npending)
+			f->npending--;
+		else
+			f->lost--;
+		return;
+	}
+	if (i < 0)
+		return;		/* unprompted: the greeting, a 421 */
+	f->npending--;
+	memmove(f->pending + i, f->pending + i + 1, f->npending - i);
+}
+
+bool ftpe_fsm_wants_endpoint(const struct ftpe_fsm *f, u16 code)
+{
+	return f->state == FTPE_OPENING &&
+	       ftpe_fsm_answered(f, code) == f->mode &&
+	       ((code == 227 && f->mode == FTPE_VERB_PASV) ||
+		(code == 229 && f->mode == FTPE_VERB_EPSV));
 }
 
 /* End the negotiation, whatever its state; @why says how it ended. */
@@ -47,7 +117,7 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 {
 	unsigned int r;
 
-	f->last_cmd = verb;
+	ftpe_fsm_push(f, verb);
 	switch (verb) {
 	case FTPE_VERB_PORT:
 	case FTPE_VERB_EPRT:
@@ -78,6 +148,21 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 	}
 }
 
+/*
+ * OPENED; but when the client pipelined the transfer command behind the
+ * negotiation, it has been sent already: on to CMD_SENT.
+ */
+static unsigned int ftpe_fsm_opened(struct ftpe_fsm *f)
+{
+	if (f->npending > 1 && f->pending[1] == FTPE_VERB_XFER) {
+		f->state = FTPE_CMD_SENT;
+		/* Active mode: the server connects once it has the command. */
+		return ftpe_mode_active(f->mode) ? FTPE_DO_CREATE : 0;
+	}
+	f->state = FTPE_OPENED;
+	return 0;
+}
+
 /* The reply to PORT/EPRT/PASV/EPSV itself. */
 static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
 					const struct ftpe_endpoint *ep)
@@ -89,8 +174,7 @@ static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
 	if (ftpe_mode_active(f->mode)) {
 		if (cls != 2)
 			return 0;
-		f->state = FTPE_OPENED;
-		return FTPE_EV_MOVED;
+		return ftpe_fsm_opened(f) | FTPE_EV_MOVED;
 	}
 	if ((f->mode == FTPE_VERB_PASV && code == 227) ||
 	    (f->mode == FTPE_VERB_EPSV && code == 229)) {
@@ -98,8 +182,7 @@ static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
 			return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
 		f->ep = *ep;
 		/* Passive mode: the client connects right after this reply. */
-		f->state = FTPE_OPENED;
-		return FTPE_DO_CREATE | FTPE_EV_MOVED;
+		return ftpe_fsm_opened(f) | FTPE_DO_CREATE | FTPE_EV_MOVED;
 	}
 	/* Any other completion means the server did not enter passive mode. */
 	if (cls == 2)
@@ -110,7 +193,7 @@ static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
 /* A reply while the transfer command is outstanding or running. */
 static unsigned int ftpe_fsm_transfer(struct ftpe_fsm *f, u16 code)
 {
-	bool ours = f->last_cmd == FTPE_VERB_XFER;
+	bool ours = ftpe_fsm_answered(f, code) == FTPE_VERB_XFER;
 	unsigned int cls = code / 100;
 
 	switch (cls) {
@@ -141,7 +224,7 @@ static unsigned int ftpe_fsm_reply_to(struct ftpe_fsm *f, u16 code,
 {
 	unsigned int r = 0;
 
-	if (code == 234 && f->last_cmd == FTPE_VERB_AUTH)
+	if (code == 234 && ftpe_fsm_answered(f, code) == FTPE_VERB_AUTH)
 		return FTPE_EV_TLS | ftpe_fsm_clear(f, FTPE_EV_ABORTED);
 
 	if ((code == 227 && !(answers && f->mode == FTPE_VERB_PASV)) ||
@@ -162,12 +245,13 @@ static unsigned int ftpe_fsm_reply_to(struct ftpe_fsm *f, u16 code,
 unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 			    const struct ftpe_endpoint *ep)
 {
-	bool answers = f->state == FTPE_OPENING && f->last_cmd == f->mode;
+	bool answers = f->state == FTPE_OPENING &&
+		       ftpe_fsm_answered(f, code) == f->mode;
 	unsigned int r;
 
 	r = ftpe_fsm_reply_to(f, code, ep, answers);
-	/* A final reply answers the command: later replies do not. */
+	/* 1xx is preliminary: the command stays pending. */
 	if (code >= 200)
-		f->last_cmd = FTPE_VERB_OTHER;
+		ftpe_fsm_pop(f, code);
 	return r;
 }

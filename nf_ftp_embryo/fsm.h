@@ -29,10 +29,19 @@ enum ftpe_state {
 	FTPE_STATE_COUNT
 };
 
+/*
+ * Commands sent and not yet answered.  FTP answers in order, so the oldest
+ * is the one the next final reply answers; a client that pipelines more
+ * than this has its replies attributed to nothing until they drain.
+ */
+#define FTPE_PENDING_MAX	4
+
 struct ftpe_fsm {
 	u8 state;		/* enum ftpe_state */
 	u8 mode;		/* negotiating verb: PORT, EPRT, PASV or EPSV */
-	u8 last_cmd;		/* the client command the next reply answers */
+	u8 pending[FTPE_PENDING_MAX];	/* enum ftpe_verb, oldest first */
+	u8 npending;
+	u8 lost;		/* commands not queued: attribution unknown */
 	u16 reply;		/* last reply code seen in this negotiation */
 	struct ftpe_endpoint ep;	/* negotiated data endpoint */
 };
@@ -70,6 +79,12 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
  */
 unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 			    const struct ftpe_endpoint *ep);
+
+/*
+ * Whether reply @code is the 227/229 answering the pending PASV/EPSV: the
+ * only reply whose numbers the caller may parse and vet.
+ */
+bool ftpe_fsm_wants_endpoint(const struct ftpe_fsm *f, u16 code);
 
 const char *ftpe_state_name(u8 state);
 

@@ -258,9 +258,7 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	ftpe_stat_inc(pk->net, FTPE_STAT_REPLY_1XX + code / 100 - 1);
 
 	/* Only the reply that answers our PASV/EPSV is read for numbers. */
-	if (f->state == FTPE_OPENING && f->last_cmd == f->mode &&
-	    ((code == 227 && f->mode == FTPE_VERB_PASV) ||
-	     (code == 229 && f->mode == FTPE_VERB_EPSV))) {
+	if (ftpe_fsm_wants_endpoint(f, code)) {
 		if (lflags & FTPE_LINE_TRUNCATED)
 			ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
 		else

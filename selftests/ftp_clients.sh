@@ -10,9 +10,9 @@
 #   IPv4 only here.
 # - active mode (PORT/EPRT) against pyftpdlib: pyftpdlib connects back to
 #   the client as soon as it gets PORT, before answering 200, while the
-#   helper opens the active pinhole only at the transfer command, so the
-#   server's SYN is dropped and PORT times out. Not tested here until the
-#   helper handles it.
+#   design opens the active pinhole only at the transfer command after the
+#   200, so the server's SYN is dropped and PORT fails (README, "Known
+#   limitations").
 # - pyftpdlib over IPv6: "python3 -m pyftpdlib" listens on one address
 #   family; IPv6 is covered with vsftpd, which listens on both.
 # - PASV/PORT over IPv6: not defined (RFC 2428), every client uses EPSV/EPRT.

@@ -187,9 +187,7 @@ static void server_line(void *ctx, const char *line, unsigned int len,
 	      (s->rs.ml_code >= 100 && s->rs.ml_code <= 599));
 	if (code <= 0)
 		goto out;
-	if (s->f.state == FTPE_OPENING && s->f.last_cmd == s->f.mode &&
-	    ((code == 227 && s->f.mode == FTPE_VERB_PASV) ||
-	     (code == 229 && s->f.mode == FTPE_VERB_EPSV)) &&
+	if (ftpe_fsm_wants_endpoint(&s->f, (u16)code) &&
 	    !(flags & FTPE_LINE_TRUNCATED)) {
 		memset(&ep, 0x5a, sizeof(ep));
 		rc = code == 227 ? ftpe_parse_227(p, len, &ep) :

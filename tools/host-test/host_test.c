@@ -683,6 +683,25 @@ static const struct msg t_auth_tls[] = {
 	END
 };
 
+/* Commands pipelined in one segment; pyftpdlib answers NOOP mid-transfer. */
+static const struct msg t_pipelined[] = {
+	LOGIN_VSFTPD,
+	C("TYPE I\r\nPASV\r\n"),
+	S("200 Type set to: Binary.\r\n"),
+	S("227 Entering passive mode (127,0,0,1,117,60).\r\n"),
+	C("RETR f\r\n"),
+	S("150 File status okay. About to open data connection.\r\n"),
+	C("NOOP\r\n"),
+	S("200 I successfully done nothin'.\r\n"),
+	S("226 Transfer complete.\r\n"),
+	C("PORT 192,168,122,1,195,90\r\nRETR g\r\n"),
+	S("200 Active data connection established.\r\n"),
+	S("125 Data connection already open. Transfer starting.\r\n"),
+	S("226 Transfer complete.\r\n"),
+	BYE,
+	END
+};
+
 static const struct transcript transcripts[] = {
 	{ "vsftpd passive RETR", t_vsftpd_pasv,
 	  "+192.168.122.10:30001 -done", false },
@@ -706,6 +725,8 @@ static const struct transcript transcripts[] = {
 	{ "lines of 255 and 256 bytes", t_long_lines,
 	  "+192.168.122.10:30006 -done", false },
 	{ "AUTH TLS", t_auth_tls, "tls", false },
+	{ "pipelined commands", t_pipelined,
+	  "+127.0.0.1:30012 -done +192.168.122.1:50010 -done", false },
 };
 
 int main(void)
