@@ -280,6 +280,21 @@ def bounce_eprt(lst, v6):
     ctl.close()
 
 
+def port_refused_by_server(lst):
+    c = Case("PORT the server refused")
+    ctl = Ctl(lst)
+    port = next_port()
+    ctl.cmd(f"PORT {hostport(CLI4, port)}\r\n")
+    ctl.rep("500 Illegal PORT command.\r\n")
+    ctl.cmd("RETR file.bin\r\n")
+    c.nothing_opened()
+    c.refused("server to client", active_connects(port))
+    ctl.rep("425 Use PORT or PASV first.\r\n")
+    c.moved("flows_aborted_negative_reply")
+    healthy(ctl, c.name)
+    ctl.close()
+
+
 def pasv_third(lst):
     c = Case("227 naming a third host")
     ctl = Ctl(lst)
@@ -697,6 +712,7 @@ def main():
         bounce_port,
         lambda l: bounce_eprt(l, False),
         lambda l: bounce_eprt(l, True),
+        port_refused_by_server,
         pasv_third,
         pasv_unsolicited,
         echo_550,
