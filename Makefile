@@ -35,9 +35,14 @@ PREFIX ?= /usr/local
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/extra
 # Another tree's CLI; its own Makefile installs it (DESTDIR and PREFIX).
 CLI = $(wildcard tools/cli/Makefile)
-SRCS = Kbuild $(wildcard nf_ftp_embryo/*.[ch] kunit/*.[ch])
+SRCS = Kbuild $(wildcard nf_ftp_embryo/*.[ch] kunit/*.[ch] include/uapi/linux/*.h)
 
-all: module
+all: module cli
+
+# The ftp-embryo CLI (tools/cli; its own make tracks what to rebuild);
+# the selftests run it from there.
+cli tools/cli/ftp-embryo:
+	$(MAKE) -C tools/cli
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers found: apt-get install linux-headers-amd64, or pass KDIR=/path/to/kernel/build"; exit 1; }
@@ -111,7 +116,9 @@ bench: deps
 
 clean:
 	rm -rf build
+	$(MAKE) -C tools/cli clean
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
 .PHONY: all module deps demo check fuzz bench clean lint install uninstall dkms-install dkms-uninstall
+.PHONY: cli tools/cli/ftp-embryo
 endif

@@ -15,6 +15,7 @@
 #include <net/netfilter/nf_conntrack_helper.h>
 
 #include "flowtab.h"
+#include "genl.h"
 #include "helper.h"
 #include "netns.h"
 #include "params.h"
@@ -77,6 +78,9 @@ static int __init ftpe_init(void)
 	ret = ftpe_netns_register();
 	if (ret)
 		goto err_flowtab;
+	ret = ftpe_genl_register();
+	if (ret)
+		goto err_netns;
 
 	nf_ct_helper_init(&ftpe_helpers[0], AF_INET, IPPROTO_TCP,
 			  FTPE_HELPER_NAME, 0, 0, 0, &ftpe_expect_policy, 0,
@@ -91,10 +95,12 @@ static int __init ftpe_init(void)
 	if (ret) {
 		pr_err("cannot register helper \"%s\": %d\n",
 		       FTPE_HELPER_NAME, ret);
-		goto err_netns;
+		goto err_genl;
 	}
 	return 0;
 
+err_genl:
+	ftpe_genl_unregister();
 err_netns:
 	ftpe_netns_unregister();
 err_flowtab:
@@ -106,6 +112,7 @@ static void __exit ftpe_exit(void)
 {
 	/* No callback runs after this; our expectations are gone. */
 	nf_conntrack_helpers_unregister(ftpe_helpers, ARRAY_SIZE(ftpe_helpers));
+	ftpe_genl_unregister();
 	ftpe_netns_unregister();
 	ftpe_flowtab_exit();
 }

@@ -65,6 +65,7 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 
 /* The gauges: counted from the flow table itself, so they cannot drift. */
 enum { FTPE_G_RECORDS, FTPE_G_ROWS, FTPE_G_PINHOLES, FTPE_G_COUNT };
+static_assert(FTPE_G_COUNT == FTPE_GAUGE_COUNT);
 
 static int ftpe_gauge_one(struct ftpe_flow *flow, void *arg)
 {

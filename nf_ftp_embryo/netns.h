@@ -98,6 +98,8 @@ static inline void ftpe_stat_abort(const struct net *net, enum ftpe_stat why)
  * every gauge (a current amount).  @fn returns non-zero to stop early, and
  * that value is returned.
  */
+#define FTPE_GAUGE_COUNT 3	/* connections, flow rows, live pinholes */
+
 struct ftpe_stat_value {
 	const char *name;
 	u64 value;

@@ -12,8 +12,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cp "$top/Kbuild" "$dir/"
-rm -rf "$dir/nf_ftp_embryo" "$dir/kunit"
-cp -r "$top/nf_ftp_embryo" "$dir/"
+rm -rf "$dir/nf_ftp_embryo" "$dir/kunit" "$dir/include"
+cp -r "$top/nf_ftp_embryo" "$top/include" "$dir/"
 [ -d "$top/kunit" ] && cp -r "$top/kunit" "$dir/"
 log="$dir/build.log"
 make -C "$kdir" M="$dir" W=1 modules 2>&1 | tee "$log"

@@ -38,7 +38,7 @@ checkpatch() {
 		mv "$tmp/linux-source-6.1" "$dir" && rm -rf "$tmp"
 	fi
 	perl "$dir/scripts/checkpatch.pl" --no-tree --strict --terse --show-types \
-		-f nf_ftp_embryo/*.[ch] kunit/*.[ch] | grep . && return 1
+		-f nf_ftp_embryo/*.[ch] kunit/*.[ch] include/uapi/linux/*.h | grep . && return 1
 	# grep's "nothing printed" is checkpatch's "clean", unless perl failed.
 	[[ ${PIPESTATUS[0]} == 0 ]]
 }

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The nf_ftp_embryo generic netlink family: statistics and the flow table
+ * of the FTP helper, per network namespace.  Documentation/netlink.md
+ * describes the messages; this header is the ABI.
+ *
+ * Versioning: FTPE_GENL_VERSION goes into every message's genlmsghdr.
+ * Commands and attributes are only ever appended; a change a reader of
+ * version N could misread gets a new version number.  Readers skip
+ * attributes they do not know.  Counters are carried by name, so new
+ * counters appear without a version change.
+ */
+#ifndef _UAPI_LINUX_NF_FTP_EMBRYO_H
+#define _UAPI_LINUX_NF_FTP_EMBRYO_H
+
+#define FTPE_GENL_NAME		"nf_ftp_embryo"
+#define FTPE_GENL_VERSION	1
+
+enum ftpe_genl_cmd {
+	FTPE_CMD_UNSPEC,
+	FTPE_CMD_STATS_GET,	/* do: one reply with FTPE_A_STATS */
+	FTPE_CMD_FLOWS_GET,	/* dump: one message with FTPE_A_FLOW per row */
+	FTPE_CMD_FLOWS_FLUSH,	/* do, CAP_NET_ADMIN: end every negotiation */
+	__FTPE_CMD_MAX
+};
+
+#define FTPE_CMD_MAX (__FTPE_CMD_MAX - 1)
+
+/* Top-level attributes. */
+enum ftpe_genl_attr {
+	FTPE_A_UNSPEC,
+	FTPE_A_PAD,
+	FTPE_A_STATS,		/* nested: FTPE_A_STAT, repeated */
+	FTPE_A_STAT,		/* nested: FTPE_STAT_A_* */
+	FTPE_A_FLOW,		/* nested: FTPE_FLOW_A_* */
+	__FTPE_A_MAX
+};
+
+#define FTPE_A_MAX (__FTPE_A_MAX - 1)
+
+/* One counter or gauge, inside FTPE_A_STAT. */
+enum ftpe_genl_stat_attr {
+	FTPE_STAT_A_UNSPEC,
+	FTPE_STAT_A_PAD,
+	FTPE_STAT_A_NAME,	/* NUL-terminated string, as in /proc */
+	FTPE_STAT_A_VALUE,	/* u64 */
+	FTPE_STAT_A_GAUGE,	/* flag: a current amount, not an event count */
+	__FTPE_STAT_A_MAX
+};
+
+#define FTPE_STAT_A_MAX (__FTPE_STAT_A_MAX - 1)
+
+/* One flow-table row, inside FTPE_A_FLOW.  Ports in host byte order. */
+enum ftpe_genl_flow_attr {
+	FTPE_FLOW_A_UNSPEC,
+	FTPE_FLOW_A_FAMILY,	/* u8: AF_INET or AF_INET6 (control conn.) */
+	FTPE_FLOW_A_CLIENT,	/* binary, 4 or 16 bytes, network order */
+	FTPE_FLOW_A_CLIENT_PORT, /* u16 */
+	FTPE_FLOW_A_SERVER,	/* binary, 4 or 16 bytes, network order */
+	FTPE_FLOW_A_SERVER_PORT, /* u16 */
+	FTPE_FLOW_A_STATE,	/* u8: enum ftpe_flow_state */
+	FTPE_FLOW_A_MODE,	/* u8: enum ftpe_flow_mode */
+	FTPE_FLOW_A_DATA_FAMILY, /* u8: AF_INET, AF_INET6, or 0: not known yet */
+	FTPE_FLOW_A_DATA_ADDR,	/* binary, 4 or 16 bytes, network order */
+	FTPE_FLOW_A_DATA_PORT,	/* u16 */
+	FTPE_FLOW_A_REPLY,	/* u16: last reply code, 0 if none yet */
+	FTPE_FLOW_A_AGE_MS,	/* u32: since the negotiation started */
+	FTPE_FLOW_A_PINHOLE,	/* u8: 1 while the expectation waits */
+	__FTPE_FLOW_A_MAX
+};
+
+#define FTPE_FLOW_A_MAX (__FTPE_FLOW_A_MAX - 1)
+
+enum ftpe_flow_state {
+	FTPE_FLOW_IDLE,		/* never dumped */
+	FTPE_FLOW_OPENING,
+	FTPE_FLOW_OPENED,
+	FTPE_FLOW_CMD_SENT,
+	FTPE_FLOW_EXEC_STARTED,
+	FTPE_FLOW_EXEC_COMP,
+};
+
+enum ftpe_flow_mode {
+	FTPE_FLOW_MODE_NONE,
+	FTPE_FLOW_MODE_PORT,
+	FTPE_FLOW_MODE_EPRT,
+	FTPE_FLOW_MODE_PASV,
+	FTPE_FLOW_MODE_EPSV,
+};
+
+#endif /* _UAPI_LINUX_NF_FTP_EMBRYO_H */

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "nf_ftp_embryo" (ABI: include/uapi/linux/
+ * nf_ftp_embryo.h, Documentation/netlink.md).
+ *
+ * Each namespace answers for itself: a request reads or changes only the
+ * namespace of the socket it came on.  Reading is open to every user, as
+ * /proc/net is; what changes state needs CAP_NET_ADMIN.
+ *
+ * The flow dump keeps a flow-table cursor between recvmsg() batches, so a
+ * table of any size comes out complete; see flowtab.h for what a resize in
+ * between does (the dump is then flagged NLM_F_DUMP_INTR).
+ */
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <linux/nf_ftp_embryo.h>
+
+#include "flowtab.h"
+#include "genl.h"
+#include "netns.h"
+
+/* Room for one counter: its nest, a name under 64 bytes, value, flag. */
+#define FTPE_STAT_ROOM	(4 * NLA_HDRLEN + 64 + 8 + 8)
+
+static struct genl_family ftpe_genl_family;
+
+static int ftpe_genl_put_stat(const struct ftpe_stat_value *v, void *arg)
+{
+	struct sk_buff *skb = arg;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, FTPE_A_STAT);
+	if (!nest ||
+	    nla_put_string(skb, FTPE_STAT_A_NAME, v->name) ||
+	    nla_put_u64_64bit(skb, FTPE_STAT_A_VALUE, v->value,
+			      FTPE_STAT_A_PAD) ||
+	    (v->gauge && nla_put_flag(skb, FTPE_STAT_A_GAUGE)))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int ftpe_genl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+	int ret = -EMSGSIZE;
+
+	msg = genlmsg_new((FTPE_STAT_COUNT + FTPE_GAUGE_COUNT) *
+			  FTPE_STAT_ROOM, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ftpe_genl_family, 0,
+				FTPE_CMD_STATS_GET);
+	if (!hdr)
+		goto err;
+	nest = nla_nest_start(msg, FTPE_A_STATS);
+	if (!nest)
+		goto err;
+	ret = ftpe_stats_read(genl_info_net(info), ftpe_genl_put_stat, msg);
+	if (ret)
+		goto err;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return ret;
+}
+
+/* The UAPI names its own numbers: no dependence on internal enums. */
+static const u8 ftpe_genl_states[FTPE_STATE_COUNT] = {
+	[FTPE_IDLE] = FTPE_FLOW_IDLE,
+	[FTPE_OPENING] = FTPE_FLOW_OPENING,
+	[FTPE_OPENED] = FTPE_FLOW_OPENED,
+	[FTPE_CMD_SENT] = FTPE_FLOW_CMD_SENT,
+	[FTPE_EXEC_STARTED] = FTPE_FLOW_EXEC_STARTED,
+	[FTPE_EXEC_COMP] = FTPE_FLOW_EXEC_COMP,
+};
+
+static const u8 ftpe_genl_modes[FTPE_VERB_COUNT] = {
+	[FTPE_VERB_PORT] = FTPE_FLOW_MODE_PORT,
+	[FTPE_VERB_EPRT] = FTPE_FLOW_MODE_EPRT,
+	[FTPE_VERB_PASV] = FTPE_FLOW_MODE_PASV,
+	[FTPE_VERB_EPSV] = FTPE_FLOW_MODE_EPSV,
+};
+
+struct ftpe_dump {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	struct ftpe_flow_cursor *cursor;
+};
+
+static int ftpe_genl_put_addr(struct sk_buff *skb, int type, u8 family,
+			      const void *addr)
+{
+	return nla_put(skb, type, family == AF_INET6 ? 16 : 4, addr);
+}
+
+static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
+{
+	const struct nf_conntrack_tuple *t =
+		&flow->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	const struct ftpe_fsm *f = &flow->fsm;
+	u8 family = nf_ct_l3num(flow->ct) == NFPROTO_IPV6 ? AF_INET6 : AF_INET;
+	u8 dfamily = f->ep.family == FTPE_AF_INET6 ? AF_INET6 :
+		     f->ep.family == FTPE_AF_INET ? AF_INET : 0;
+
+	if (nla_put_u8(skb, FTPE_FLOW_A_FAMILY, family) ||
+	    ftpe_genl_put_addr(skb, FTPE_FLOW_A_CLIENT, family, &t->src.u3) ||
+	    nla_put_u16(skb, FTPE_FLOW_A_CLIENT_PORT,
+			ntohs(t->src.u.tcp.port)) ||
+	    ftpe_genl_put_addr(skb, FTPE_FLOW_A_SERVER, family, &t->dst.u3) ||
+	    nla_put_u16(skb, FTPE_FLOW_A_SERVER_PORT,
+			ntohs(t->dst.u.tcp.port)) ||
+	    nla_put_u8(skb, FTPE_FLOW_A_STATE, ftpe_genl_states[f->state]) ||
+	    nla_put_u8(skb, FTPE_FLOW_A_MODE, ftpe_genl_modes[f->mode]) ||
+	    nla_put_u8(skb, FTPE_FLOW_A_DATA_FAMILY, dfamily) ||
+	    (dfamily && ftpe_genl_put_addr(skb, FTPE_FLOW_A_DATA_ADDR, dfamily,
+					   f->ep.addr)) ||
+	    nla_put_u16(skb, FTPE_FLOW_A_DATA_PORT, f->ep.port) ||
+	    nla_put_u16(skb, FTPE_FLOW_A_REPLY, f->reply) ||
+	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS,
+			jiffies_to_msecs(jiffies - flow->since)) ||
+	    nla_put_u8(skb, FTPE_FLOW_A_PINHOLE, ftpe_flow_pinhole_open(flow)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* One message per row; -EMSGSIZE pauses the walk at this record. */
+static int ftpe_genl_put_flow(struct ftpe_flow *flow, void *arg)
+{
+	struct ftpe_dump *d = arg;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (flow->fsm.state == FTPE_IDLE)
+		return 0;
+	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
+			  d->cb->nlh->nlmsg_seq, &ftpe_genl_family,
+			  NLM_F_MULTI, FTPE_CMD_FLOWS_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	/* A restarted walk may repeat rows: tell the reader. */
+	d->cb->seq = d->cursor->restarts + 1;
+	genl_dump_check_consistent(d->cb, hdr);
+	nest = nla_nest_start(d->skb, FTPE_A_FLOW);
+	if (!nest || ftpe_genl_put_row(d->skb, flow)) {
+		genlmsg_cancel(d->skb, hdr);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(d->skb, nest);
+	genlmsg_end(d->skb, hdr);
+	return 0;
+}
+
+/* cb->args[0]: the cursor; cb->args[1]: set once the walk has ended. */
+static int ftpe_genl_flows_start(struct netlink_callback *cb)
+{
+	struct ftpe_flow_cursor *c;
+
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	ftpe_flow_cursor_init(c);
+	cb->args[0] = (long)c;
+	cb->args[1] = 0;
+	return 0;
+}
+
+static int ftpe_genl_flows_dump(struct sk_buff *skb,
+				struct netlink_callback *cb)
+{
+	struct ftpe_dump d = {
+		.skb = skb,
+		.cb = cb,
+		.cursor = (struct ftpe_flow_cursor *)cb->args[0],
+	};
+
+	if (cb->args[1])
+		return 0;
+	if (!ftpe_flow_cursor_walk(d.cursor, sock_net(skb->sk),
+				   ftpe_genl_put_flow, &d))
+		cb->args[1] = 1;
+	return skb->len;
+}
+
+static int ftpe_genl_flows_done(struct netlink_callback *cb)
+{
+	struct ftpe_flow_cursor *c = (struct ftpe_flow_cursor *)cb->args[0];
+
+	if (c) {
+		ftpe_flow_cursor_done(c);
+		kfree(c);
+	}
+	return 0;
+}
+
+static int ftpe_genl_flows_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	ftpe_flowtab_flush(genl_info_net(info), FTPE_STAT_ABORTED_FLUSH);
+	return 0;
+}
+
+/* Requests carry no attributes; replies use the rest. */
+static const struct nla_policy ftpe_genl_policy[FTPE_A_MAX + 1] = {
+	[FTPE_A_STATS] = { .type = NLA_REJECT },
+	[FTPE_A_STAT] = { .type = NLA_REJECT },
+	[FTPE_A_FLOW] = { .type = NLA_REJECT },
+};
+
+static const struct genl_ops ftpe_genl_ops[] = {
+	{
+		.cmd = FTPE_CMD_STATS_GET,
+		.doit = ftpe_genl_stats_get,
+	},
+	{
+		.cmd = FTPE_CMD_FLOWS_GET,
+		.start = ftpe_genl_flows_start,
+		.dumpit = ftpe_genl_flows_dump,
+		.done = ftpe_genl_flows_done,
+	},
+	{
+		.cmd = FTPE_CMD_FLOWS_FLUSH,
+		.doit = ftpe_genl_flows_flush,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family ftpe_genl_family __ro_after_init = {
+	.name = FTPE_GENL_NAME,
+	.version = FTPE_GENL_VERSION,
+	.maxattr = FTPE_A_MAX,
+	.policy = ftpe_genl_policy,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = ftpe_genl_ops,
+	.n_ops = ARRAY_SIZE(ftpe_genl_ops),
+	.resv_start_op = FTPE_CMD_FLOWS_FLUSH + 1,
+};
+
+int ftpe_genl_register(void)
+{
+	return genl_register_family(&ftpe_genl_family);
+}
+
+void ftpe_genl_unregister(void)
+{
+	genl_unregister_family(&ftpe_genl_family);
+}
