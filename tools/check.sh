@@ -44,6 +44,9 @@ stock_lane() {
 }
 stock_stages="build-stock host-test fuzz install selftest-stock dkms bench-smoke"
 
+# Before the lanes: both lanes' selftests run the CLI this builds.  A
+# -Werror build, then its usage errors on the host.
+stage cli make -s -C tools/cli check
 QUIET=1 stock_lane &
 stock_pid=$!
 stage build-debug build "debug kernel, module and KUnit module, W=1" \
@@ -64,7 +67,7 @@ done
 # that reports nothing, counts as one failure: nothing is ever skipped.
 passed=0
 failed=0
-for name in $stock_stages build-debug lint kunit selftest-debug; do
+for name in cli $stock_stages build-debug lint kunit selftest-debug; do
 	log="$logdir/$name.log"
 	rc=$(cat "$logdir/$name.rc" 2>/dev/null || echo 255)
 	ok=$(grep -c '^ok - ' "$log")
