@@ -100,7 +100,7 @@ deps:
 lint:
 	tools/lint.sh
 
-demo: deps build/stock/nf_ftp_embryo.ko
+demo: deps build/stock/nf_ftp_embryo.ko cli
 	tools/demo.sh build/stock/nf_ftp_embryo.ko
 
 check: deps

@@ -6,12 +6,10 @@ set -euo pipefail
 trap 'echo "demo: failed at line $LINENO" >&2' ERR
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/selftests/lib.sh"
+CLI=$root/tools/cli/ftp-embryo
 
 section() {
 	printf '\n== %s ==\n' "$*"
-}
-show_proc() {
-	in_ns rtr cat "/proc/net/nf_ftp_embryo/$1" 2>/dev/null || echo "(no /proc/net/nf_ftp_embryo/$1: helper $HELPER)"
 }
 has_socket() {
 	[[ $(ls -l "/proc/$1/fd" 2>/dev/null) == *socket:* ]]
@@ -62,11 +60,18 @@ got=$NFE_TMP/got
 t0=$EPOCHREALTIME
 fetch 4 "$got" --disable-epsv -v 2>"$NFE_TMP/curl.log" &
 curl=$!
+# The CLI's view of the same table, one second in (printed below).
+(sleep 1; in_ns rtr "$CLI" flows >"$NFE_TMP/cli-flows" 2>&1 || true) &
+cli_flows=$!
 echo "flow table on rtr, each change while the transfer runs:"
 watch_flows "$curl" | sed 's/^/  /'
 rc=0
 wait "$curl" || rc=$?
 took=$(echo "$EPOCHREALTIME - $t0" | bc)
+
+wait "$cli_flows" || true
+section "ftp-embryo flows on rtr, 1 s into the transfer (netlink)"
+sed 's/^/  /' "$NFE_TMP/cli-flows"
 
 section "Control connection (as curl saw it)"
 grep -E '^[<>] (PASV|EPSV|227|229|RETR|150|125|226|QUIT|221)' "$NFE_TMP/curl.log" | sed 's/^/  /' || true
@@ -93,5 +98,8 @@ section "conntrack -L expect on rtr afterwards"
 left=$(expectations)
 echo "${left:-  (none)}"
 
-section "/proc/net/nf_ftp_embryo/stats on rtr"
-show_proc stats | sed 's/^/  /'
+section "ftp-embryo stats on rtr (netlink; the same numbers as /proc/net/nf_ftp_embryo/stats)"
+{ in_ns rtr "$CLI" stats 2>&1 || true; } | sed 's/^/  /'
+
+section "ftp-embryo flows on rtr afterwards"
+{ in_ns rtr "$CLI" flows 2>&1 || true; } | sed 's/^/  /'
