@@ -125,6 +125,9 @@ class Ctl:
         return ls
 
     def rst(self):
+        # The makefile holds the socket open: close it first, or the RST
+        # waits for the process to exit.
+        self.f.close()
         self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                           struct.pack("ii", 1, 0))
         self.s.close()
