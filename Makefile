@@ -82,9 +82,10 @@ DKMS_SRC = /usr/src/nf_ftp_embryo-$(DKMS_VER)
 dkms-install:
 	@test -n "$(KVER)" || { echo "cannot tell the kernel release of '$(KDIR)': pass KVER="; exit 1; }
 	rm -rf $(DKMS_SRC)
-	mkdir -p $(DKMS_SRC)/nf_ftp_embryo $(DKMS_SRC)/kunit
+	mkdir -p $(DKMS_SRC)/nf_ftp_embryo $(DKMS_SRC)/kunit $(DKMS_SRC)/include/uapi/linux
 	cp dkms.conf Kbuild Makefile LICENSE $(DKMS_SRC)/
 	cp nf_ftp_embryo/*.[ch] $(DKMS_SRC)/nf_ftp_embryo/
+	cp include/uapi/linux/*.h $(DKMS_SRC)/include/uapi/linux/
 	cp kunit/*.[ch] $(DKMS_SRC)/kunit/
 	dkms add -m nf_ftp_embryo -v $(DKMS_VER)
 	dkms build -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER)
