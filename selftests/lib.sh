@@ -143,7 +143,8 @@ ftpd_up() {
 		vsftpd_log_file=$NFE_TMP/vsftpd.log
 	CONF
 	in_ns srv vsftpd "$conf" </dev/null >"$NFE_TMP/vsftpd.out" 2>&1 &
-	if ! wait_for 10 ftpd_listening; then
+	# Under a loaded TCG host the debug kernel needs more than 10 s.
+	if ! wait_for 30 ftpd_listening; then
 		echo "# FATAL: vsftpd did not start:" >&2
 		sed 's/^/#   /' "$NFE_TMP/vsftpd.out" >&2
 		exit 1
