@@ -60,8 +60,14 @@ got=$NFE_TMP/got
 t0=$EPOCHREALTIME
 fetch 4 "$got" --disable-epsv -v 2>"$NFE_TMP/curl.log" &
 curl=$!
-# The CLI's view of the same table, one second in (printed below).
-(sleep 1; in_ns rtr "$CLI" flows >"$NFE_TMP/cli-flows" 2>&1 || true) &
+# The CLI's view of the same table, once it has a row (printed below).
+ip netns exec rtr bash -c '
+	while kill -0 "$1" 2>/dev/null; do
+		out=$("$2" flows 2>&1) || break
+		(($(wc -l <<<"$out") > 1)) && break
+		sleep 0.2
+	done
+	echo "$out"' _ "$curl" "$CLI" >"$NFE_TMP/cli-flows" &
 cli_flows=$!
 echo "flow table on rtr, each change while the transfer runs:"
 watch_flows "$curl" | sed 's/^/  /'
@@ -70,7 +76,7 @@ wait "$curl" || rc=$?
 took=$(echo "$EPOCHREALTIME - $t0" | bc)
 
 wait "$cli_flows" || true
-section "ftp-embryo flows on rtr, 1 s into the transfer (netlink)"
+section "ftp-embryo flows on rtr during the transfer (netlink)"
 sed 's/^/  /' "$NFE_TMP/cli-flows"
 
 section "Control connection (as curl saw it)"
