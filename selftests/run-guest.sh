@@ -3,7 +3,8 @@
 # Run every selftest in one QEMU guest and fail if any printed "not ok" or died.
 # Usage: selftests/run-guest.sh stock|debug MODULE.ko   ("-": no module; with
 #        HELPER=ftp this checks the harness against the kernel's own helper;
-#        NFE_ONLY='ftp_a*' runs only the tests matching that glob)
+#        NFE_ONLY='ftp_a*' runs only the tests matching that glob,
+#        NFE_SKIP='ftp_f*' all but those)
 # Logs: build/selftests/<flavour>/ (NFE_SELFTEST_OUT overrides).
 # The guest side of this script is the --in-guest mode.
 set -euo pipefail
@@ -16,6 +17,8 @@ in_guest() {
 		case $name in lib.sh | run-guest.sh) continue ;; esac
 		# shellcheck disable=SC2053 # NFE_ONLY is a glob on purpose
 		[[ $name == ${NFE_ONLY:-*} ]] || continue
+		# shellcheck disable=SC2053
+		[[ -z ${NFE_SKIP:-} || $name != ${NFE_SKIP} ]] || continue
 		echo "# $name"
 		log=/tmp/$name.log
 		rc=0
@@ -68,7 +71,7 @@ rc=0
 limit=1800
 [[ $flavour == stock ]] || limit=3600
 "$root/tools/vm/run.sh" --kernel "$flavour" --out "$out" --timeout "${NFE_TIMEOUT:-$limit}" -- \
-	env HELPER="${HELPER:-ftp-embryo}" NFE_ONLY="${NFE_ONLY:-*}" bash "$here/run-guest.sh" --in-guest "$ko" |
+	env HELPER="${HELPER:-ftp-embryo}" NFE_ONLY="${NFE_ONLY:-*}" NFE_SKIP="${NFE_SKIP:-}" bash "$here/run-guest.sh" --in-guest "$ko" |
 	tee "$out/tap.log" || rc=${PIPESTATUS[0]}
 pass=$(grep -c '^ok' "$out/tap.log" || true)
 fail=$(grep -c '^not ok' "$out/tap.log" || true)

@@ -37,12 +37,16 @@ stock_lane() {
 	stage host-test make -s -C tools/host-test check
 	stage fuzz make -s -C tools/fuzz smoke
 	stage install tools/install-test.sh
-	stage selftest-stock selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
+	# The fault tests get guests of their own: they alone take minutes.
+	stage selftest-stock env NFE_SKIP=ftp_faults.sh \
+		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
+	stage faults-stock env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-stock \
+		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
 	stage dkms tools/dkms-test.sh
 	# A few seconds of each part of make bench, so it keeps working.
 	stage bench-smoke tools/bench/run.sh --smoke
 }
-stock_stages="build-stock host-test fuzz install selftest-stock dkms bench-smoke"
+stock_stages="build-stock host-test fuzz install selftest-stock faults-stock dkms bench-smoke"
 
 # Before the lanes: both lanes' selftests run the CLI this builds.  A
 # -Werror build, then its usage errors on the host.
@@ -55,7 +59,10 @@ stage build-debug build "debug kernel, module and KUnit module, W=1" \
 stage lint tools/lint.sh
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
-stage selftest-debug selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
+stage selftest-debug env NFE_SKIP=ftp_faults.sh \
+	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
+stage faults-debug env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-debug \
+	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
 echo "=== waiting for the stock lane"
 wait "$stock_pid"
 for name in $stock_stages; do
@@ -67,7 +74,7 @@ done
 # that reports nothing, counts as one failure: nothing is ever skipped.
 passed=0
 failed=0
-for name in cli $stock_stages build-debug lint kunit selftest-debug; do
+for name in cli $stock_stages build-debug lint kunit selftest-debug faults-debug; do
 	log="$logdir/$name.log"
 	rc=$(cat "$logdir/$name.rc" 2>/dev/null || echo 255)
 	ok=$(grep -c '^ok - ' "$log")
