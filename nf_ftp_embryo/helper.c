@@ -13,12 +13,17 @@
  * the client's own (unless the unsafe loose=1), those in 227 the server's
  * own, and data ports must be at least min_port; anything else opens
  * nothing and is counted.
+ *
+ * On a translated connection the announcing line is rewritten (nat.c); the
+ * rewrite is queued while the segment is read and applied once it has
+ * been, because it may move the segment's bytes.
  */
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 
 #include "flowtab.h"
 #include "helper.h"
+#include "nat.h"
 #include "netns.h"
 #include "params.h"
 
@@ -27,6 +32,9 @@ struct ftpe_pkt {
 	struct ftpe_flow *flow;
 	struct nf_conn *ct;
 	const struct net *net;
+	enum ip_conntrack_dir dir;
+	const char *line;		/* the line being read */
+	struct ftpe_nat_edit edit;	/* NAT rewrite of this segment */
 };
 
 static const char *ftpe_skb_read(const void *skb, unsigned int off,
@@ -67,8 +75,30 @@ static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
 static void ftpe_expect_used(struct nf_conn *ct,
 			     struct nf_conntrack_expect *exp)
 {
+	/* Translated: the data connection follows its master's NAT. */
+	if (ftpe_nat_wanted(exp->master))
+		ftpe_nat_follow(ct, exp);
 	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
 	ftpe_flow_expect_used(exp->master, exp);
+}
+
+/*
+ * NAT: register the negotiated endpoint's expectation and queue the rewrite
+ * of the line announcing it.  Active modes get here at PORT/EPRT, as the
+ * line passes, and hold the port inactive until the transfer command.
+ */
+static void ftpe_nat_announce(struct ftpe_pkt *pk)
+{
+	struct ftpe_flow *flow = pk->flow;
+	struct nf_conntrack_expect *exp;
+
+	exp = ftpe_nat_expect(pk->ct, flow->fsm.mode, &flow->fsm.ep, pk->line,
+			      flow->stream[pk->dir].line_seq, ftpe_expect_used,
+			      &pk->edit);
+	if (IS_ERR(exp))
+		return;
+	flow->exp = exp;
+	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_CREATED);
 }
 
 static void ftpe_expect(struct ftpe_pkt *pk)
@@ -81,6 +111,13 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	struct nf_conntrack_expect *exp;
 	union nf_inet_addr third;
 
+	if (ftpe_nat_wanted(pk->ct)) {
+		if (!ftpe_mode_active(flow->fsm.mode))
+			ftpe_nat_announce(pk);
+		else if (flow->exp && ftpe_nat_activate(&flow->exp))
+			ftpe_flow_unexpect(flow);
+		return;
+	}
 	exp = nf_ct_expect_alloc(pk->ct);
 	if (!exp) {
 		ftpe_stat_inc(pk->net, FTPE_STAT_NOMEM);
@@ -207,9 +244,13 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
 	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
 		verb = FTPE_VERB_REFUSED;
+	pk->line = line;
 	ftpe_apply(pk, ftpe_fsm_command(&pk->flow->fsm, verb, &ep),
 		   verb == FTPE_VERB_REFUSED ? FTPE_STAT_ABORTED_REFUSED :
 					       FTPE_STAT_ABORTED_ABOR_QUIT);
+	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
+	    ftpe_nat_wanted(pk->ct))
+		ftpe_nat_announce(pk);
 }
 
 /*
@@ -268,6 +309,7 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	}
 	if (code >= 400)
 		why = FTPE_STAT_ABORTED_NEGATIVE;
+	pk->line = line;
 	ftpe_apply(pk, ftpe_fsm_reply(f, code, vetted), why);
 }
 
@@ -296,6 +338,9 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	struct tcphdr _th;
 	struct ftpe_pkt pk;
 
+	/* Extensions can only be added before the conntrack is confirmed. */
+	if (!nf_ct_is_confirmed(ct))
+		ftpe_nat_prepare(ct);
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
 	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
@@ -328,9 +373,17 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.flow = flow;
 		pk.ct = ct;
 		pk.net = net;
+		pk.dir = dir;
+		pk.edit.seg_seq = ntohl(th->seq);
+		pk.edit.seg_len = datalen;
+		pk.edit.len = 0;
 		ev = ftpe_stream_feed(&flow->stream[dir], ntohl(th->seq), skb,
 				      dataoff, datalen, ftpe_skb_read, fn, &pk);
 		ftpe_count_stream(net, ev);
+		/* A line the other side cannot use must open nothing. */
+		if (pk.edit.len &&
+		    !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit))
+			ftpe_flow_unexpect(flow);
 	}
 	if (th->fin) {
 		if (dir == IP_CT_DIR_ORIGINAL)

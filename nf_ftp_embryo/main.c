@@ -25,7 +25,7 @@ module_param_named(max_flows, ftpe_max_flows, uint, 0444);
 MODULE_PARM_DESC(max_flows,
 		 "control connections tracked per namespace (1..16777216, default 65536)");
 
-static unsigned int ftpe_expect_timeout = 60;
+unsigned int ftpe_expect_timeout = 60;
 module_param_named(expect_timeout, ftpe_expect_timeout, uint, 0444);
 MODULE_PARM_DESC(expect_timeout,
 		 "seconds an unused pinhole may live, a backstop to its removal at transfer end (1..3600, default 60)");

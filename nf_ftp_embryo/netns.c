@@ -61,6 +61,9 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 	[FTPE_STAT_TABLE_FULL] = "refused_table_full",
 	[FTPE_STAT_TLS] = "tls_sessions",
 	[FTPE_STAT_NOMEM] = "nomem",
+	[FTPE_STAT_NAT_REWRITTEN] = "nat_rewritten",
+	[FTPE_STAT_NAT_FAILED] = "nat_failed",
+	[FTPE_STAT_NAT_SEQADJ] = "nat_seqadj_added",
 };
 
 /* The gauges: counted from the flow table itself, so they cannot drift. */

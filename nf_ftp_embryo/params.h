@@ -6,5 +6,6 @@
 extern unsigned int ftpe_max_flows;
 extern unsigned int ftpe_min_port;
 extern bool ftpe_loose;
+extern unsigned int ftpe_expect_timeout;
 
 #endif /* _NF_FTP_EMBRYO_PARAMS_H */

@@ -53,6 +53,7 @@ static void ftpe_skip_spaces(const char *s, unsigned int len,
 static int ftpe_parse_hostport(const char *s, unsigned int len,
 			       unsigned int *pos, struct ftpe_endpoint *ep)
 {
+	unsigned int start = *pos;
 	long v[6];
 	int i;
 
@@ -68,6 +69,8 @@ static int ftpe_parse_hostport(const char *s, unsigned int len,
 	for (i = 0; i < 4; i++)
 		ep->addr[i] = (u8)v[i];
 	ep->port = (u16)(v[4] << 8 | v[5]);
+	ep->at = (u16)start;
+	ep->span = (u16)(*pos - start);
 	return ep->port ? 0 : -1;
 }
 
@@ -183,7 +186,7 @@ static int ftpe_parse_ipv6(const char *s, unsigned int len, u8 *addr)
 static int ftpe_parse_eprt(const char *s, unsigned int len, unsigned int pos,
 			   struct ftpe_endpoint *ep)
 {
-	unsigned int start;
+	unsigned int start, at = pos;
 	char delim;
 	long af;
 
@@ -221,6 +224,8 @@ static int ftpe_parse_eprt(const char *s, unsigned int len, unsigned int pos,
 		return -1;
 	if (pos >= len || s[pos++] != delim)
 		return -1;
+	ep->at = (u16)at;
+	ep->span = (u16)(pos - at);
 	ftpe_skip_spaces(s, len, &pos);
 	return pos == len ? 0 : -1;
 }
@@ -389,8 +394,10 @@ int ftpe_parse_229(const char *line, unsigned int len,
 		return -1;
 	pos += 3;
 	memset(ep, 0, sizeof(*ep));
+	ep->at = (u16)pos;
 	if (ftpe_parse_port_number(line, len, &pos, &ep->port))
 		return -1;
+	ep->span = (u16)(pos - ep->at);
 	if (pos + 1 >= len || line[pos] != d || line[pos + 1] != ')')
 		return -1;
 	return 0;

@@ -35,12 +35,16 @@ struct ftpe_endpoint {
 	u8 family;		/* FTPE_AF_INET, FTPE_AF_INET6, or 0: none given */
 	u8 addr[16];		/* network byte order; IPv4 uses addr[0..3] */
 	u16 port;		/* host byte order, 1..65535 when valid */
+	u16 at;			/* where the endpoint is written in the line */
+	u16 span;		/* and how many bytes (for NAT rewriting) */
 };
 
 /*
  * Classify a client command.  For PORT and EPRT the announced endpoint is
- * stored in @ep; a missing or out-of-range field, trailing garbage or an
- * unknown EPRT family gives FTPE_VERB_MALFORMED, and so does a line that
+ * stored in @ep, its text being @ep->span bytes at @ep->at (PORT: the six
+ * numbers; EPRT: the argument from its first delimiter to its last); a
+ * missing or out-of-range field, trailing garbage or an unknown EPRT family
+ * gives FTPE_VERB_MALFORMED, and so does a line that
  * starts like a reply ("227 ..."): clients send none.  "EPSV ALL" and
  * "EPSV <n>" are still FTPE_VERB_EPSV.  Verbs are case-insensitive.
  */

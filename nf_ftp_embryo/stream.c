@@ -118,11 +118,16 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	}
 	s->next_seq = seq + len;
 	end = off + len;
+	/* From here on, the byte at @off has sequence number seq + off. */
+	seq -= off;
 
-	if (s->held)
+	if (s->held) {
+		s->line_seq = seq + off - s->held;
 		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev);
+	}
 
 	while (off < end) {
+		s->line_seq = seq + off;
 		n = end - off;
 		if (n > FTPE_WINDOW)
 			n = FTPE_WINDOW;

@@ -23,6 +23,7 @@
 
 struct ftpe_stream {
 	u32 next_seq;		/* sequence number of the next unread byte */
+	u32 line_seq;		/* of the first byte of the line handed on */
 	u16 held;		/* bytes of an unfinished line in @partial */
 	u8 flags;		/* FTPE_STREAM_* */
 	char *partial;		/* a line and its CRLF, while split */

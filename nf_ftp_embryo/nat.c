@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NAT for FTP: turn the endpoint a line announces into the one the other
+ * side of the router can reach, hold a port there for the data connection,
+ * and make that connection follow the control connection's translation.
+ *
+ * The announcer is the side that wrote the line: the client for PORT/EPRT
+ * (original direction), the server for 227/229 (reply direction).  Its own
+ * address is the source of its direction's tuple; the other side knows it
+ * as the destination of the opposite tuple, and that is what the line must
+ * say.  The data connection comes from the other side to that translated
+ * endpoint, so the expectation is the opposite tuple with the chosen port;
+ * nf_nat_follow_master() then maps it to the announced (real) endpoint and
+ * gives it the source the announcer already knows.
+ *
+ * Active mode and the design: the pinhole opens at the transfer command, but
+ * the PORT/EPRT line has passed long before, and the port it announces must
+ * be chosen then and stay ours until the transfer.  So at PORT/EPRT the
+ * expectation is registered INACTIVE: it holds its tuple against every other
+ * expectation (the port search below relies on that), yet matches no packet
+ * (nf_ct_find_expectation() skips it).  The transfer command activates it:
+ * the pinhole opens exactly when it does without NAT, and is removed at the
+ * same moments.  conntrack -L expect shows the reservation as INACTIVE.
+ *
+ * Rewrites change line lengths, so the conntrack needs a seqadj extension;
+ * it can only be added before the conntrack is confirmed.  6.1 adds one when
+ * NAT is set up on a helped conntrack (nf_nat_setup_info) or when nft
+ * assigns a helper to a translated one, but not in every order of helper
+ * assignment and NAT, so ftpe_nat_prepare() adds it on the first packet if
+ * it is missing (counted as nat_seqadj_added).  A rewrite that needs seqadj
+ * and finds none fails rather than corrupt the stream.
+ *
+ * Limits: only text inside the segment being read can be rewritten (a line
+ * split so that its endpoint began in an earlier segment fails), at most
+ * one rewrite per segment, and a retransmitted rewritten segment is not
+ * rewritten again (the stream layer reads bytes once).  Each failure leaves
+ * no pinhole and is counted in nat_failed.
+ */
+#include <linux/tcp.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_seqadj.h>
+
+#include "fsm.h"
+#include "nat.h"
+#include "netns.h"
+#include "params.h"
+
+/* Ports tried after the announced one before giving up. */
+#define FTPE_NAT_PORT_TRIES	64
+
+void ftpe_nat_prepare(struct nf_conn *ct)
+{
+	if (!ftpe_nat_wanted(ct) || nfct_seqadj(ct))
+		return;
+	if (nfct_seqadj_ext_add(ct))
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_SEQADJ);
+	else
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
+}
+
+/*
+ * Register @exp on @port or, when another expectation holds that tuple, on
+ * the next free port at or above min_port.  Returns the port, or 0.
+ */
+static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
+{
+	unsigned int tries;
+	int ret;
+
+	for (tries = 0; tries <= FTPE_NAT_PORT_TRIES; tries++) {
+		exp->tuple.dst.u.tcp.port = htons(port);
+		ret = nf_ct_expect_related(exp, 0);
+		if (!ret)
+			return port;
+		/* EALREADY: the same tuple, held by another master. */
+		if (ret != -EBUSY && ret != -EALREADY)
+			return 0;
+		port = port < 65535 ? port + 1 : ftpe_min_port;
+	}
+	return 0;
+}
+
+/* The endpoint as @mode's line writes it; returns its length. */
+static u16 ftpe_nat_format(char *buf, u8 mode, char delim, u16 l3num,
+			   const union nf_inet_addr *addr, u16 port)
+{
+	const u8 *a = (const u8 *)&addr->ip;
+
+	switch (mode) {
+	case FTPE_VERB_PORT:
+	case FTPE_VERB_PASV:
+		return scnprintf(buf, FTPE_NAT_TEXT_MAX, "%u,%u,%u,%u,%u,%u",
+				 a[0], a[1], a[2], a[3], port >> 8,
+				 port & 0xff);
+	case FTPE_VERB_EPRT:
+		if (l3num == NFPROTO_IPV6)
+			return scnprintf(buf, FTPE_NAT_TEXT_MAX,
+					 "%c2%c%pI6c%c%u%c", delim, delim,
+					 &addr->in6, delim, port, delim);
+		return scnprintf(buf, FTPE_NAT_TEXT_MAX, "%c1%c%pI4%c%u%c",
+				 delim, delim, &addr->ip, delim, port, delim);
+	default:
+		/* A 229 names only the port. */
+		return scnprintf(buf, FTPE_NAT_TEXT_MAX, "%u", port);
+	}
+}
+
+struct nf_conntrack_expect *
+ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
+		const char *line, u32 line_seq, ftpe_expectfn_t expectfn,
+		struct ftpe_nat_edit *edit)
+{
+	enum ip_conntrack_dir dir = ftpe_mode_active(mode) ?
+				    IP_CT_DIR_ORIGINAL : IP_CT_DIR_REPLY;
+	const struct nf_conntrack_tuple *own = &ct->tuplehash[dir].tuple;
+	const struct nf_conntrack_tuple *seen = &ct->tuplehash[!dir].tuple;
+	const struct net *net = nf_ct_net(ct);
+	struct nf_conntrack_expect *exp;
+	u32 at = line_seq + ep->at;
+	__be16 port = htons(ep->port);
+	u16 chosen;
+
+	/*
+	 * nf_nat_follow_master() leads only to the announcer; bytes of an
+	 * earlier segment are gone; one rewrite per segment.
+	 */
+	if ((mode != FTPE_VERB_EPSV &&
+	     memcmp(ep->addr, &own->src.u3,
+		    nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4)) ||
+	    edit->len || (s32)(at - edit->seg_seq) < 0 ||
+	    at - edit->seg_seq + ep->span > edit->seg_len) {
+		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+		return ERR_PTR(-ERANGE);
+	}
+
+	exp = nf_ct_expect_alloc(ct);
+	if (!exp) {
+		ftpe_stat_inc(net, FTPE_STAT_NOMEM);
+		return ERR_PTR(-ENOMEM);
+	}
+	nf_ct_expect_init(exp, NF_CT_EXPECT_CLASS_DEFAULT, nf_ct_l3num(ct),
+			  &seen->src.u3, &seen->dst.u3, IPPROTO_TCP, NULL,
+			  &port);
+	exp->saved_addr = own->src.u3;
+	exp->saved_proto.tcp.port = port;
+	exp->dir = !dir;
+	exp->expectfn = expectfn;
+	/* Active mode: hold the port now, open the pinhole at the transfer. */
+	if (dir == IP_CT_DIR_ORIGINAL)
+		exp->flags |= NF_CT_EXPECT_INACTIVE;
+
+	chosen = ftpe_nat_find_port(exp, ep->port);
+	if (!chosen) {
+		nf_ct_expect_put(exp);
+		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+		return ERR_PTR(-EBUSY);
+	}
+
+	if (chosen != ep->port || !nf_inet_addr_cmp(&seen->dst.u3,
+						    &own->src.u3)) {
+		edit->text_len = ftpe_nat_format(edit->text, mode,
+						 line[ep->at], nf_ct_l3num(ct),
+						 &seen->dst.u3, chosen);
+		edit->seq = at;
+		edit->len = ep->span;
+	}
+	return exp;
+}
+
+/* The reservation lapsed before the transfer: ask for its tuple again. */
+static int ftpe_nat_renew(struct nf_conntrack_expect **expp)
+{
+	struct nf_conntrack_expect *old = *expp, *exp;
+
+	exp = nf_ct_expect_alloc(old->master);
+	if (!exp)
+		return -ENOMEM;
+	nf_ct_expect_init(exp, old->class, nf_ct_l3num(old->master),
+			  &old->tuple.src.u3, &old->tuple.dst.u3, IPPROTO_TCP,
+			  NULL, &old->tuple.dst.u.tcp.port);
+	exp->saved_addr = old->saved_addr;
+	exp->saved_proto = old->saved_proto;
+	exp->dir = old->dir;
+	exp->expectfn = old->expectfn;
+	if (nf_ct_expect_related(exp, 0)) {
+		nf_ct_expect_put(exp);
+		return -EBUSY;
+	}
+	nf_ct_expect_put(old);
+	*expp = exp;
+	return 0;
+}
+
+int ftpe_nat_activate(struct nf_conntrack_expect **expp)
+{
+	struct nf_conntrack_expect *exp = *expp;
+	bool live;
+	int ret;
+
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	live = !nf_ct_exp_is_expired(exp);
+	if (live) {
+		/* The pinhole's lifetime starts now, as without NAT. */
+		WRITE_ONCE(exp->timeout,
+			   nfct_time_stamp + ftpe_expect_timeout * HZ);
+		WRITE_ONCE(exp->flags, exp->flags & ~NF_CT_EXPECT_INACTIVE);
+	}
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+	if (live)
+		return 0;
+	ret = ftpe_nat_renew(expp);
+	if (ret)
+		ftpe_stat_inc(nf_ct_net(exp->master), FTPE_STAT_NAT_FAILED);
+	return ret;
+}
+
+bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
+		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+		    const struct ftpe_nat_edit *edit)
+{
+	const struct net *net = nf_ct_net(ct);
+
+	if ((edit->text_len != edit->len && !nfct_seqadj(ct)) ||
+	    !nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
+				      edit->seq - edit->seg_seq, edit->len,
+				      edit->text, edit->text_len)) {
+		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+		return false;
+	}
+	ftpe_stat_inc(net, FTPE_STAT_NAT_REWRITTEN);
+	return true;
+}
