@@ -156,8 +156,10 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		return ERR_PTR(-EBUSY);
 	}
 
-	if (chosen != ep->port || !nf_inet_addr_cmp(&seen->dst.u3,
-						    &own->src.u3)) {
+	/* A 229 names no address: only a new port needs writing. */
+	if (chosen != ep->port ||
+	    (mode != FTPE_VERB_EPSV &&
+	     !nf_inet_addr_cmp(&seen->dst.u3, &own->src.u3))) {
 		edit->text_len = ftpe_nat_format(edit->text, mode,
 						 line[ep->at], nf_ct_l3num(ct),
 						 &seen->dst.u3, chosen);
