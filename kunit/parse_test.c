@@ -581,6 +581,51 @@ static void ptest_229(struct kunit *test)
 	}
 }
 
+/* Where the endpoint is written: what NAT rewrites. */
+static const struct {
+	const char *line;
+	const char *span;
+} ptest_span_cases[] = {
+	{ "PORT 10,0,0,1,4,1", "10,0,0,1,4,1" },
+	{ "port 192,168,124,10,195,80", "192,168,124,10,195,80" },
+	{ "EPRT |1|10.0.0.1|2000|", "|1|10.0.0.1|2000|" },
+	{ "EPRT !2!fd00:124::10!50000! ", "!2!fd00:124::10!50000!" },
+	{ "227 Entering Passive Mode (10,0,2,2,195,80).", "10,0,2,2,195,80" },
+	{ "227 =192,168,124,10,4,1", "192,168,124,10,4,1" },
+	{ "229 Entering Extended Passive Mode (|||50000|)", "50000" },
+	{ "229 (!!!1025!) ok", "1025" },
+};
+
+static void ptest_span(struct kunit *test)
+{
+	const char *line, *want;
+	struct ftpe_endpoint ep;
+	unsigned int len;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(ptest_span_cases); i++) {
+		line = ptest_copy(test, ptest_span_cases[i].line);
+		want = ptest_span_cases[i].span;
+		len = strlen(line);
+		memset(&ep, 0x5a, sizeof(ep));
+		if (line[0] == '2')
+			r = line[2] == '7' ? ftpe_parse_227(line, len, &ep) :
+					     ftpe_parse_229(line, len, &ep);
+		else
+			r = ftpe_parse_command(line, len, &ep) ==
+			    FTPE_VERB_MALFORMED;
+		KUNIT_ASSERT_EQ_MSG(test, r, 0, "\"%s\"", line);
+		KUNIT_EXPECT_EQ_MSG(test, ep.span, strlen(want), "\"%s\"",
+				    line);
+		KUNIT_EXPECT_LE_MSG(test, ep.at + ep.span, len, "\"%s\"",
+				    line);
+		KUNIT_EXPECT_TRUE_MSG(test, ep.at + ep.span <= len &&
+				      !memcmp(line + ep.at, want, strlen(want)),
+				      "\"%s\": span at %u", line, ep.at);
+	}
+}
+
 static struct kunit_case ptest_cases[] = {
 	KUNIT_CASE(ptest_port),
 	KUNIT_CASE(ptest_eprt),
@@ -592,6 +637,7 @@ static struct kunit_case ptest_cases[] = {
 	KUNIT_CASE(ptest_reply_multi),
 	KUNIT_CASE(ptest_227),
 	KUNIT_CASE(ptest_229),
+	KUNIT_CASE(ptest_span),
 	{}
 };
 

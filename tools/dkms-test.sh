@@ -18,7 +18,7 @@ if [[ ${1:-} == --in-guest ]]; then
 		shift
 		if "$@"; then echo "ok - $name"; else echo "not ok - $name"; rc=1; fi
 	}
-	modprobe nf_conntrack
+	modprobe -a nf_conntrack nf_nat
 	t "loads (signed by $(modinfo -F signer "$ko"))" insmod "$ko"
 	t "ftp-embryo helper registered" iptables -t raw -A PREROUTING -p tcp --dport 21 \
 		-j CT --helper ftp-embryo
