@@ -133,6 +133,8 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 	ftpe_flow_unexpect(flow);
 	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
 		ftpe_stream_reset(&flow->stream[dir]);
+	kfree(flow->nat_edit);
+	flow->nat_edit = NULL;
 	rhashtable_remove_fast(&ftpe_flows, &flow->node, ftpe_flow_params);
 	atomic_dec(&ftpe_net(net)->records);
 	call_rcu(&flow->rcu, ftpe_flow_free_rcu);

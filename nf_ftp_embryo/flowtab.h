@@ -13,7 +13,8 @@
  *    control connection may be processed on two CPUs at once.  It is taken
  *    with spin_lock_bh() because teardown also runs in process context
  *    (conntrack -D/-F, namespace exit, module unload).  Under it we may take
- *    nf_conntrack_expect_lock (creating or removing an expectation); nothing
+ *    nf_conntrack_expect_lock (creating or removing an expectation) and the
+ *    conntrack's ct->lock (sequence adjustment of a NAT rewrite); nothing
  *    takes them in the other order.
  *  - A record is torn down once, under its lock: it is marked dead, its
  *    expectation and buffers are released, it is unlinked and freed with
@@ -43,6 +44,8 @@
 #include "parse.h"
 #include "stream.h"
 
+struct ftpe_nat_edit;
+
 struct ftpe_flow {
 	struct rhash_head node;
 	const struct nf_conn *ct;	/* key */
@@ -54,6 +57,7 @@ struct ftpe_flow {
 	struct ftpe_reply_state replies;
 	struct ftpe_fsm fsm;
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
+	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
 	unsigned long since;		/* jiffies: negotiation start */
 	struct ftpe_stream stream[IP_CT_DIR_MAX];
 	struct rcu_head rcu;
@@ -85,7 +89,9 @@ void ftpe_flow_expect_used(const struct nf_conn *master,
 /* Is the record's expectation still waiting for its data connection? */
 static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)
 {
-	return flow->exp && !nf_ct_exp_is_expired(flow->exp);
+	/* A port held for NAT in active mode admits nothing yet. */
+	return flow->exp && !nf_ct_exp_is_expired(flow->exp) &&
+	       !(READ_ONCE(flow->exp->flags) & NF_CT_EXPECT_INACTIVE);
 }
 
 /*

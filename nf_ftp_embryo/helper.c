@@ -377,12 +377,14 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.edit.seg_seq = ntohl(th->seq);
 		pk.edit.seg_len = datalen;
 		pk.edit.len = 0;
+		pk.edit.dir = dir;
 		ev = ftpe_stream_feed(&flow->stream[dir], ntohl(th->seq), skb,
 				      dataoff, datalen, ftpe_skb_read, fn, &pk);
 		ftpe_count_stream(net, ev);
 		/* A line the other side cannot use must open nothing. */
-		if (pk.edit.len &&
-		    !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit))
+		if (ftpe_nat_wanted(ct) &&
+		    !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,
+				    &flow->nat_edit))
 			ftpe_flow_unexpect(flow);
 	}
 	if (th->fin) {

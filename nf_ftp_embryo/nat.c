@@ -32,9 +32,9 @@
  *
  * Limits: only text inside the segment being read can be rewritten (a line
  * split so that its endpoint began in an earlier segment fails), at most
- * one rewrite per segment, and a retransmitted rewritten segment is not
- * rewritten again (the stream layer reads bytes once).  Each failure leaves
- * no pinhole and is counted in nat_failed.
+ * one rewrite per segment, and only the latest rewrite is repeated on a
+ * retransmission.  Each failure leaves no pinhole and is counted in
+ * nat_failed.
  */
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -81,8 +81,8 @@ static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
 }
 
 /* The endpoint as @mode's line writes it; returns its length. */
-static u16 ftpe_nat_format(char *buf, u8 mode, char delim, u16 l3num,
-			   const union nf_inet_addr *addr, u16 port)
+static u8 ftpe_nat_format(char *buf, u8 mode, char delim, u16 l3num,
+			  const union nf_inet_addr *addr, u16 port)
 {
 	const u8 *a = (const u8 *)&addr->ip;
 
@@ -216,19 +216,49 @@ int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	return ret;
 }
 
-bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
-		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-		    const struct ftpe_nat_edit *edit)
+static bool ftpe_nat_mangle(struct sk_buff *skb, unsigned int protoff,
+			    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+			    const struct ftpe_nat_edit *edit, u32 seg_seq)
 {
-	const struct net *net = nf_ct_net(ct);
-
 	if ((edit->text_len != edit->len && !nfct_seqadj(ct)) ||
 	    !nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
-				      edit->seq - edit->seg_seq, edit->len,
+				      edit->seq - seg_seq, edit->len,
 				      edit->text, edit->text_len)) {
-		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 		return false;
 	}
-	ftpe_stat_inc(net, FTPE_STAT_NAT_REWRITTEN);
 	return true;
+}
+
+/*
+ * Retransmissions: the stream layer reads each byte once, but a segment
+ * resent with the rewritten bytes in it must leave the router rewritten
+ * alike, or the other side would read two versions of one stretch of the
+ * stream (seqadj leaves a resent segment at its first offset).
+ */
+bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
+		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+		    const struct ftpe_nat_edit *edit,
+		    struct ftpe_nat_edit **last)
+{
+	const struct ftpe_nat_edit *old = *last;
+	u32 at;
+
+	if (edit->len) {
+		if (!ftpe_nat_mangle(skb, protoff, ct, ctinfo, edit,
+				     edit->seg_seq))
+			return false;
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_REWRITTEN);
+		if (!old)
+			*last = kmalloc(sizeof(*edit), GFP_ATOMIC);
+		if (*last)
+			**last = *edit;
+		return true;
+	}
+	if (!old || old->dir != edit->dir)
+		return true;
+	at = old->seq - edit->seg_seq;
+	if ((s32)at < 0 || at + old->len > edit->seg_len)
+		return true;
+	return ftpe_nat_mangle(skb, protoff, ct, ctinfo, old, edit->seg_seq);
 }

@@ -31,7 +31,8 @@ struct ftpe_nat_edit {
 	u32 seg_len;		/* its payload length */
 	u32 seq;		/* first byte to replace */
 	u16 len;		/* bytes replaced; 0: no rewrite pending */
-	u16 text_len;
+	u8 text_len;
+	u8 dir;			/* enum ip_conntrack_dir of the segment */
 	char text[FTPE_NAT_TEXT_MAX];
 };
 
@@ -70,10 +71,15 @@ static inline void ftpe_nat_follow(struct nf_conn *ct,
 /* Open an active mode's reserved pinhole; may replace *@expp.  0 or -errno. */
 int ftpe_nat_activate(struct nf_conntrack_expect **expp);
 
-/* Apply a queued rewrite to the segment it was read from. */
+/*
+ * Apply @edit, the rewrite queued while reading this segment, if any; else
+ * repeat *@last on a retransmission that carries its bytes again.  *@last
+ * (freed by the caller) keeps the latest rewrite.  False if one failed.
+ */
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-		    const struct ftpe_nat_edit *edit);
+		    const struct ftpe_nat_edit *edit,
+		    struct ftpe_nat_edit **last);
 
 #else
 
@@ -107,9 +113,10 @@ static inline int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 static inline bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 				  struct nf_conn *ct,
 				  enum ip_conntrack_info ctinfo,
-				  const struct ftpe_nat_edit *edit)
+				  const struct ftpe_nat_edit *edit,
+				  struct ftpe_nat_edit **last)
 {
-	return false;
+	return true;
 }
 
 #endif /* CONFIG_NF_NAT */
