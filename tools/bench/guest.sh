@@ -167,7 +167,7 @@ slab_bytes() {
 
 meminfo() {
 	awk '$1 == "MemFree:" { f = $2 } $1 == "VmallocUsed:" { v = $2 }
-	     END { printf "%d %d", f * 1024, v * 1024 }' /proc/meminfo
+	     END { printf "%.0f %.0f", f * 1024, v * 1024 }' /proc/meminfo
 }
 
 bench_scale() {
