@@ -162,7 +162,7 @@ bench_rate() {
 # Kernel memory in slab caches: object bytes in use, and slab pages.
 slab_bytes() {
 	awk 'NR > 2 { obj += $2 * $4; pages += $15 * $6 * 4096 }
-	     END { printf "%d %d", obj, pages }' /proc/slabinfo
+	     END { printf "%.0f %.0f", obj, pages }' /proc/slabinfo
 }
 
 meminfo() {
