@@ -170,6 +170,27 @@ meminfo() {
 	     END { printf "%.0f %.0f", f * 1024, v * 1024 }' /proc/meminfo
 }
 
+# release PID: the idle client PID was told to go (its stdin closed); give
+# it and the server's ends of its connections a bounded time to go away.
+release() {
+	local i est
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		log "idle client still there after 30 s: killing it"
+		pkill -P "$1" || true
+	fi
+	wait "$1" || true
+	for ((i = 0; i < 60; i++)); do
+		est=$(in_ns srv ss -Htn state established | wc -l)
+		((est < 10)) && return
+		sleep 0.5
+	done
+	log "server still has $est connections after 30 s"
+}
+
 bench_scale() {
 	local n x before after mbefore mafter fifo ready open_s pid
 	fifo=$(mktemp -u /tmp/bench-idle.XXXXXX)
@@ -210,12 +231,7 @@ bench_scale() {
 				rec "info ftpe_records_$n $(in_ns rtr awk '$1 == "flows_created:" { print $2 }' /proc/net/nf_ftp_embryo/stats)"
 			fi
 			exec 9>&-
-			wait "$pid" || true
-			# The server closes its ends; wait for the sockets to go.
-			for ((i = 0; i < 600; i++)); do
-				(($(in_ns srv awk 'NR > 1 && $4 == "01"' /proc/net/tcp | wc -l) < 10)) && break
-				sleep 0.1
-			done
+			release "$pid"
 			log "scale $n $x done (opened in ${open_s}s)"
 		done
 	done

@@ -46,7 +46,10 @@ mem=3072 limit=5400
 if ((${#smoke[@]})); then
 	mem=1024 limit=300
 fi
+# BENCH_LEVELS (idle flows, default "1 1000 10000 100000"), BENCH_ROUNDS (5)
+# and BENCH_DUR (seconds per rate, 4) trade coverage for time.
 tools/vm/run.sh --kernel stock --cpus 2 --mem "$mem" --timeout "$limit" --out "$out/guest" -- \
+	env BENCH_LEVELS="${BENCH_LEVELS:-}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_DUR="${BENCH_DUR:-}" \
 	bash tools/bench/guest.sh "${smoke[@]}" "$top/build/stock/nf_ftp_embryo.ko" "$out/guest/raw.txt"
 
 python3 tools/bench/report.py "${smoke[@]}" --raw "$out/guest/raw.txt" --parse "$parse" \
