@@ -22,7 +22,7 @@ raw=${2:?usage: $0 [--smoke] MODULE.ko RAW_OUT}
 FB=$repo/build/bench/ftpbench
 
 if ((smoke)); then
-	ROUNDS=1 DUR=0.5 WARM=0.2 LEVELS="1 50" PROBE_WINDOW=0.2 PROBES=1
+	ROUNDS=1 DUR=0.5 WARM=0.2 LEVELS="20" PROBE_WINDOW=0.2 PROBES=1
 	MP_CONNS=8
 else
 	ROUNDS=${BENCH_ROUNDS:-5} DUR=${BENCH_DUR:-4} WARM=${BENCH_WARM:-1}
