@@ -559,9 +559,9 @@ static void cli_fail(struct cli_conn *c, const char *why)
 	if (!atomic_load(&stopping) && !w->idle) {
 		w->started--;
 		cli_start(w);
-	}
-	else if (w->idle)
+	} else if (w->idle) {
 		w->inflight--;
+	}
 }
 
 static bool cli_negotiate(struct cli_conn *c)
