@@ -192,6 +192,29 @@ static void check_line_flags(struct session *s, int dir, const char *line,
 		     want);
 }
 
+/*
+ * NAT rewrites a line where the stream says it starts: line_seq must name
+ * the line's first byte, whatever the segmentation.
+ */
+static void check_line_seq(struct session *s, int dir, const char *line,
+			   unsigned int len)
+{
+	size_t at = (u32)(s->st[dir].line_seq - s->isn[dir]);
+
+	if (at + len > s->len[dir] || memcmp(s->bytes[dir] + at, line, len))
+		fail(s, "%s line \"%.*s\": line_seq points at offset %zu",
+		     dir == DIR_C ? "client" : "server", SHOWN(len), line, at);
+}
+
+/* An endpoint's text lies inside its line. */
+static void check_span(struct session *s, const struct ftpe_endpoint *ep,
+		       const char *line, unsigned int len)
+{
+	if (!ep->span || ep->at + ep->span > len)
+		fail(s, "\"%.*s\": endpoint at %u+%u outside the line",
+		     SHOWN(len), line, ep->at, ep->span);
+}
+
 /* Parser input in a buffer of exactly @len bytes, for ASan. */
 static char *exact(const char *line, unsigned int len)
 {
@@ -230,9 +253,12 @@ static void client_line(void *ctx, const char *line, unsigned int len,
 	if (s->tls)
 		return;
 	check_line_flags(s, DIR_C, line, len, flags);
+	check_line_seq(s, DIR_C, line, len);
 	p = exact(line, len);
 	memset(&ep, 0, sizeof(ep));
 	verb = ftpe_parse_command(p, len, &ep);
+	if (verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT)
+		check_span(s, &ep, line, len);
 	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
 	    s->t->refuse_foreign && !is_client_addr(&ep))
 		verb = FTPE_VERB_REFUSED;
@@ -254,6 +280,7 @@ static void server_line(void *ctx, const char *line, unsigned int len,
 	if (s->tls)
 		return;
 	check_line_flags(s, DIR_S, line, len, flags);
+	check_line_seq(s, DIR_S, line, len);
 	p = exact(line, len);
 	code = ftpe_reply_feed(&s->rs, p, len);
 	if (code < 0)
@@ -269,6 +296,8 @@ static void server_line(void *ctx, const char *line, unsigned int len,
 		epp = &ep;
 	if (code == 229 && !ftpe_parse_229(p, len, &ep))
 		epp = &ep;
+	if (epp)
+		check_span(s, epp, line, len);
 	r = ftpe_fsm_reply(&s->f, (u16)code, epp);
 	apply(s, r, "reply", line, len);
 out:
