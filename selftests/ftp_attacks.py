@@ -362,6 +362,7 @@ def port_from_server(lst):
     port = next_port()
     ctl.cmd("NOOP\r\n")
     ctl.rep(f"PORT {hostport(SRV4, port)}\r\n")
+    ctl.rep("200 NOOP ok.\r\n")
     c.nothing_opened()
     c.refused("client to server", passive_connects(port))
     c.moved("malformed")
@@ -494,6 +495,14 @@ def pasv_flood(lst):
         f"flows_current {st['flows_current']}")
     c.moved("cmd_pasv", 10000)
     c.moved("flows_replaced", 9999)
+    # Which PASV a 227 now answers is unknown: it must open nothing.
+    port = next_port()
+    ctl.rep(f"227 Entering Passive Mode ({hostport(SRV4, port)}).\r\n")
+    c.nothing_opened()
+    c.refused("client to server", passive_connects(port))
+    c.moved("refused_unsolicited")
+    ctl.close()
+    ctl = Ctl(lst)
     healthy(ctl, c.name)
     ctl.close()
 
