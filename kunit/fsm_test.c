@@ -899,7 +899,20 @@ static const struct ftest_scenario ftest_pipe_table[] = {
 
 static void ftest_pipelined(struct kunit *test)
 {
+	struct ftpe_fsm f;
+	int i;
+
 	ftest_run_all(test, ftest_pipe_table, ARRAY_SIZE(ftest_pipe_table));
+
+	/* A flood past what the counter holds never regains trust. */
+	ftpe_fsm_init(&f);
+	for (i = 0; i < 300; i++)
+		ftpe_fsm_command(&f, FT_OTHER, NULL);
+	for (i = 0; i < 400; i++)
+		ftpe_fsm_reply(&f, 200, NULL);
+	ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_FALSE(test, ftpe_fsm_reply(&f, 227, &ftest_ep_227) &
+			   FT_CR);
 }
 
 static void ftest_state_names(struct kunit *test)

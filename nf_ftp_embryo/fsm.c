@@ -80,10 +80,13 @@ static void ftpe_fsm_pop(struct ftpe_fsm *f, u16 code)
 	int i = ftpe_fsm_answers(f, code);
 
 	if (f->lost) {
-		/* Unknown which it answered: drain everything, then trust again. */
+		/*
+		 * Unknown which it answered: drain everything, then trust
+		 * again; past U8_MAX the count is gone, so never again.
+		 */
 		if (f->npending)
 			f->npending--;
-		else
+		else if (f->lost < U8_MAX)
 			f->lost--;
 		return;
 	}
