@@ -147,7 +147,11 @@ import socket, sys, time
 s = socket.create_server(("10.0.2.2", 2121), backlog=int(sys.argv[1]))
 time.sleep(3600)' $((ROWS + 1000)) &
 mute=$!
-wait_for 10 eval 'in_ns srv ss -Hltn "sport = :2121" | grep -q .'
+# Python starts slowly on the debug kernel under load.
+if ! wait_for 120 eval 'in_ns srv ss -Hltn "sport = :2121" | grep -q .'; then
+	echo "not ok - a silent server for the $ROWS-row table started"
+	exit 1
+fi
 # Connects pipelined, a few dozen in flight: one at a time is slow under TCG.
 ip netns exec cli "$PY" -c '
 import os, resource, selectors, socket, sys, time
