@@ -148,7 +148,8 @@ s = socket.create_server(("10.0.2.2", 2121), backlog=int(sys.argv[1]))
 time.sleep(3600)' $((ROWS + 1000)) &
 mute=$!
 # Python starts slowly on the debug kernel under load.
-if ! wait_for 120 eval 'in_ns srv ss -Hltn "sport = :2121" | grep -q .'; then
+# Read /proc directly, as ftpd_listening does.
+if ! wait_for 120 eval "in_ns srv awk '\$2 ~ /:0849\$/ && \$4 == \"0A\" { up = 1 } END { exit !up }' /proc/net/tcp"; then
 	echo "not ok - a silent server for the $ROWS-row table started"
 	exit 1
 fi
