@@ -157,7 +157,7 @@ curl_get() {
 	local log=$NFE_TMP/curl.log
 	rm -f "$GOT"
 	# shellcheck disable=SC2046
-	if ! in_ns "$1" curl -gsSv --connect-timeout 5 -m 30 $(curl_mode "$3") \
+	if ! in_ns "$1" curl -gsSv --connect-timeout 30 -m 120 $(curl_mode "$3") \
 		-o "$GOT" "$2" 2>"$log"; then
 		grep -E '^[<>*]' "$log" | tail -n 12 | sed 's/^/#   /'
 		nat_state
@@ -180,7 +180,7 @@ lftp_get() {
 	for ((i = 1; i <= $4; i++)); do
 		cmds+="get file.bin -o $GOT.$i; "
 	done
-	if ! in_ns "$1" timeout 60 lftp -c "set net:max-retries 1; set net:timeout 5;
+	if ! in_ns "$1" timeout 300 lftp -c "set net:max-retries 1; set net:timeout 30;
 		set ftp:passive-mode $3; set ftp:fix-pasv-address no;
 		set ftp:prefer-epsv no; open $2; $cmds" >"$log" 2>&1; then
 		tr '\r' '\n' <"$log" | tail -n 12 | sed 's/^/#   /'
@@ -265,7 +265,7 @@ capture() {
 	in_ns "$ns" tcpdump -Z root -U -n -s 0 -i s0 -w "$pcap" \
 		'tcp port 21 or tcp port 2121' 2>"$pcap.err" &
 	pid=$!
-	if ! wait_for 10 grep -q "listening on" "$pcap.err"; then
+	if ! wait_for 30 grep -q "listening on" "$pcap.err"; then
 		kill "$pid" 2>/dev/null || true
 		echo "# tcpdump did not start:" && sed 's/^/#   /' "$pcap.err"
 		return 1
