@@ -25,6 +25,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source "$here/xfer.inc"
 
+# Many cells, each a new client process: a small file keeps the debug
+# kernel's run short, and still spans many segments.
+FILE_SIZE=$((64 * 1024))
 REF=$NFE_TMP/ftp/file.bin
 GOT=$NFE_TMP/got
 LOG=$NFE_TMP/client.log
