@@ -598,16 +598,18 @@ static const struct {
 
 static void ptest_span(struct kunit *test)
 {
-	const char *line, *want;
+	const char *src, *line, *want;
 	struct ftpe_endpoint ep;
 	unsigned int len;
 	size_t i;
 	int r;
 
 	for (i = 0; i < ARRAY_SIZE(ptest_span_cases); i++) {
-		line = ptest_copy(test, ptest_span_cases[i].line);
+		/* The copy has no NUL, so the parser cannot read past it. */
+		src = ptest_span_cases[i].line;
+		line = ptest_copy(test, src);
 		want = ptest_span_cases[i].span;
-		len = strlen(line);
+		len = strlen(src);
 		memset(&ep, 0x5a, sizeof(ep));
 		if (line[0] == '2')
 			r = line[2] == '7' ? ftpe_parse_227(line, len, &ep) :
@@ -615,14 +617,14 @@ static void ptest_span(struct kunit *test)
 		else
 			r = ftpe_parse_command(line, len, &ep) ==
 			    FTPE_VERB_MALFORMED;
-		KUNIT_ASSERT_EQ_MSG(test, r, 0, "\"%s\"", line);
+		KUNIT_ASSERT_EQ_MSG(test, r, 0, "\"%s\"", src);
 		KUNIT_EXPECT_EQ_MSG(test, ep.span, strlen(want), "\"%s\"",
-				    line);
+				    src);
 		KUNIT_EXPECT_LE_MSG(test, ep.at + ep.span, len, "\"%s\"",
-				    line);
+				    src);
 		KUNIT_EXPECT_TRUE_MSG(test, ep.at + ep.span <= len &&
 				      !memcmp(line + ep.at, want, strlen(want)),
-				      "\"%s\": span at %u", line, ep.at);
+				      "\"%s\": span at %u", src, ep.at);
 	}
 }
 

@@ -271,8 +271,9 @@ capture() {
 		return 1
 	fi
 	"$@" || rc=$?
-	sleep 0.3
-	kill "$pid"
+	# Under load tcpdump may still hold the last packets: let it write.
+	sleep 1
+	kill -INT "$pid"
 	wait "$pid" 2>/dev/null || true
 	tcpdump -r "$pcap" -n -A 2>/dev/null >"$out"
 	return $rc
