@@ -9,13 +9,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source "$here/xfer.inc"
 
-# download FAMILY [CURL_OPTIONS...]: fetch and compare byte for byte.
-download() {
-	local dest=$NFE_TMP/got
-	rm -f "$dest"
-	fetch "$1" "$dest" "${@:2}" && same "$dest" "$NFE_TMP/ftp/file.bin"
-}
-
 topo_setup "${1:?usage: $0 MODULE.ko}"
 echo "# helper $HELPER on $(uname -r)"
 
