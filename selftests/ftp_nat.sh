@@ -262,8 +262,11 @@ xfer() {
 capture() {
 	local ns=$1 out=$2 pcap=$2.pcap pid rc=0
 	shift 2
-	in_ns "$ns" tcpdump -Z root -U -n -s 0 -i s0 -w "$pcap" \
-		'tcp port 21 or tcp port 2121' 2>"$pcap.err" &
+	# Not through in_ns: a function in the background is a subshell, and
+	# a background subshell ignores SIGINT, so the kill would not reach
+	# tcpdump.  -U writes every packet as it comes; timeout bounds it.
+	ip netns exec "$ns" timeout 300 tcpdump -Z root -U -n -s 0 -i s0 \
+		-w "$pcap" 'tcp port 21 or tcp port 2121' 2>"$pcap.err" &
 	pid=$!
 	if ! wait_for 30 grep -q "listening on" "$pcap.err"; then
 		kill "$pid" 2>/dev/null || true
@@ -271,9 +274,9 @@ capture() {
 		return 1
 	fi
 	"$@" || rc=$?
-	# Under load tcpdump may still hold the last packets: let it write.
+	# Under load the last packets may still be on their way to tcpdump.
 	sleep 1
-	kill -INT "$pid"
+	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	tcpdump -r "$pcap" -n -A 2>/dev/null >"$out"
 	return $rc

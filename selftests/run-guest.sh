@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 in_guest() {
-	local ko=$1 t name log rc failed=0
+	local ko=$1 t name log rc start failed=0
 	for t in "$here"/*.sh; do
 		name=${t##*/}
 		case $name in lib.sh | run-guest.sh) continue ;; esac
@@ -22,7 +22,9 @@ in_guest() {
 		echo "# $name"
 		log=/tmp/$name.log
 		rc=0
+		start=$SECONDS
 		bash "$t" "$ko" 2>&1 | tee "$log" || rc=$?
+		echo "# $name took $((SECONDS - start)) s"
 		# A test that dies before its first "not ok" must still be counted.
 		if ((rc != 0)) && ! grep -q '^not ok' "$log"; then
 			echo "not ok - $name ran to completion (exit $rc)"
