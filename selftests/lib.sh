@@ -142,6 +142,8 @@ ftpd_up() {
 		log_ftp_protocol=YES
 		vsftpd_log_file=$NFE_TMP/vsftpd.log
 	CONF
+	# A test's own settings (lines of name=value) come last and win.
+	[[ -z ${FTPD_EXTRA_CONF:-} ]] || printf '%s\n' "$FTPD_EXTRA_CONF" >>"$conf"
 	in_ns srv vsftpd "$conf" </dev/null >"$NFE_TMP/vsftpd.out" 2>&1 &
 	# Under a loaded TCG host the debug kernel needs more than 10 s.
 	if ! wait_for 30 ftpd_listening; then
