@@ -5,6 +5,9 @@
 # make check      everything: deps, builds, host tests, KUnit, selftests on
 #                 Debian's stock kernel and on the debug kernel
 # make bench      compare with nf_conntrack_ftp in a guest (not in check)
+# make stress     the load and fault selftests at full size on the debug
+#                 kernel: 1000 concurrent sessions, 20 unload rounds x 50
+#                 transfers (not in check, which runs them scaled down)
 # make deps       install the Debian packages the project needs
 # make fuzz       libFuzzer over parse/stream/fsm, FUZZ_SECONDS per target (600)
 # make lint       checkpatch --strict, sparse and the W=1 builds
@@ -115,11 +118,15 @@ fuzz: deps
 bench: deps
 	tools/bench/run.sh
 
+# The issue-8 sizes, hours under TCG.  Logs: build/stress/.
+stress: deps
+	tools/stress.sh
+
 clean:
 	rm -rf build
 	$(MAKE) -C tools/cli clean
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check fuzz bench clean lint install uninstall dkms-install dkms-uninstall
+.PHONY: all module deps demo check fuzz bench stress clean lint install uninstall dkms-install dkms-uninstall
 .PHONY: cli tools/cli/ftp-embryo
 endif

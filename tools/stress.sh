@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make stress: issue 8's load and fault tests at their full sizes, on the
+# debug kernel (KASAN, lockdep, PROVE_RCU, kmemleak), each in a guest of
+# its own: ftp_load.sh with 1000 concurrent sessions, ftp_faults.sh with 20
+# unload rounds of 50 transfers in flight.  make check runs the same tests
+# scaled down.  Prints their TAP lines and ends with "N passed, N failed".
+# Sizes and the guest time limit can be overridden: NFE_LOAD_SESSIONS,
+# NFE_LOAD_TRANSFERS, NFE_FAULT_ROUNDS, NFE_FAULT_XFERS, NFE_TIMEOUT (s).
+# Not part of make check: hours under TCG.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+logdir=build/stress
+rm -rf "$logdir"
+mkdir -p "$logdir"
+ko=build/debug/nf_ftp_embryo.ko
+export NFE_TIMEOUT=${NFE_TIMEOUT:-14400}
+
+# guest NAME ENV...: one selftest run in its own debug guest, logged.
+guest() {
+	local name=$1 rc=0
+	shift
+	echo "=== $name: $*"
+	# pipefail: rc is run-guest.sh's status, tee's only if that was 0.
+	env "$@" NFE_SELFTEST_OUT="$logdir/$name" \
+		selftests/run-guest.sh debug "$ko" 2>&1 | tee "$logdir/$name.log" || rc=$?
+	echo "$rc" >"$logdir/$name.rc"
+}
+
+if make -s "$ko" >"$logdir/build.log" 2>&1; then
+	echo "ok - build: debug kernel and module" | tee -a "$logdir/build.log"
+	guest load NFE_ONLY=ftp_load.sh \
+		NFE_LOAD_SESSIONS="${NFE_LOAD_SESSIONS:-1000}" \
+		NFE_LOAD_TRANSFERS="${NFE_LOAD_TRANSFERS:-2}"
+	guest faults NFE_ONLY=ftp_faults.sh \
+		NFE_FAULT_ROUNDS="${NFE_FAULT_ROUNDS:-20}" \
+		NFE_FAULT_XFERS="${NFE_FAULT_XFERS:-50}"
+else
+	cat "$logdir/build.log"
+	echo "not ok - build: debug kernel and module" | tee -a "$logdir/build.log"
+fi
+
+# As in make check: a run that fails without a failure of its own (no
+# boot, a timeout without a verdict) or reports nothing counts as one.
+passed=0
+failed=0
+for name in build load faults; do
+	log=$logdir/$name.log
+	rc=$(cat "$logdir/$name.rc" 2>/dev/null || echo 0)
+	# A guest that never ran has no log: zero results.
+	ok=$(grep -c '^ok - ' "$log" 2>/dev/null || true)
+	bad=$(grep -c '^not ok - ' "$log" 2>/dev/null || true)
+	ok=${ok:-0} bad=${bad:-0}
+	if ((rc != 0 && bad == 0)); then
+		echo "not ok - $name (exit $rc, see $log)"
+		bad=1
+	fi
+	if ((ok == 0 && bad == 0)); then
+		echo "not ok - $name reported no result"
+		bad=1
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+done
+echo "$passed passed, $failed failed"
+((failed == 0))
