@@ -49,7 +49,8 @@ done
 both_listening() {
 	[[ $(in_ns srv ss -Hltn 'sport = :21' | wc -l) == 2 ]]
 }
-if ! wait_for 10 both_listening; then
+# Python starts slowly under TCG, most of all on the debug kernel.
+if ! wait_for 60 both_listening; then
 	echo "# FATAL: scripted server did not start" >&2
 	exit 1
 fi

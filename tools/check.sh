@@ -12,7 +12,7 @@ mkdir -p "$logdir"
 # NAME.log, its exit status to NAME.rc.  QUIET=1: to the log only.
 stage() {
 	local name=$1; shift
-	local log="$logdir/$name.log"
+	local log="$logdir/$name.log" start=$SECONDS
 	echo "=== $name: $*" >"$log"
 	[ -n "${QUIET:-}" ] || echo "=== $name: $*"
 	if [ -n "${QUIET:-}" ]; then
@@ -21,6 +21,9 @@ stage() {
 		"$@" 2>&1 | tr -d '\r' | tee -a "$log"
 	fi
 	echo "${PIPESTATUS[0]}" >"$logdir/$name.rc"
+	local took="# $name took $((SECONDS - start)) s"
+	echo "$took" >>"$log"
+	[ -n "${QUIET:-}" ] || echo "$took"
 }
 
 # A build stage reports one result of its own.
