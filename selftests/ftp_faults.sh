@@ -65,8 +65,8 @@ ctkill() {
 	hold 1 pasv
 	tap "$* - pinhole and row before" test "$(n_expect):$(n_rows)" = 1:1
 	in_ns rtr conntrack "$@" >/dev/null 2>&1
-	tap "$* - pinhole gone" wait_for 5 is 0 n_expect
-	tap "$* - flow row gone" wait_for 5 is 0 n_rows
+	tap "$* - pinhole gone" wait_for 15 is 0 n_expect
+	tap "$* - flow row gone" wait_for 15 is 0 n_rows
 	tap "$* - counted as destroyed" \
 		test "$(counter flows_aborted_conntrack_destroy)" -gt "$before"
 	release

@@ -135,7 +135,7 @@ cli_ftpd_listening() {
 # lib.sh's vsftpd runs on srv; the same configuration serves cli.
 cli_ftpd_up() {
 	in_ns cli vsftpd "$NFE_TMP/vsftpd.conf" </dev/null >"$NFE_TMP/vsftpd-cli.out" 2>&1 &
-	if ! wait_for 10 cli_ftpd_listening; then
+	if ! wait_for 30 cli_ftpd_listening; then
 		echo "# FATAL: vsftpd on cli did not start" >&2
 		exit 1
 	fi
@@ -205,7 +205,7 @@ rtr_proc_up() {
 	pid=$!
 	disown "$pid"
 	RTR_NET=/proc/$pid/net
-	if ! wait_for 5 in_rtr "$pid"; then
+	if ! wait_for 30 in_rtr "$pid"; then
 		echo "# FATAL: cannot see rtr's /proc/net" >&2
 		exit 1
 	fi
@@ -227,7 +227,7 @@ nat_closed() {
 }
 
 nat_closed_after_transfer() {
-	wait_for 2 nat_closed && return 0
+	wait_for 5 nat_closed && return 0
 	dump_state
 	return 1
 }

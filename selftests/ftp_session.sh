@@ -19,7 +19,7 @@ topo_setup "${1:?usage: $0 MODULE.ko}"
 # A process in rtr, for the script to read rtr's /proc/net through.
 ip netns exec rtr sleep 600 &
 rtr_pid=$!
-wait_for 5 eval '[[ $(ip netns identify "$rtr_pid") == rtr ]]'
+wait_for 30 eval '[[ $(ip netns identify "$rtr_pid") == rtr ]]'
 echo "# helper $HELPER on $(uname -r)"
 
 tap "ipv4 ftplib session ran to completion" session "$SRV4" 4

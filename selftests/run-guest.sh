@@ -3,22 +3,31 @@
 # Run every selftest in one QEMU guest and fail if any printed "not ok" or died.
 # Usage: selftests/run-guest.sh stock|debug MODULE.ko   ("-": no module; with
 #        HELPER=ftp this checks the harness against the kernel's own helper;
-#        NFE_ONLY='ftp_a*' runs only the tests matching that glob,
-#        NFE_SKIP='ftp_f*' all but those)
+#        NFE_ONLY='ftp_a* ftp_n*' runs only the tests matching one of
+#        those globs, NFE_SKIP='ftp_f*' all but those)
 # Logs: build/selftests/<flavour>/ (NFE_SELFTEST_OUT overrides).
 # The guest side of this script is the --in-guest mode.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# matches NAME GLOBS: NAME matches one of the space-separated GLOBS.
+matches() {
+	local g globs
+	read -ra globs <<<"$2"
+	for g in "${globs[@]}"; do
+		# shellcheck disable=SC2053 # a glob on purpose
+		[[ $1 == $g ]] && return 0
+	done
+	return 1
+}
 
 in_guest() {
 	local ko=$1 t name log rc start failed=0
 	for t in "$here"/*.sh; do
 		name=${t##*/}
 		case $name in lib.sh | run-guest.sh) continue ;; esac
-		# shellcheck disable=SC2053 # NFE_ONLY is a glob on purpose
-		[[ $name == ${NFE_ONLY:-*} ]] || continue
-		# shellcheck disable=SC2053
-		[[ -z ${NFE_SKIP:-} || $name != ${NFE_SKIP} ]] || continue
+		matches "$name" "${NFE_ONLY:-*}" || continue
+		! matches "$name" "${NFE_SKIP:-}" || continue
 		echo "# $name"
 		log=/tmp/$name.log
 		rc=0
