@@ -35,14 +35,10 @@ WAN6=2001:db8:100::2
 REF=$NFE_TMP/ftp/file.bin
 GOT=$NFE_TMP/got
 
+# lib.sh's namespaces and links, with the addresses drawn above; srv has
+# no route back to cli's networks.
 nat_topo_up() {
-	local ns
-	for ns in cli rtr srv; do
-		ip netns add "$ns"
-		in_ns "$ns" ip link set lo up
-	done
-	ip link add c0 netns cli type veth peer name r0 netns rtr
-	ip link add s0 netns srv type veth peer name r1 netns rtr
+	topo_links
 	in_ns cli ip addr add $LAN4/24 dev c0
 	in_ns cli ip addr add $LAN6/64 dev c0 nodad
 	in_ns rtr ip addr add 192.168.124.1/24 dev r0
@@ -51,13 +47,8 @@ nat_topo_up() {
 	in_ns rtr ip addr add $PUB6/64 dev r1 nodad
 	in_ns srv ip addr add $WAN4/24 dev s0
 	in_ns srv ip addr add $WAN6/64 dev s0 nodad
-	in_ns cli ip link set c0 up
-	in_ns rtr ip link set r0 up
-	in_ns rtr ip link set r1 up
-	in_ns srv ip link set s0 up
 	in_ns cli ip route add default via 192.168.124.1
 	in_ns cli ip -6 route add default via fd00:124::1
-	in_ns rtr sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
 # The iptables rule set (Debian's iptables is iptables-nft, on xt targets).

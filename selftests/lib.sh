@@ -44,7 +44,8 @@ load_module() {
 	[[ -d /sys/module/${name//-/_} ]] || insmod "$ko"
 }
 
-topo_up() {
+# cli c0 -- r0 rtr r1 -- s0 srv, links up, rtr forwarding; no addresses.
+topo_links() {
 	local ns
 	for ns in cli rtr srv; do
 		ip netns add "$ns"
@@ -52,6 +53,15 @@ topo_up() {
 	done
 	ip link add c0 netns cli type veth peer name r0 netns rtr
 	ip link add s0 netns srv type veth peer name r1 netns rtr
+	in_ns cli ip link set c0 up
+	in_ns rtr ip link set r0 up
+	in_ns rtr ip link set r1 up
+	in_ns srv ip link set s0 up
+	in_ns rtr sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+topo_up() {
+	topo_links
 	# nodad: tentative addresses would make the first IPv6 connect fail.
 	in_ns cli ip addr add 10.0.1.2/24 dev c0
 	in_ns cli ip addr add fd00:1::2/64 dev c0 nodad
@@ -61,15 +71,10 @@ topo_up() {
 	in_ns rtr ip addr add fd00:2::1/64 dev r1 nodad
 	in_ns srv ip addr add 10.0.2.2/24 dev s0
 	in_ns srv ip addr add fd00:2::2/64 dev s0 nodad
-	in_ns cli ip link set c0 up
-	in_ns rtr ip link set r0 up
-	in_ns rtr ip link set r1 up
-	in_ns srv ip link set s0 up
 	in_ns cli ip route add default via 10.0.1.1
 	in_ns cli ip -6 route add default via fd00:1::1
 	in_ns srv ip route add default via 10.0.2.1
 	in_ns srv ip -6 route add default via fd00:2::1
-	in_ns rtr sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
 topo_down() {
