@@ -3,6 +3,7 @@
 """Many concurrent FTP sessions from one process, for ftp_load.sh.
 
 Usage (in the client namespace): ftp_load.py SESSIONS TRANSFERS ROOT FILE...
+  --parallel K         at most K transfers in flight (default: all);
   --srv4/--srv6 ADDR   the server; --cli4/--cli6 ADDR  plain client addresses;
   --nat4/--nat6 ADDR   client addresses the router masquerades.
 Session i takes its family and whether it goes through NAT from i % 4, and
@@ -15,7 +16,7 @@ Protocol with the caller: logs in every session (a few at a time, the
 server's listen backlog is small), prints "ready N" (N: sessions logged in)
 and waits for a line on stdin, so that all control connections are open at
 once while the caller looks at the router.  Then every session does its
-transfers at the same time and QUITs; the last line is
+transfers, K at a time over all sessions, and QUITs; the last line is
 "result key=value ..." with what was sent, for the caller's counter checks.
 One line starting with "#" per failure (the first few) and per phase.
 """
@@ -36,6 +37,7 @@ ap.add_argument("sessions", type=int)
 ap.add_argument("transfers", type=int)
 ap.add_argument("root")
 ap.add_argument("files", nargs="+")
+ap.add_argument("--parallel", type=int, default=0)
 for opt in ("srv4", "srv6", "cli4", "cli6", "nat4", "nat6"):
     ap.add_argument(f"--{opt}", required=True)
 args = ap.parse_args()
@@ -73,6 +75,8 @@ class Session:
             name = args.files[(i + t) % len(args.files)]
             self.plan.append((mode, name))
         self.r = self.w = None
+        # Where the session is, for the failure summary.
+        self.step = "connect"
 
     def tag(self):
         return f"session {self.i} (ipv{self.fam}{' nat' if self.nat else ''})"
@@ -105,6 +109,7 @@ class Session:
     async def login(self):
         self.r, self.w = await asyncio.open_connection(
             self.srv, 21, family=self.af, local_addr=(self.me, 0))
+        self.step = "login"
         await self.expect(2)
         # no_anon_password: vsftpd may answer USER with 230 at once.
         self.w.write(b"USER anonymous\r\n")
@@ -117,13 +122,21 @@ class Session:
         await self.cmd("TYPE I", 2)
 
     async def data_socket(self, mode):
-        """Negotiate MODE; returns a connected data socket (passive) or a
-        coroutine accepting one (active)."""
-        loop = asyncio.get_running_loop()
+        """Negotiate MODE; returns the data socket: connected (passive) or
+        listening (active)."""
         s = socket.socket(self.af, socket.SOCK_STREAM)
-        s.setblocking(False)
-        s.bind((self.me, 0))
+        try:
+            s.setblocking(False)
+            s.bind((self.me, 0))
+            await self.negotiate(s, mode)
+            return s
+        except BaseException:
+            s.close()
+            raise
+
+    async def negotiate(self, s, mode):
         if mode in ("PASV", "EPSV"):
+            self.step = mode
             line = await self.cmd(mode, 2)
             if mode == "PASV":
                 m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", line)
@@ -133,28 +146,31 @@ class Session:
                 m = re.search(r"\(\|\|\|(\d+)\|\)", line)
                 host, port = self.srv, int(m.group(1)) if m else 0
             if not m:
-                s.close()
                 raise Failed(f"{mode}: cannot parse {line!r}")
-            await loop.sock_connect(s, (host, port))
-            return s
+            self.step = "data connect"
+            await asyncio.get_running_loop().sock_connect(s, (host, port))
+            return
         s.listen(1)
         port = s.getsockname()[1]
+        self.step = mode
         if mode == "PORT":
             h = self.me.replace(".", ",")
             await self.cmd(f"PORT {h},{port >> 8},{port & 255}", 2)
         else:
             await self.cmd(f"EPRT |{1 if self.fam == 4 else 2}|{self.me}|{port}|", 2)
-        return s
 
     async def transfer(self, mode, name):
         loop = asyncio.get_running_loop()
         s = await self.data_socket(mode)
         try:
+            self.step = "RETR"
             await self.cmd(f"RETR {name}", 1)
             if mode in ("PORT", "EPRT"):
+                self.step = "data accept"
                 conn, _ = await loop.sock_accept(s)
                 s.close()
                 s = conn
+            self.step = "data"
             h = hashlib.sha256()
             size = 0
             while chunk := await loop.sock_recv(s, 1 << 18):
@@ -162,6 +178,7 @@ class Session:
                 size += len(chunk)
         finally:
             s.close()
+        self.step = "226"
         await self.expect(2)
         if (size, h.hexdigest()) != REF[name]:
             raise Failed(f"{mode} RETR {name}: {size} bytes, content differs"
@@ -169,20 +186,24 @@ class Session:
                          f"{mode} RETR {name}: {size} bytes, want {REF[name][0]}")
         return size
 
-    async def run(self):
+    async def run(self, gate):
         total = 0
         for mode, name in self.plan:
-            total += await self.transfer(mode, name)
-        await self.cmd("QUIT", 2)
+            # Not the wait for a turn: each transfer has TIMEOUT.
+            async with gate:
+                total += await asyncio.wait_for(self.transfer(mode, name), TIMEOUT)
+        self.step = "QUIT"
+        await asyncio.wait_for(self.cmd("QUIT", 2), TIMEOUT)
         self.w.close()
         return total
 
 
 def failure(s, what, e):
-    errors.append(s)
+    """Print the first few; all of them go into the summary by step."""
+    msg = str(e) or type(e).__name__
+    errors.append(f"{what} at {s.step}: {type(e).__name__}")
     if len(errors) <= 10:
-        msg = str(e) or type(e).__name__
-        print(f"# {s.tag()} {what}: {msg}", flush=True)
+        print(f"# {s.tag()} {what} at {s.step}: {msg}", flush=True)
 
 
 async def login_all(sessions):
@@ -203,9 +224,14 @@ async def login_all(sessions):
 
 
 async def transfer_all(sessions):
+    # A client that reads a 227 only after the router's expect_timeout
+    # (60 s) finds its pinhole gone: under TCG a thousand transfers at
+    # once would starve this one process that long.
+    gate = asyncio.Semaphore(args.parallel or len(sessions) * args.transfers or 1)
+
     async def one(s):
         try:
-            return await asyncio.wait_for(s.run(), TIMEOUT)
+            return await s.run(gate)
         except (OSError, Failed, asyncio.TimeoutError) as e:
             failure(s, "transfer", e)
             s.w.close()
@@ -241,6 +267,8 @@ async def main():
             sent[mode] += 1
             nat_active += s.nat and mode in ("PORT", "EPRT")
     xfers = sum(len(s.plan) for s in live)
+    for why in sorted(set(errors)):
+        print(f"# failed: {errors.count(why)} x {why}", flush=True)
     print(f"result sessions={len(sessions)} logged_in={len(live)} "
           f"whole={good} failed={len(errors)} transfers={xfers} "
           + " ".join(f"{m.lower()}={n}" for m, n in sent.items())

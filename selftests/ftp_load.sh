@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Load (issue 8): NFE_LOAD_SESSIONS FTP sessions at once through the router
 # with the helper attached, from one client process (ftp_load.py): all
-# logged in together, then each does NFE_LOAD_TRANSFERS downloads, mixed
+# logged in together, then each does NFE_LOAD_TRANSFERS downloads (at most
+# NFE_LOAD_PARALLEL in flight, over all sessions), mixed
 # PASV/PORT/EPSV/EPRT over IPv4 and IPv6, half of them from client
 # addresses the router masquerades (so PORT/EPRT go through the module's
 # NAT rewrite).  Every file must arrive whole; afterwards no flow entry, no
@@ -25,6 +26,10 @@ else
 	sessions=${NFE_LOAD_SESSIONS:-100}
 fi
 xfers=${NFE_LOAD_TRANSFERS:-2}
+# Transfers in flight at most: the single client process must read each
+# 227/229 well within the pinhole's 60 s (expect_timeout); a thousand at
+# once starve it that long on the debug kernel.
+parallel=${NFE_LOAD_PARALLEL:-100}
 # Client addresses masqueraded to rtr's own on the way to srv; one
 # character longer than those (10.0.2.1, fd00:2::1), so every rewritten
 # PORT/EPRT shifts the control connection's sequence numbers.
@@ -104,6 +109,26 @@ no_new_leak() {
 	return 1
 }
 
+# Where packets were lost (for a failure's post-mortem): rtr's conntrack
+# statistics, the TCP ends' drop counters, the receive backlogs' drops.
+net_diag() {
+	local ns d drops=0
+	# conntrack -S: per CPU "cpu=N k=v ...", then the expectation line.
+	echo "# rtr conntrack -S (non-zero): $({ in_ns rtr conntrack -S; in_ns rtr conntrack -S expect; } |
+		awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); s[kv[1]] += kv[2] } }
+		END { for (k in s) if (s[k] && k !~ /^(cpu|found|search_restart)$/)
+			printf "%s=%d ", k, s[k] }')"
+	for ns in cli srv; do
+		echo "# $ns: $(in_ns $ns nstat -asz TcpExtListenDrops TcpExtListenOverflows \
+			TcpExtTCPSynRetrans TcpAttemptFails TcpRetransSegs TcpExtTCPTimeouts |
+			awk 'NR > 1 && $2 { printf "%s=%s ", $1, $2 }')"
+	done
+	while read -r _ d _; do
+		drops=$((drops + 16#$d))
+	done </proc/net/softnet_stat
+	echo "# softnet drops: $drops"
+}
+
 settled() {
 	wait_for 30 pinhole_closed && return 0
 	echo "# left: $(expectations | grep -c .) expectation lines, $(flows | grep -c .) flow rows; the first:"
@@ -152,7 +177,7 @@ counters_add_up() {
 }
 
 topo_setup "$ko"
-echo "# helper $HELPER on $(uname -r), $sessions sessions x $xfers transfers"
+echo "# helper $HELPER on $(uname -r), $sessions sessions x $xfers transfers, at most $parallel at once"
 for i in "${!FILES[@]}"; do
 	head -c "${SIZES[i]}" /dev/urandom >"$NFE_TMP/ftp/${FILES[i]}"
 	chmod 644 "$NFE_TMP/ftp/${FILES[i]}"
@@ -191,7 +216,7 @@ start=$SECONDS
 coproc LOAD {
 	in_ns cli "$PY" "$here/ftp_load.py" "$sessions" "$xfers" "$NFE_TMP/ftp" "${FILES[@]}" \
 		--srv4 "$SRV4" --srv6 "$SRV6" --cli4 10.0.1.2 --cli6 fd00:1::2 \
-		--nat4 $NAT4 --nat6 $NAT6 2>&1
+		--nat4 $NAT4 --nat6 $NAT6 --parallel "$parallel" 2>&1
 }
 # Bash drops a coprocess's descriptors when it exits: keep copies, so its
 # last lines can still be read.
@@ -224,6 +249,7 @@ echo "# load: $sessions sessions, ${res[transfers]:-?} transfers, ${res[bytes]:-
 	"in ${res[secs]:-?} s of transfers, $((SECONDS - start)) s in all"
 tap "every file of every session arrived whole" \
 	test "$rc:${res[whole]:-}:${res[failed]:-}" = "0:$sessions:0"
+net_diag
 
 # The last FINs may still be on their way through rtr.
 tap "no flow entry, no expectation left" settled

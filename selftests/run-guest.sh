@@ -83,7 +83,7 @@ limit=1800
 [[ $flavour == stock ]] || limit=3600
 # Test sizes (make stress sets them) reach the guest only when given.
 sizes=()
-for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_FAULT_ROUNDS NFE_FAULT_XFERS; do
+for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS; do
 	[[ -z ${!v:-} ]] || sizes+=("$v=${!v}")
 done
 "$root/tools/vm/run.sh" --kernel "$flavour" --out "$out" --timeout "${NFE_TIMEOUT:-$limit}" -- \

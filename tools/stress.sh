@@ -6,7 +6,7 @@
 # unload rounds of 50 transfers in flight.  make check runs the same tests
 # scaled down.  Prints their TAP lines and ends with "N passed, N failed".
 # Sizes and the guest time limit can be overridden: NFE_LOAD_SESSIONS,
-# NFE_LOAD_TRANSFERS, NFE_FAULT_ROUNDS, NFE_FAULT_XFERS, NFE_TIMEOUT (s).
+# NFE_LOAD_TRANSFERS, NFE_LOAD_PARALLEL, NFE_FAULT_ROUNDS, NFE_FAULT_XFERS, NFE_TIMEOUT (s).
 # Not part of make check: hours under TCG.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
