@@ -222,8 +222,11 @@ coproc LOAD {
 # last lines can still be read.
 exec {from}<&"${LOAD[0]}" {to}>&"${LOAD[1]}"
 load_pid=${LOAD_PID:?}
+# Only a guard against a hung client, which keeps time itself: it is
+# silent while a phase runs, and a thousand logins take over ten minutes
+# on a loaded debug guest.
 ready=
-while read -r -t 1800 line <&$from; do
+while read -r -t 7200 line <&$from; do
 	[[ $line == ready* ]] && ready=${line#ready } && break
 	echo "$line"
 done
@@ -233,7 +236,7 @@ tap "all $sessions control connections tracked at once" \
 mem "with $sessions sessions open"
 echo go >&$to || true
 result=
-while read -r -t 1800 line <&$from; do
+while read -r -t 7200 line <&$from; do
 	if [[ $line == result* ]]; then
 		result=${line#result }
 	else
