@@ -78,6 +78,10 @@ debug)
 	boot+=" init=$here/guest-init.sh"
 	# TCG's TSC drifts; without this the clocksource watchdog warns mid-test.
 	boot+=" tsc=unstable"
+	# 6.1's /sys/kernel/slab/*/failslab is read-only: the caches the fault
+	# tests target get the flag at creation.  Harmless while
+	# /sys/kernel/debug/failslab/probability is 0.
+	boot+=" slub_debug=A,ftpe_flow,nf_conntrack_expect"
 	# KASAN's shadow and kmemleak's metadata need the extra room.
 	: "${mem:=2048}"
 	;;
