@@ -134,34 +134,36 @@ tap "after the flood: through a pinhole" test "$(counter expect_created)" = $((c
 # failslab on the module's allocation sites (debug kernel only: Debian's
 # kernel has no fault injection).
 failslab_case() {
-	local cache=$1 space=$2 nomem rc=0
+	local cache=$1 space=$2 times=$3 nomem rc=0
 	tap "failslab $cache: flagged at boot" \
 		grep -qx 1 "/sys/kernel/slab/$cache/failslab" || return 0
 	nomem=$(counter nomem)
 	echo "$space" >$fs/space
-	echo 1 >$fs/times
+	echo "$times" >$fs/times
 	echo 100 >$fs/probability
 	fetch_small "$NFE_TMP/fs.bin" -m 15 2>/dev/null || rc=$?
 	echo 0 >$fs/probability
-	tap "failslab $cache: injected once" grep -qx 0 $fs/times
+	((times < 0)) || tap "failslab $cache: every injection used" grep -qx 0 $fs/times
 	tap "failslab $cache: no pinhole, the transfer fails" test "$rc" -ne 0
 	tap "failslab $cache: counted as nomem" test "$(counter nomem)" -gt "$nomem"
 	tap "failslab $cache: service resumes" fetch_small "$NFE_TMP/fs.bin" -m 30
 }
 if grep -q 'nfe_kernel=debug' /proc/cmdline; then
 	fs=/sys/kernel/debug/failslab
-	# One atomic allocation from the caches run.sh flagged fails.  A
-	# transfer allocates its flow record first, then its expectation
-	# (nf_ct_expect_alloc): a budget ("space") of one flow record lets the
-	# first through and fails the second.
+	# Atomic allocations from the caches run.sh flagged fail.  The flow
+	# record is allocated at the first payload packet and again at each
+	# next one until it exists, so all of them fail for the first case.
+	# The expectation (nf_ct_expect_alloc) comes after the flow record: a
+	# budget ("space") of one flow record lets that through and fails the
+	# expectation, once.
 	if tap "failslab present" test -d $fs; then
 		echo Y >$fs/cache-filter
 		echo Y >$fs/ignore-gfp-wait
 		echo 1 >$fs/interval
 		echo 0 >$fs/verbose
-		failslab_case ftpe_flow 0
+		failslab_case ftpe_flow 0 -1
 		failslab_case nf_conntrack_expect \
-			$(($(cat /sys/kernel/slab/ftpe_flow/object_size) + 1))
+			$(($(cat /sys/kernel/slab/ftpe_flow/object_size) + 1)) 1
 	fi
 fi
 

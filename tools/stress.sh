@@ -19,23 +19,26 @@ export NFE_TIMEOUT=${NFE_TIMEOUT:-14400}
 
 # guest NAME ENV...: one selftest run in its own debug guest, logged.
 guest() {
-	local name=$1 rc=0
+	local name=$1 rc=0 start=$SECONDS
 	shift
-	echo "=== $name: $*"
-	# pipefail: rc is run-guest.sh's status, tee's only if that was 0.
+	# pipefail: rc is run-guest.sh's status.
 	env "$@" NFE_SELFTEST_OUT="$logdir/$name" \
-		selftests/run-guest.sh debug "$ko" 2>&1 | tee "$logdir/$name.log" || rc=$?
+		selftests/run-guest.sh debug "$ko" >"$logdir/$name.log" 2>&1 || rc=$?
+	echo "# $name took $((SECONDS - start)) s" >>"$logdir/$name.log"
 	echo "$rc" >"$logdir/$name.rc"
 }
 
 if make -s "$ko" >"$logdir/build.log" 2>&1; then
 	echo "ok - build: debug kernel and module" | tee -a "$logdir/build.log"
+	# Side by side, a guest per core; their logs follow when both end.
 	guest load NFE_ONLY=ftp_load.sh \
 		NFE_LOAD_SESSIONS="${NFE_LOAD_SESSIONS:-1000}" \
-		NFE_LOAD_TRANSFERS="${NFE_LOAD_TRANSFERS:-2}"
+		NFE_LOAD_TRANSFERS="${NFE_LOAD_TRANSFERS:-2}" &
 	guest faults NFE_ONLY=ftp_faults.sh \
 		NFE_FAULT_ROUNDS="${NFE_FAULT_ROUNDS:-20}" \
-		NFE_FAULT_XFERS="${NFE_FAULT_XFERS:-50}"
+		NFE_FAULT_XFERS="${NFE_FAULT_XFERS:-50}" &
+	wait
+	cat "$logdir/load.log" "$logdir/faults.log"
 else
 	cat "$logdir/build.log"
 	echo "not ok - build: debug kernel and module" | tee -a "$logdir/build.log"
