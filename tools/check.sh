@@ -82,27 +82,4 @@ for name in $stock_stages; do
 	cat "$logdir/$name.log"
 done
 
-# Count the TAP lines of every stage.  A stage that fails without
-# reporting a failure of its own (it could not build, boot or run), or
-# that reports nothing, counts as one failure: nothing is ever skipped.
-passed=0
-failed=0
-for name in cli $stock_stages build-debug lint kunit selftest-debug; do
-	log="$logdir/$name.log"
-	rc=$(cat "$logdir/$name.rc" 2>/dev/null || echo 255)
-	ok=$(grep -c '^ok - ' "$log")
-	bad=$(grep -c '^not ok - ' "$log")
-	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-		echo "not ok - $name (exit $rc, see $log)"
-		bad=1
-	fi
-	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
-		echo "not ok - $name reported no result"
-		bad=1
-	fi
-	passed=$((passed + ok))
-	failed=$((failed + bad))
-done
-
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tools/tap-summary.sh "$logdir" cli $stock_stages build-debug lint kunit selftest-debug

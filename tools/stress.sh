@@ -44,27 +44,4 @@ else
 	echo "not ok - build: debug kernel and module" | tee -a "$logdir/build.log"
 fi
 
-# As in make check: a run that fails without a failure of its own (no
-# boot, a timeout without a verdict) or reports nothing counts as one.
-passed=0
-failed=0
-for name in build load faults; do
-	log=$logdir/$name.log
-	rc=$(cat "$logdir/$name.rc" 2>/dev/null || echo 0)
-	# A guest that never ran has no log: zero results.
-	ok=$(grep -c '^ok - ' "$log" 2>/dev/null || true)
-	bad=$(grep -c '^not ok - ' "$log" 2>/dev/null || true)
-	ok=${ok:-0} bad=${bad:-0}
-	if ((rc != 0 && bad == 0)); then
-		echo "not ok - $name (exit $rc, see $log)"
-		bad=1
-	fi
-	if ((ok == 0 && bad == 0)); then
-		echo "not ok - $name reported no result"
-		bad=1
-	fi
-	passed=$((passed + ok))
-	failed=$((failed + bad))
-done
-echo "$passed passed, $failed failed"
-((failed == 0))
+tools/tap-summary.sh "$logdir" build load faults
