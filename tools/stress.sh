@@ -21,13 +21,13 @@ export NFE_TIMEOUT=${NFE_TIMEOUT:-14400}
 guest() {
 	local name=$1 rc=0 start=$SECONDS
 	shift
-	# pipefail: rc is run-guest.sh's status.
 	env "$@" NFE_SELFTEST_OUT="$logdir/$name" \
 		selftests/run-guest.sh debug "$ko" >"$logdir/$name.log" 2>&1 || rc=$?
 	echo "# $name took $((SECONDS - start)) s" >>"$logdir/$name.log"
 	echo "$rc" >"$logdir/$name.rc"
 }
 
+echo 0 >"$logdir/build.rc"
 if make -s "$ko" >"$logdir/build.log" 2>&1; then
 	echo "ok - build: debug kernel and module" | tee -a "$logdir/build.log"
 	# Side by side, a guest per core; their logs follow when both end.
