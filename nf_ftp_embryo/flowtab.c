@@ -80,11 +80,9 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 }
 
 /*
- * This kernel has no expectation timer: an expectation past its timeout
- * stays listed, inert, until garbage collection, and removing one only
- * marks it dead.  So an expectation we still hold (a used one was let go
- * of by ftpe_flow_expect_used()) is either waiting, and removed early now,
- * or past its timeout: expired.
+ * An expectation we still hold (a used one was let go of by
+ * ftpe_flow_expect_used()) is either waiting, and removed early now, or
+ * past its timeout: expired (kcompat.h).
  */
 void ftpe_flow_unexpect(struct ftpe_flow *flow)
 {
@@ -92,7 +90,7 @@ void ftpe_flow_unexpect(struct ftpe_flow *flow)
 
 	if (!flow->exp)
 		return;
-	if (nf_ct_exp_is_expired(flow->exp)) {
+	if (ftpe_exp_expired(flow->exp)) {
 		ftpe_stat_inc(net, FTPE_STAT_EXP_EXPIRED);
 	} else {
 		nf_ct_unexpect_related(flow->exp);

@@ -40,6 +40,7 @@
 #include <net/netfilter/nf_conntrack_expect.h>
 
 #include "fsm.h"
+#include "kcompat.h"
 #include "netns.h"
 #include "parse.h"
 #include "stream.h"
@@ -90,7 +91,7 @@ void ftpe_flow_expect_used(const struct nf_conn *master,
 static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)
 {
 	/* A port held for NAT in active mode admits nothing yet. */
-	return flow->exp && !nf_ct_exp_is_expired(flow->exp) &&
+	return flow->exp && !ftpe_exp_expired(flow->exp) &&
 	       !(READ_ONCE(flow->exp->flags) & NF_CT_EXPECT_INACTIVE);
 }
 

@@ -41,6 +41,7 @@
 #include <net/netfilter/nf_conntrack_seqadj.h>
 
 #include "fsm.h"
+#include "kcompat.h"
 #include "nat.h"
 #include "netns.h"
 #include "params.h"
@@ -200,13 +201,10 @@ int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	int ret;
 
 	spin_lock_bh(&nf_conntrack_expect_lock);
-	live = !nf_ct_exp_is_expired(exp);
-	if (live) {
-		/* The pinhole's lifetime starts now, as without NAT. */
-		WRITE_ONCE(exp->timeout,
-			   nfct_time_stamp + ftpe_expect_timeout * HZ);
+	/* The pinhole's lifetime starts now, as without NAT. */
+	live = ftpe_exp_rearm(exp, ftpe_expect_timeout * HZ);
+	if (live)
 		WRITE_ONCE(exp->flags, exp->flags & ~NF_CT_EXPECT_INACTIVE);
-	}
 	spin_unlock_bh(&nf_conntrack_expect_lock);
 	if (live)
 		return 0;

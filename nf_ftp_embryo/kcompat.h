@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the kernels this module builds for (Linux 6.1
+ * to 7.2, see kcompat.mk) is bridged here, so that the other files read as
+ * if written for one kernel.  Feature flags come from kcompat.mk's probes
+ * of the kernel's headers; each block names the change it bridges.
+ */
+#ifndef _NF_FTP_EMBRYO_KCOMPAT_H
+#define _NF_FTP_EMBRYO_KCOMPAT_H
+
+#include <linux/timer.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_expect.h>
+
+/*
+ * "netfilter: nf_conntrack_expect: use conntrack GC to reap expectations"
+ * (stable 6.12.115, Debian 6.1.0-57) replaced the expectation's timer with
+ * a time stamp: an expectation past it stays listed, inert, until GC.
+ * Before it, the timer unlinked the expectation when it fired, and one
+ * that was used or removed has no pending timer either.
+ */
+#ifdef FTPE_HAVE_EXP_GC
+/* Past its timeout: it admits nothing more. */
+static inline bool ftpe_exp_expired(const struct nf_conntrack_expect *exp)
+{
+	return nf_ct_exp_is_expired(exp);
+}
+
+/*
+ * Give a live expectation @timeout jiffies from now; false if it already
+ * expired.  Caller holds nf_conntrack_expect_lock.
+ */
+static inline bool ftpe_exp_rearm(struct nf_conntrack_expect *exp,
+				  unsigned long timeout)
+{
+	if (nf_ct_exp_is_expired(exp))
+		return false;
+	WRITE_ONCE(exp->timeout, nfct_time_stamp + timeout);
+	return true;
+}
+#else
+/* Timed out, used or removed: it admits nothing more. */
+static inline bool ftpe_exp_expired(const struct nf_conntrack_expect *exp)
+{
+	return !timer_pending(&exp->timeout);
+}
+
+static inline bool ftpe_exp_rearm(struct nf_conntrack_expect *exp,
+				  unsigned long timeout)
+{
+	/* A timer already fired (or firing) is left alone: it unlinks. */
+	return mod_timer_pending(&exp->timeout, jiffies + timeout);
+}
+#endif
+
+#endif /* _NF_FTP_EMBRYO_KCOMPAT_H */
