@@ -651,3 +651,4 @@ static struct kunit_suite ptest_suite = {
 kunit_test_suites(&ptest_suite);
 
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit suites of nf_ftp_embryo: parser, stream reassembly, state machine");

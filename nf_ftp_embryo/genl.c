@@ -14,6 +14,7 @@
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 #include <linux/nf_ftp_embryo.h>
 
 #include "flowtab.h"

@@ -11,6 +11,7 @@
 #include <linux/timer.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
 
 /*
  * "netfilter: nf_conntrack_expect: use conntrack GC to reap expectations"
@@ -50,6 +51,46 @@ static inline bool ftpe_exp_rearm(struct nf_conntrack_expect *exp,
 {
 	/* A timer already fired (or firing) is left alone: it unlinks. */
 	return mod_timer_pending(&exp->timeout, jiffies + timeout);
+}
+#endif
+
+/*
+ * "netfilter: nf_conntrack_helper: dynamically allocate struct
+ * nf_conntrack_helper" (7.2): registering copies the @n templates @tmpl
+ * into helpers of the core's own, returned in @reg, and unregistering
+ * takes those.  Before it the templates themselves were registered.
+ */
+#ifdef FTPE_HAVE_HELPER_COPIES
+static inline int ftpe_helpers_register(struct nf_conntrack_helper *tmpl,
+					struct nf_conntrack_helper **reg,
+					unsigned int n)
+{
+	return nf_conntrack_helpers_register(tmpl, n, reg);
+}
+
+static inline void ftpe_helpers_unregister(struct nf_conntrack_helper *tmpl,
+					   struct nf_conntrack_helper **reg,
+					   unsigned int n)
+{
+	nf_conntrack_helpers_unregister(reg, n);
+}
+#else
+static inline int ftpe_helpers_register(struct nf_conntrack_helper *tmpl,
+					struct nf_conntrack_helper **reg,
+					unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		reg[i] = &tmpl[i];
+	return nf_conntrack_helpers_register(tmpl, n);
+}
+
+static inline void ftpe_helpers_unregister(struct nf_conntrack_helper *tmpl,
+					   struct nf_conntrack_helper **reg,
+					   unsigned int n)
+{
+	nf_conntrack_helpers_unregister(tmpl, n);
 }
 #endif
 

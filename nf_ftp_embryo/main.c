@@ -17,6 +17,7 @@
 #include "flowtab.h"
 #include "genl.h"
 #include "helper.h"
+#include "kcompat.h"
 #include "netns.h"
 #include "params.h"
 
@@ -47,6 +48,8 @@ static struct nf_conntrack_expect_policy ftpe_expect_policy = {
 };
 
 static struct nf_conntrack_helper ftpe_helpers[2] __read_mostly;
+/* What is registered: the templates above, or copies of them (kcompat.h). */
+static struct nf_conntrack_helper *ftpe_helpers_reg[2] __read_mostly;
 
 static int ftpe_check_param(const char *name, unsigned int val,
 			    unsigned int min, unsigned int max)
@@ -90,8 +93,8 @@ static int __init ftpe_init(void)
 			  ftpe_help, NULL, THIS_MODULE);
 	ftpe_helpers[0].destroy = ftpe_destroy;
 	ftpe_helpers[1].destroy = ftpe_destroy;
-	ret = nf_conntrack_helpers_register(ftpe_helpers,
-					    ARRAY_SIZE(ftpe_helpers));
+	ret = ftpe_helpers_register(ftpe_helpers, ftpe_helpers_reg,
+				    ARRAY_SIZE(ftpe_helpers));
 	if (ret) {
 		pr_err("cannot register helper \"%s\": %d\n",
 		       FTPE_HELPER_NAME, ret);
@@ -111,7 +114,8 @@ err_flowtab:
 static void __exit ftpe_exit(void)
 {
 	/* No callback runs after this; our expectations are gone. */
-	nf_conntrack_helpers_unregister(ftpe_helpers, ARRAY_SIZE(ftpe_helpers));
+	ftpe_helpers_unregister(ftpe_helpers, ftpe_helpers_reg,
+				ARRAY_SIZE(ftpe_helpers));
 	ftpe_genl_unregister();
 	ftpe_netns_unregister();
 	ftpe_flowtab_exit();
