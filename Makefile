@@ -2,8 +2,10 @@
 #
 # make            build nf_ftp_embryo.ko here against KDIR
 # make demo       boot a guest, route real FTP through the helper, show stats
-# make check      everything: deps, builds, host tests, KUnit, selftests on
-#                 Debian's stock kernel and on the debug kernel
+# make check      deps, builds, host tests, KUnit and the selftests on every
+#                 supported kernel line: all of them on Debian 12's stock 6.1,
+#                 most on the debug 6.12, a core set on 6.12.111 and 7.2
+# make check-all  the same with every selftest on every kernel
 # make bench      compare with nf_conntrack_ftp in a guest (not in check)
 # make stress     the load and fault selftests at full size on the debug
 #                 kernel: 1000 concurrent sessions, 20 unload rounds x 50
@@ -38,7 +40,7 @@ PREFIX ?= /usr/local
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/extra
 # Another tree's CLI; its own Makefile installs it (DESTDIR and PREFIX).
 CLI = $(wildcard tools/cli/Makefile)
-SRCS = Kbuild $(wildcard nf_ftp_embryo/*.[ch] kunit/*.[ch] include/uapi/linux/*.h)
+SRCS = Kbuild $(wildcard nf_ftp_embryo/*.[ch] nf_ftp_embryo/*.mk kunit/*.[ch] include/uapi/linux/*.h)
 
 all: module cli
 
@@ -59,6 +61,10 @@ build/stock/nf_ftp_embryo.ko: $(SRCS)
 
 build/debug/nf_ftp_embryo.ko: $(SRCS) tools/vm/kernel.config tools/vm/build-kernel.sh
 	tools/build-module.sh build/debug "$$(tools/vm/build-kernel.sh | tail -n 1)"
+
+# Debian's other kernel lines, fetched into the cache (tools/kernels/).
+build/6.12/nf_ftp_embryo.ko build/7.2/nf_ftp_embryo.ko: build/%/nf_ftp_embryo.ko: $(SRCS) tools/kernels/fetch.sh
+	tools/build-module.sh build/$* "$$(tools/kernels/fetch.sh $* | tail -n 1)/build"
 
 # depmod -b, like the kernel's modules_install: a staged tree gets its own
 # module index, and the live one is only rebuilt without DESTDIR.
@@ -87,7 +93,7 @@ dkms-install:
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)/nf_ftp_embryo $(DKMS_SRC)/kunit $(DKMS_SRC)/include/uapi/linux
 	cp dkms.conf Kbuild Makefile LICENSE $(DKMS_SRC)/
-	cp nf_ftp_embryo/*.[ch] $(DKMS_SRC)/nf_ftp_embryo/
+	cp nf_ftp_embryo/*.[ch] nf_ftp_embryo/*.mk $(DKMS_SRC)/nf_ftp_embryo/
 	cp include/uapi/linux/*.h $(DKMS_SRC)/include/uapi/linux/
 	cp kunit/*.[ch] $(DKMS_SRC)/kunit/
 	dkms add -m nf_ftp_embryo -v $(DKMS_VER)
@@ -110,6 +116,9 @@ demo: deps build/stock/nf_ftp_embryo.ko cli
 check: deps
 	tools/check.sh
 
+check-all: deps
+	NFE_CHECK_ALL=1 tools/check.sh
+
 fuzz: deps
 	$(MAKE) -C tools/fuzz run
 
@@ -127,6 +136,6 @@ clean:
 	$(MAKE) -C tools/cli clean
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
-.PHONY: all module deps demo check fuzz bench stress clean lint install uninstall dkms-install dkms-uninstall
+.PHONY: all module deps demo check check-all fuzz bench stress clean lint install uninstall dkms-install dkms-uninstall
 .PHONY: cli tools/cli/ftp-embryo
 endif

@@ -4,9 +4,12 @@
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 
+# NAME=VERSION pins a version: the debug kernel's source, which its cache
+# key and the tested point release depend on.
 pkgs=(
-	linux-headers-amd64 linux-image-amd64 linux-source-6.1
-	build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
+	linux-headers-amd64 linux-image-amd64 linux-source-6.12=6.12.118-1~deb12u1
+	build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils pahole
+	debootstrap zstd
 	qemu-system-x86 busybox-static
 	iproute2 iptables nftables conntrack
 	vsftpd python3-pyftpdlib python3-scapy lftp curl tcpdump
@@ -17,12 +20,15 @@ pkgs=(
 
 # One dpkg-query for all: unknown packages print nothing, so they stay missing.
 declare -A have=()
-while read -r name status; do
-	if [[ $status == installed ]]; then have[$name]=1; fi
-done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null || true)
+while read -r name version status; do
+	if [[ $status == installed ]]; then have[$name]=$version; fi
+done < <(dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\n' "${pkgs[@]%%=*}" 2>/dev/null || true)
 missing=()
 for p in "${pkgs[@]}"; do
-	[[ -n ${have[$p]:-} ]] || missing+=("$p")
+	case $p in
+	*=*) [[ ${have[${p%%=*}]:-} == "${p#*=}" ]] || missing+=("$p") ;;
+	*) [[ -n ${have[$p]:-} ]] || missing+=("$p") ;;
+	esac
 done
 ((${#missing[@]})) || exit 0
 

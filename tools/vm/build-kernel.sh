@@ -5,10 +5,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 frag=$here/kernel.config
-src=${NFE_KERNEL_SRC:-/usr/src/linux-source-6.1.tar.xz}
+# The 6.12 LTS line (linux-source-6.12, pinned in tools/deps.sh): Debian 12's
+# stock 6.1 and unstable's newest run in guests of their own, so the debug
+# kernel covers the line in between.
+src=${NFE_KERNEL_SRC:-/usr/src/linux-source-6.12.tar.xz}
 cache=${NFE_CACHE:-$HOME/.cache/nf_ftp_embryo}
-# The key covers this script too, so changing how we build invalidates the cache.
-key=$(cat "$frag" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
+# The key covers this script and the source too, so changing how or what we
+# build invalidates the cache.
+key=$( (cat "$frag" "${BASH_SOURCE[0]}"; stat -L -c '%n %s %Y' "$src") | sha256sum | cut -c1-16)
 tree=$cache/kernel-$key
 
 if [[ -f $tree/arch/x86/boot/bzImage ]]; then
