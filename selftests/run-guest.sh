@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run every selftest in one QEMU guest and fail if any printed "not ok" or died.
-# Usage: selftests/run-guest.sh stock|debug MODULE.ko   ("-": no module; with
+# Usage: selftests/run-guest.sh FLAVOUR MODULE.ko   (FLAVOUR: stock, debug or
+#        a line tools/kernels/fetch.sh fetches, 6.12 or 7.2; "-": no module; with
 #        HELPER=ftp this checks the harness against the kernel's own helper;
 #        NFE_ONLY='ftp_a* ftp_n*' runs only the tests matching one of
 #        those globs, NFE_SKIP='ftp_f*' all but those)
@@ -70,17 +71,17 @@ if [[ ${1:-} == --in-guest ]]; then
 	exit
 fi
 
-flavour=${1:?usage: $0 stock|debug MODULE.ko}
-ko=${2:?usage: $0 stock|debug MODULE.ko}
+flavour=${1:?usage: $0 stock|debug|6.12|7.2 MODULE.ko}
+ko=${2:?usage: $0 stock|debug|6.12|7.2 MODULE.ko}
 [[ $ko == - ]] || ko=$(realpath "$ko")
 root=$(cd "$here/.." && pwd)
 out=${NFE_SELFTEST_OUT:-$root/build/selftests/$flavour}
 mkdir -p "$out"
 rc=0
-# Under TCG the debug kernel is about 3x slower than the stock one; make
-# check runs both at once, and a shared machine may be slower still.
+# Under TCG the debug kernel is about 3x slower than the stock ones; make
+# check runs two at once, and a shared machine may be slower still.
 limit=1800
-[[ $flavour == stock ]] || limit=3600
+[[ $flavour != debug ]] || limit=3600
 # Test sizes (make stress sets them) reach the guest only when given.
 sizes=()
 for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS; do

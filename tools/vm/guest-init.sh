@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# PID 1 of the test guest (both kernels): make the read-only host root usable,
+# PID 1 of the test guest (every kernel): make the read-only host root usable,
 # run the command run.sh left in the out dir, judge dmesg, power off.
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -40,6 +40,20 @@ mkdir -p /run/lock /run/vsftpd/empty /var/log /var/lib /var/tmp /var/cache /var/
 chmod 1777 /var/tmp
 ln -s /run /var/run
 ln -s /run/lock /var/lock
+
+# A kernel fetched by tools/kernels/fetch.sh has its modules in the cache,
+# not in the read-only host root: give modprobe a /lib/modules that holds
+# the host's kernels and this one. A symlink, so the modules' build link
+# still leads into the kernel's own headers.
+if [[ -n ${nfe_modules:-} ]]; then
+	mkdir -p /run/nfe/host-modules
+	mount --bind /lib/modules /run/nfe/host-modules
+	mount -t tmpfs -o mode=755 modules /lib/modules
+	for d in /run/nfe/host-modules/*; do
+		ln -s "$d" "/lib/modules/${d##*/}"
+	done
+	ln -sfn "$nfe_modules" "/lib/modules/$(uname -r)"
+fi
 
 # The repository and the out dir may sit under a path the tmpfs mounts just
 # hid (a clone in /tmp): mount their own shares back in place.

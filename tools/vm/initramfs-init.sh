@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# /init of the stock kernel's initramfs: load the 9p/virtio modules Debian
+# /init of a Debian stock kernel's initramfs: load the 9p/virtio modules Debian
 # builds as modules, mount the host's root and hand over to guest-init.sh.
 set -euo pipefail
 bb=/bin/busybox

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # hidden by the guest's tmpfs mounts otherwise.
 repo=$(cd "$here/../.." && pwd -P)
 usage() {
-	echo "usage: $0 [--kernel stock|debug] [--cpus N] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
+	echo "usage: $0 [--kernel stock|debug|6.12|7.2] [--cpus N] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
@@ -64,6 +64,23 @@ stock)
 	# interrupts through ACPI, so qboot's bare MP table is enough.
 	bios=(-bios qboot.rom)
 	boot="rdinit=/init nfe_init=$here/guest-init.sh"
+	: "${mem:=1024}"
+	;;
+6.* | 7.*)
+	# One of Debian's other stock kernels, fetched into the cache: the same
+	# boot as stock, with the modules taken from there.
+	kdir=$("$repo/tools/kernels/fetch.sh" "$flavour" | tail -n1)
+	kver=$(cat "$kdir/kver")
+	mods=$(realpath "$kdir/modules")
+	case $mods in /tmp/* | /run/* | /var/* | *[[:space:],]*)
+		echo "run.sh: $mods is hidden in the guest or has spaces or commas; set NFE_CACHE elsewhere" >&2
+		exit 2
+		;;
+	esac
+	kernel=$kdir/vmlinuz
+	initrd=(-initrd "$("$here/initramfs.sh" "$kver" "$mods" | tail -n1)")
+	bios=(-bios qboot.rom)
+	boot="rdinit=/init nfe_init=$here/guest-init.sh nfe_modules=$mods"
 	: "${mem:=1024}"
 	;;
 debug)
