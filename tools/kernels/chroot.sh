@@ -75,9 +75,11 @@ mapfile -t deps < <(chroot "$tmp" apt-cache show --no-all-versions "$hdr" |
 	sed -E 's/\|.*//; s/\(.*//; s/:any//; s/[[:space:]]//g' |
 	grep -v -e '^$' -e '^linux-headers-')
 say "$hdr depends on: ${deps[*]}"
-# kmod and dkms: the DKMS test builds for unstable's kernel in here too.
+# kmod and dkms: the DKMS test builds for unstable's kernel in here too,
+# and make install the CLI (libmnl, pkg-config) as on an unstable system.
 inroot apt-get install -y --no-install-recommends \
-	"${deps[@]}" make libc6-dev libelf-dev bc kmod dkms
+	"${deps[@]}" make libc6-dev libelf-dev bc kmod dkms libmnl-dev pkg-config
+mkdir -p "$tmp/lib/modules"
 inroot apt-get clean
 rm -rf "$tmp"/var/lib/apt/lists/*
 

@@ -89,9 +89,9 @@ debug)
 	initrd=()
 	# SeaBIOS: its MP table routes PCI INTx, which this ACPI-less kernel needs.
 	bios=()
-	# No initramfs: with CONFIG_BLOCK the kernel mounts root= by rootfstype,
-	# and 9p gets the name without its /dev/ prefix as the mount tag.
-	boot="root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
+	# No initramfs: since 6.4 a root= that names no block device is mounted
+	# as is, by rootfstype, so 9p gets "root" as its mount tag.
+	boot="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 	boot+=" init=$here/guest-init.sh"
 	# TCG's TSC drifts; without this the clocksource watchdog warns mid-test.
 	boot+=" tsc=unstable"
