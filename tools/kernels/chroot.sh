@@ -76,9 +76,10 @@ mapfile -t deps < <(chroot "$tmp" apt-cache show --no-all-versions "$hdr" |
 	grep -v -e '^$' -e '^linux-headers-')
 say "$hdr depends on: ${deps[*]}"
 # kmod and dkms: the DKMS test builds for unstable's kernel in here too,
-# and make install the CLI (libmnl, pkg-config) as on an unstable system.
+# make install the CLI (libmnl, pkg-config) as on an unstable system, and
+# make lint runs sparse against that kernel.
 inroot apt-get install -y --no-install-recommends \
-	"${deps[@]}" make libc6-dev libelf-dev bc kmod dkms libmnl-dev pkg-config
+	"${deps[@]}" make libc6-dev libelf-dev bc kmod dkms libmnl-dev pkg-config sparse
 mkdir -p "$tmp/lib/modules"
 inroot apt-get clean
 rm -rf "$tmp"/var/lib/apt/lists/*
