@@ -3,13 +3,15 @@
 # Create (or find cached) a minimal Debian unstable chroot that can build
 # out-of-tree modules against unstable's kernel: Debian builds that kernel
 # with a gcc newer than the host has, and the host's gcc rejects its flags.
+# Usage: chroot.sh [CC]: CC, the compiler a kernel names, keys the cache, so
+# an unstable kernel built by a newer gcc gets a chroot made anew, with it.
 # Last stdout line: the chroot path. Run commands in it with in-chroot.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${NFE_CACHE:-$HOME/.cache/nf_ftp_embryo}
 mirror=${NFE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-key=$(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16)
+key=$( (cat "${BASH_SOURCE[0]}"; echo "${1:-}") | sha256sum | cut -c1-16)
 root=$cache/chroot-sid-$key
 
 say() { echo "chroot: $*" >&2; }

@@ -40,9 +40,9 @@ kernel_cc() {
 		[[ $("$cc" -dumpfullversion | cut -d. -f1) == "$major" ]]; }; then
 		return 0
 	fi
-	chroot=$("$kernels_top/tools/kernels/chroot.sh" | tail -n 1) || return 1
+	chroot=$("$kernels_top/tools/kernels/chroot.sh" "$cc" | tail -n 1) || return 1
 	if ! chroot "$chroot" sh -c "command -v '$cc'" >/dev/null; then
-		echo "$1 needs $cc, $chroot lacks it: remove it to rebuild" >&2
+		echo "$1 needs $cc, which unstable's headers no longer bring into $chroot" >&2
 		return 1
 	fi
 	cc_wrap=("$kernels_top/tools/kernels/in-chroot.sh")
