@@ -97,7 +97,7 @@ stage cli make -s -C tools/cli check
 QUIET=1 stock_lane &
 stock_pid=$!
 # Downloads and the unstable chroot first: the stock lane needs them.
-stage kernels tools/kernels/prepare.sh $LINES
+stage kernels tools/kernels/prepare.sh stock $LINES
 stage build-debug build "debug kernel, module and KUnit module, W=1" \
 	make -s build/debug/nf_ftp_embryo.ko
 # After build-debug: it needs the debug kernel tree.
