@@ -381,60 +381,162 @@ static void stest_overlap(struct kunit *test)
 	stest_expect(test, c, "overlap with other bytes", w3, 1);
 }
 
+/*
+ * A segment beyond a hole is not read and moves nothing; the hole's bytes,
+ * when they come, are read as if nothing had happened, and so is the later
+ * segment when TCP sends it again.
+ */
 static void stest_gap(struct kunit *test)
 {
 	static const struct stest_want w1[] = {
 		{ "220 a", 0 },
+		{ "123 lost", 0 },
 		{ "331 b", 0 },
-		{ "200 c", 0 },
 	};
-	static const struct stest_want w2[] = { { "331 b", 0 } };
-	static const struct stest_want w4[] = {
-		{ "220 a", 0 },
-		{ "230 c", 0 },
-	};
+	static const struct stest_want w2[] = { { "220 abc tail", 0 } };
 	struct stest_ctx *c = test->priv;
 	const u32 s = STEST_SEQ;
 	unsigned int ev;
 
-	/* hole after a complete line: resync at the first LF */
+	/* hole after a complete line */
 	stest_start(c, s);
 	stest_feed_str(test, c, s, "220 a\r\n");
-	ev = stest_feed_str(test, c, s + 107, "junk\r\n331 b\r\n");
-	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
-	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 120);
-	ev = stest_feed_str(test, c, s + 120, "200 c\r\n");
+	ev = stest_feed_str(test, c, s + 17, "331 b\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->n, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 7);
+	ev = stest_feed_str(test, c, s + 7, "123 lost\r\n");
 	KUNIT_EXPECT_EQ(test, ev, 0);
-	stest_expect(test, c, "gap after a line", w1, 3);
-	/* the missing bytes arriving late change nothing */
-	stest_feed_str(test, c, s + 7, "123 lost\r\n");
-	KUNIT_EXPECT_EQ(test, c->n, 3);
-	stest_expect_no_partial(test, c, "gap after a line");
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 17);
+	ev = stest_feed_str(test, c, s + 17, "331 b\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	stest_expect(test, c, "hole after a line, filled", w1, 3);
+	stest_expect_no_partial(test, c, "hole after a line");
 
-	/* hole while a line is open: its start is dropped, never joined */
+	/* hole while a line is open: the held start is kept */
 	stest_start(c, s);
 	stest_feed_str(test, c, s, "220 abc");
-	ev = stest_feed_str(test, c, s + 50, "tail\r\n331 b\r\n");
-	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
-	stest_expect(test, c, "gap inside a line", w2, 1);
-	stest_expect_no_partial(test, c, "gap inside a line");
-
-	/* no LF in the segment after the hole: skip on into the next one */
-	stest_start(c, s);
-	ev = stest_feed_str(test, c, s + 57, "xyz");
-	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
+	ev = stest_feed_str(test, c, s + 10, "ail\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->s.held, 7);
 	KUNIT_EXPECT_EQ(test, c->n, 0);
-	ev = stest_feed_str(test, c, s + 60, "more\r\n331 b\r\n");
-	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_GAP);
-	stest_expect(test, c, "gap then segment without LF", w2, 1);
-	stest_expect_no_partial(test, c, "gap then segment without LF");
+	/* the hole's bytes and the rest, resent as one segment */
+	stest_feed_str(test, c, s + 7, " tail\r\n");
+	stest_expect(test, c, "hole inside a line, filled", w2, 1);
+	stest_expect_no_partial(test, c, "hole inside a line");
 
-	/* the stream cannot know the hole ended on a line boundary */
+	/* a segment straddling next_seq is read from next_seq on */
 	stest_start(c, s);
 	stest_feed_str(test, c, s, "220 a\r\n");
-	ev = stest_feed_str(test, c, s + 20, "331 b\r\n230 c\r\n");
-	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
-	stest_expect(test, c, "gap up to a line start", w4, 2);
+	stest_feed_str(test, c, s + 17, "331 b\r\n");
+	ev = stest_feed_str(test, c, s + 3, " a\r\n123 lost\r\n331 b\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_RETRANS);
+	stest_expect(test, c, "straddling segment", w1, 3);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 24);
+}
+
+/*
+ * The reordering of issue 13: the second command arrives first, then the
+ * first, then TCP's retransmission of the second.  Both are read, in order.
+ */
+static void stest_reorder(struct kunit *test)
+{
+	static const struct stest_want w[] = {
+		{ "PASV", 0 },
+		{ "RETR f", 0 },
+	};
+	static const u32 starts[] = { STEST_SEQ, 0xfffffffdu, 0xfffffffau };
+	struct stest_ctx *c = test->priv;
+	unsigned int ev, i;
+	u32 s;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		s = starts[i];
+		stest_start(c, s);
+		ev = stest_feed_str(test, c, s + 6, "RETR f\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, ev, FTPE_STREAM_EV_GAP,
+				    "start %#x", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->n, 0, "start %#x", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->s.next_seq, s, "start %#x", s);
+		ev = stest_feed_str(test, c, s, "PASV\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, ev, 0, "start %#x", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->n, 1, "start %#x", s);
+		ev = stest_feed_str(test, c, s + 6, "RETR f\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, ev, 0, "start %#x", s);
+		if (!stest_expect(test, c, "reordered commands", w, 2))
+			kunit_info(test, "start %#x\n", s);
+		KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 14);
+		stest_expect_no_partial(test, c, "reordered commands");
+	}
+}
+
+/*
+ * A blind guess inside the window: bytes at next_seq + 100 that look like
+ * a whole line after a line end.  Nothing is read and the stream does not
+ * move, so the real data that follows is read where it belongs.
+ */
+static void stest_blind(struct kunit *test)
+{
+	static const char guess[] = "x\r\n227 Passive (6,6,6,6,4,1).\r\n";
+	static const struct stest_want w1[] = { { "200 ok", 0 } };
+	static const struct stest_want w2[] = {
+		{ "200 ok", 0 },
+		{ "227 Entering Passive Mode (10,0,0,1,4,1).", 0 },
+	};
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned char junk[64];
+	unsigned int ev, i;
+
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "200 ok\r\n");
+	ev = stest_feed_str(test, c, s + 8 + 100, guess);
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (i * 151 + 7) ^ (i % 3 ? 0 : '\n');
+	ev = stest_feed(test, c, s + 8 + 100, (const char *)junk,
+			sizeof(junk));
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "blind segments", w1, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 8);
+	KUNIT_EXPECT_FALSE(test, c->s.flags & FTPE_STREAM_SKIPPING);
+	stest_expect_no_partial(test, c, "blind segments");
+
+	ev = stest_feed_str(test, c, s + 8,
+			    "227 Entering Passive Mode (10,0,0,1,4,1).\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	stest_expect(test, c, "real data after a guess", w2, 2);
+	/* the guess again, now that its bytes are due: still not read */
+	ev = stest_feed_str(test, c, s + 8 + 100, guess);
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->n, 2);
+}
+
+/*
+ * A segment exactly 2^31 away from next_seq is neither clearly behind nor
+ * ahead; it is ignored, and the distance is computed without overflow.
+ */
+static void stest_seq_int_min(struct kunit *test)
+{
+	static const struct stest_want w[] = { { "200 ok", 0 } };
+	static const u32 starts[] = { STEST_SEQ, 0x80000000u, 0x7fffffffu,
+				      0xffffffffu, 0 };
+	struct stest_ctx *c = test->priv;
+	unsigned int i;
+	u32 s;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		s = starts[i];
+		stest_start(c, s);
+		stest_feed_str(test, c, s + 0x80000000u, "500 far\r\n");
+		stest_feed_str(test, c, s + 0x80000001u, "500 far\r\n");
+		stest_feed_str(test, c, s + 0x7fffffffu, "500 far\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, c->n, 0, "start %#x", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->s.next_seq, s, "start %#x", s);
+		stest_feed_str(test, c, s, "200 ok\r\n");
+		if (!stest_expect(test, c, "after far segments", w, 1))
+			kunit_info(test, "start %#x\n", s);
+	}
 }
 
 /* @n bytes of 'a'..'z', then "\r\n220 ok\r\n". */
@@ -637,7 +739,10 @@ static void stest_wraparound(struct kunit *test)
 		{ "220 hello", 0 },
 		{ "230 hello", 0 },
 	};
-	static const struct stest_want w3[] = { { "331 b", 0 } };
+	static const struct stest_want w3[] = {
+		{ "230 across the wrap ..........", 0 },
+		{ "331 b", 0 },
+	};
 	struct stest_ctx *c = test->priv;
 	unsigned int ev;
 
@@ -666,16 +771,23 @@ static void stest_wraparound(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->s.next_seq, 17);
 	stest_expect_no_partial(test, c, "wrap");
 
-	/* a hole across the wrap */
+	/* a hole across the wrap: nothing read until it is filled */
 	stest_start(c, 0xfffffff0u);
-	ev = stest_feed_str(test, c, 0x10, "x\r\n331 b\r\n");
-	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_GAP);
-	KUNIT_EXPECT_FALSE(test, ev & FTPE_STREAM_EV_RETRANS);
-	stest_expect(test, c, "gap across the wrap", w3, 1);
-	KUNIT_EXPECT_EQ(test, c->s.next_seq, 0x1a);
+	ev = stest_feed_str(test, c, 0x10, "331 b\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->n, 0);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, 0xfffffff0u);
+	ev = stest_feed_str(test, c, 0xfffffff0u,
+			    "230 across the wrap ..........\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	ev = stest_feed_str(test, c, 0x10, "331 b\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0);
+	stest_expect(test, c, "hole across the wrap", w3, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, 0x17);
 	/* and a stale segment from before the wrap */
-	stest_feed_str(test, c, 0xfffffff0u, "500 old\r\n");
-	KUNIT_EXPECT_EQ(test, c->n, 1);
+	ev = stest_feed_str(test, c, 0xfffffff0u, "500 old\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_EQ(test, c->n, 2);
 }
 
 static struct kunit_case stest_cases[] = {
@@ -687,6 +799,9 @@ static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_retrans_partial),
 	KUNIT_CASE(stest_overlap),
 	KUNIT_CASE(stest_gap),
+	KUNIT_CASE(stest_reorder),
+	KUNIT_CASE(stest_blind),
+	KUNIT_CASE(stest_seq_int_min),
 	KUNIT_CASE(stest_overlong),
 	KUNIT_CASE(stest_line_max),
 	KUNIT_CASE(stest_line_max_plus_one),

@@ -84,6 +84,17 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 	return n;
 }
 
+/* Sequence numbers wrap: compare them as distances, never as values. */
+static bool ftpe_seq_before(u32 a, u32 b)
+{
+	return (s32)(a - b) < 0;
+}
+
+static bool ftpe_seq_after(u32 a, u32 b)
+{
+	return ftpe_seq_before(b, a);
+}
+
 unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			      const void *src, unsigned int off,
 			      unsigned int len, ftpe_read_fn read,
@@ -92,7 +103,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	char buf[FTPE_WINDOW];
 	unsigned int ev = 0, end, n;
 	const char *p, *nl;
-	s32 delta;
+	u32 seen;
 
 	if (!len)
 		return 0;
@@ -101,20 +112,24 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		s->flags |= FTPE_STREAM_SYNCED;
 	}
 
-	delta = (s32)(seq - s->next_seq);
-	if (delta < 0) {
-		/* Already consumed: only what lies beyond next_seq is new. */
+	/*
+	 * Only next_seq is known to start a line (or to continue the one
+	 * held).  Bytes beyond a hole are left alone: TCP resends them once
+	 * the hole is filled, and reading them now would mean guessing where
+	 * a line starts, from bytes anybody in the window may have forged.
+	 */
+	if (ftpe_seq_after(seq, s->next_seq))
+		return FTPE_STREAM_EV_GAP;
+
+	seen = s->next_seq - seq;
+	if (seen) {
+		/* Already consumed: only what lies from next_seq on is new. */
 		ev |= FTPE_STREAM_EV_RETRANS;
-		if ((u32)-delta >= len)
+		if (seen >= len)
 			return ev;
-		off += -delta;
-		len -= -delta;
+		off += seen;
+		len -= seen;
 		seq = s->next_seq;
-	} else if (delta > 0) {
-		/* Bytes we will never see: restart at the next line. */
-		ev |= FTPE_STREAM_EV_GAP;
-		ftpe_stream_reset(s);
-		s->flags |= FTPE_STREAM_SKIPPING;
 	}
 	s->next_seq = seq + len;
 	end = off + len;

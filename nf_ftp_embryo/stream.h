@@ -3,13 +3,23 @@
  * One direction of the control connection as a byte stream: TCP sequence
  * tracking and reassembly of lines that span segments.
  *
- * Bytes are consumed exactly once, in sequence order.  A segment that only
- * repeats consumed bytes is ignored, so a retransmission can neither advance
- * the state machine twice nor swap in different text.  A segment that starts
- * beyond the next expected byte (a hole we will never see, e.g. SACKed data)
- * resynchronises at its first newline.  A line still open at the end of a
- * segment is kept in a buffer allocated only then and freed once the line
- * completes, so a stream holds no buffer unless a line is actually split.
+ * Bytes are consumed exactly once, in sequence order, and only from the
+ * next expected byte on, which is always a line start or the continuation
+ * of the held line.  A segment that only repeats consumed bytes is ignored,
+ * so a retransmission can neither advance the state machine twice nor swap
+ * in different text; one that also carries new bytes contributes only
+ * those.  A segment that starts beyond the next expected byte (an earlier
+ * one lost or reordered) is not read and moves nothing: the sender resends
+ * it after the missing bytes, and it is read then.  A line still open at
+ * the end of a segment is kept in a buffer allocated only then and freed
+ * once the line completes, so a stream holds no buffer unless a line is
+ * actually split.
+ *
+ * A stream not yet FTPE_STREAM_SYNCED takes the first segment it is given
+ * to start a line.  The helper is attached as the conntrack is created, so
+ * that is the first byte of the direction, unless the first segments of a
+ * direction arrive reordered or the module picks the connection up midway
+ * (its flow row could not be made at first); the stream cannot tell.
  *
  * Not thread-safe: the caller serialises calls for one stream.
  */
@@ -38,7 +48,7 @@ struct ftpe_stream {
 
 /* Events reported by ftpe_stream_feed(), for statistics. */
 #define FTPE_STREAM_EV_RETRANS	0x01	/* some bytes were seen before */
-#define FTPE_STREAM_EV_GAP	0x02	/* bytes missing: resynchronised */
+#define FTPE_STREAM_EV_GAP	0x02	/* beyond a hole: not read */
 #define FTPE_STREAM_EV_OVERLONG	0x04	/* a line exceeded FTPE_LINE_MAX */
 #define FTPE_STREAM_EV_NOMEM	0x08	/* split line lost: no memory */
 #define FTPE_STREAM_EV_SPLIT	0x10	/* a line was joined across segments */

@@ -6,7 +6,8 @@
  *
  * Each transcript is replayed with several segmentations (whole messages,
  * one byte per segment, every segment sent three times, random splits with
- * overlapping and stale retransmissions, bare LF line ends).  The harness
+ * overlapping and stale retransmissions, bare LF line ends, the second
+ * part of each message delivered before the first and again after it).  The harness
  * models the one expectation the helper may hold and logs what the result
  * bits make it do:
  *
@@ -57,6 +58,7 @@ enum seg_mode {
 	SEG_RETRANS2,
 	SEG_RANDOM,
 	SEG_BARE_LF,
+	SEG_REORDER,
 	SEG_COUNT
 };
 
@@ -66,6 +68,7 @@ static const char *const seg_mode_name[SEG_COUNT] = {
 	[SEG_RETRANS2] = "every segment retransmitted twice",
 	[SEG_RANDOM] = "random segments, overlapping and stale retransmissions",
 	[SEG_BARE_LF] = "bare LF line ends",
+	[SEG_REORDER] = "later part first, then the earlier, then the later again",
 };
 
 struct session {
@@ -371,7 +374,8 @@ static void append(struct session *s, int dir, const char *text)
 static void send_msg(struct session *s, const struct msg *m)
 {
 	int dir = m->dir;
-	size_t start = s->len[dir], end, off, n, back;
+	size_t start = s->len[dir], end, off, n, back, cut;
+	const char *nl;
 	int i;
 
 	append(s, dir, m->text);
@@ -411,6 +415,20 @@ static void send_msg(struct session *s, const struct msg *m)
 			if (rnd(s) % 4 == 0)
 				segment(s, dir, off, n);
 		}
+		break;
+	case SEG_REORDER:
+		/* Cut after the first line if another follows, else midway. */
+		nl = memchr(s->bytes[dir] + start, '\n', end - start);
+		cut = nl ? (size_t)(nl + 1 - s->bytes[dir]) : end;
+		if (cut == end)
+			cut = start + (end - start) / 2;
+		if (cut == start) {
+			segment(s, dir, start, end - start);
+			break;
+		}
+		segment(s, dir, cut, end - cut);
+		segment(s, dir, start, cut - start);
+		segment(s, dir, cut, end - cut);
 		break;
 	default:
 		break;
@@ -459,13 +477,17 @@ static bool run(const struct transcript *t, enum seg_mode mode)
 				   FTPE_STREAM_EV_NOMEM;
 		const char *dn = d == DIR_C ? "client" : "server";
 
-		if (mode != SEG_RETRANS2 && mode != SEG_RANDOM)
+		if (mode == SEG_REORDER)
+			bad &= ~FTPE_STREAM_EV_GAP;
+		else if (mode != SEG_RETRANS2 && mode != SEG_RANDOM)
 			bad |= FTPE_STREAM_EV_RETRANS;
 		if (s->ev[d] & bad)
 			fail(s, "%s stream events %#x", dn, s->ev[d]);
 		if (mode == SEG_RETRANS2 &&
 		    !(s->ev[d] & FTPE_STREAM_EV_RETRANS))
 			fail(s, "%s stream never reported EV_RETRANS", dn);
+		if (mode == SEG_REORDER && !(s->ev[d] & FTPE_STREAM_EV_GAP))
+			fail(s, "%s stream never reported EV_GAP", dn);
 		if (mode == SEG_BYTE && !(s->ev[d] & FTPE_STREAM_EV_SPLIT))
 			fail(s, "%s stream never reported EV_SPLIT", dn);
 		if (s->st[d].partial && !s->tls)
@@ -758,10 +780,57 @@ static const struct transcript transcripts[] = {
 	  "+127.0.0.1:30012 -done +192.168.122.1:50010 -done", false },
 };
 
+static void no_line(void *ctx, const char *line, unsigned int len,
+		    unsigned int lflags)
+{
+	(void)line;
+	(void)len;
+	(void)lflags;
+	++*(unsigned int *)ctx;
+}
+
+/*
+ * Segments 2^31, 2^31 + 1 and 2^31 - 1 away from next_seq: none is read,
+ * none moves the stream, and (under UBSan) none overflows the distance.
+ */
+static bool far_segments(void)
+{
+	static const char text[] = "227 Entering Passive Mode (6,6,6,6,4,1).\r\n";
+	static const u32 dist[] = { 0x80000000u, 0x80000001u, 0x7fffffffu };
+	static const u32 starts[] = { 1000, 0x7fffffffu, 0xffffffffu };
+	struct ftpe_stream st;
+	unsigned int i, j, lines;
+	bool ok = true;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		memset(&st, 0, sizeof(st));
+		st.next_seq = starts[i];
+		st.flags = FTPE_STREAM_SYNCED;
+		lines = 0;
+		for (j = 0; j < ARRAY_SIZE(dist); j++)
+			ftpe_stream_feed(&st, starts[i] + dist[j], text, 0,
+					 sizeof(text) - 1, read_flat, no_line,
+					 &lines);
+		if (lines || st.next_seq != starts[i]) {
+			printf("# start %#x: %u lines, next_seq %#x\n",
+			       starts[i], lines, st.next_seq);
+			ok = false;
+		}
+		ftpe_stream_reset(&st);
+	}
+	printf("%s - host: segments 2^31 away from next_seq\n",
+	       ok ? "ok" : "not ok");
+	return ok;
+}
+
 int main(void)
 {
 	size_t i;
 	int m, failed = 0, total = 0;
+
+	total++;
+	if (!far_segments())
+		failed++;
 
 	for (i = 0; i < sizeof(transcripts) / sizeof(transcripts[0]); i++) {
 		for (m = 0; m < SEG_COUNT; m++) {
