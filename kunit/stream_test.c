@@ -471,6 +471,110 @@ static void stest_reorder(struct kunit *test)
 }
 
 /*
+ * A segment lost before this box, with a receiver that keeps out-of-order
+ * data (SACK): B is seen first, beyond the hole; A fills the hole; B is
+ * never sent again, since the receiver has it.  B's bytes passed while they
+ * could not be read, so "RETR f" is lost for good; what the stream owes is
+ * to read A, late but in order, and to carry on with C, which starts where
+ * B ended in '\n'.  Waiting at next_seq for B would read nothing ever again.
+ */
+static void stest_sack(struct kunit *test)
+{
+	static const struct stest_want w[] = {
+		{ "PASV", 0 },
+		{ "QUIT", 0 },
+	};
+	static const u32 starts[] = { STEST_SEQ, 0xfffffffdu, 0xfffffff6u };
+	struct stest_ctx *c = test->priv;
+	unsigned int ev, i;
+	u32 s;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		s = starts[i];
+		stest_start(c, s);
+		ev = stest_feed_str(test, c, s + 6, "RETR f\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, ev, FTPE_STREAM_EV_GAP,
+				    "start %#x", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->s.next_seq, s, "start %#x", s);
+		ev = stest_feed_str(test, c, s, "PASV\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, ev, 0, "start %#x", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->n, 1, "start %#x", s);
+		ev = stest_feed_str(test, c, s + 14, "QUIT\r\n");
+		KUNIT_EXPECT_EQ_MSG(test, ev, FTPE_STREAM_EV_GAP,
+				    "start %#x", s);
+		if (!stest_expect(test, c, "SACK: C after B never resent", w, 2))
+			kunit_info(test, "start %#x\n", s);
+		KUNIT_EXPECT_EQ_MSG(test, c->s.next_seq, s + 20, "start %#x", s);
+		stest_expect_no_partial(test, c, "SACK");
+	}
+}
+
+/*
+ * Two segments pass, reordered, while the hole is open: both their ends are
+ * known, so the next one is read; the held line is dropped, never joined to
+ * text from beyond the hole.  (In order, the second would start at the end
+ * of the first and be read itself.)
+ */
+static void stest_sack_two(struct kunit *test)
+{
+	static const struct stest_want w[] = {
+		{ "200 ok", 0 },
+		{ "QUIT", 0 },
+	};
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int ev;
+
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "200 ok\r\nPAS");
+	KUNIT_EXPECT_EQ(test, c->s.held, 3);
+	ev = stest_feed_str(test, c, s + 22, "STOR g\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	ev = stest_feed_str(test, c, s + 14, "RETR f\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->n, 1);
+	KUNIT_EXPECT_EQ(test, c->s.held, 3);
+	ev = stest_feed_str(test, c, s + 30, "QUIT\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "two segments in the hole", w, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 36);
+	stest_expect_no_partial(test, c, "two segments in the hole");
+	/* the hole's bytes, late: behind next_seq now, ignored */
+	ev = stest_feed_str(test, c, s + 11, "V\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_RETRANS);
+	KUNIT_EXPECT_EQ(test, c->n, 2);
+}
+
+/*
+ * A segment beyond the hole that does not end in '\n' gives no line start:
+ * the segment starting at its end may well continue a line, so it is not
+ * read either, though its own end, after a '\n', is remembered.
+ */
+static void stest_gap_no_lf(struct kunit *test)
+{
+	static const struct stest_want w[] = {
+		{ "220 a", 0 },
+		{ "230 d", 0 },
+	};
+	struct stest_ctx *c = test->priv;
+	const u32 s = STEST_SEQ;
+	unsigned int ev;
+
+	stest_start(c, s);
+	stest_feed_str(test, c, s, "220 a\r\n");
+	ev = stest_feed_str(test, c, s + 17, "331 b\r\n200 ");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	ev = stest_feed_str(test, c, s + 28, "c\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	KUNIT_EXPECT_EQ(test, c->n, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 7);
+	ev = stest_feed_str(test, c, s + 31, "230 d\r\n");
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_GAP);
+	stest_expect(test, c, "gap without LF", w, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, s + 38);
+}
+
+/*
  * A blind guess inside the window: bytes at next_seq + 100 that look like
  * a whole line after a line end.  Nothing is read and the stream does not
  * move, so the real data that follows is read where it belongs.
@@ -800,6 +904,9 @@ static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_overlap),
 	KUNIT_CASE(stest_gap),
 	KUNIT_CASE(stest_reorder),
+	KUNIT_CASE(stest_sack),
+	KUNIT_CASE(stest_sack_two),
+	KUNIT_CASE(stest_gap_no_lf),
 	KUNIT_CASE(stest_blind),
 	KUNIT_CASE(stest_seq_int_min),
 	KUNIT_CASE(stest_overlong),

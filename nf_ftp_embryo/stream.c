@@ -95,6 +95,52 @@ static bool ftpe_seq_after(u32 a, u32 b)
 	return ftpe_seq_before(b, a);
 }
 
+/* Forget the known line starts that next_seq has reached or passed. */
+static void ftpe_known_prune(struct ftpe_stream *s)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < s->nknown; i++)
+		if (ftpe_seq_after(s->known_seq[i], s->next_seq))
+			s->known_seq[n++] = s->known_seq[i];
+	s->nknown = n;
+}
+
+static bool ftpe_known_has(const struct ftpe_stream *s, u32 seq)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nknown; i++)
+		if (s->known_seq[i] == seq)
+			return true;
+	return false;
+}
+
+/*
+ * A segment beyond the hole that ends in '\n' ends where a line starts:
+ * remember that, dropping the oldest such start when all are in use, so
+ * that stale or forged ones cannot keep out the newest.
+ */
+static void ftpe_known_note(struct ftpe_stream *s, u32 seq, const void *src,
+			    unsigned int off, unsigned int len,
+			    ftpe_read_fn read)
+{
+	u32 end = seq + len;
+	const char *p;
+	char c;
+
+	p = read(src, off + len - 1, 1, &c);
+	if (!p || *p != '\n' || !ftpe_seq_after(end, s->next_seq) ||
+	    ftpe_known_has(s, end))
+		return;
+	if (s->nknown == FTPE_KNOWN_STARTS) {
+		memmove(s->known_seq, s->known_seq + 1,
+			sizeof(s->known_seq) - sizeof(s->known_seq[0]));
+		s->nknown--;
+	}
+	s->known_seq[s->nknown++] = end;
+}
+
 unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			      const void *src, unsigned int off,
 			      unsigned int len, ftpe_read_fn read,
@@ -113,13 +159,23 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	}
 
 	/*
-	 * Only next_seq is known to start a line (or to continue the one
-	 * held).  Bytes beyond a hole are left alone: TCP resends them once
-	 * the hole is filled, and reading them now would mean guessing where
-	 * a line starts, from bytes anybody in the window may have forged.
+	 * Beyond a hole, read only from a line start seen to end a segment:
+	 * anywhere else would mean guessing where a line starts, from bytes
+	 * anybody in the window may have forged.  Waiting for the hole to
+	 * be filled is no answer either, as the bytes after it may never
+	 * pass again (the receiver has them already).  Jumping loses the
+	 * held line and whatever lay in the hole.
 	 */
-	if (ftpe_seq_after(seq, s->next_seq))
-		return FTPE_STREAM_EV_GAP;
+	if (ftpe_seq_after(seq, s->next_seq)) {
+		if (!ftpe_known_has(s, seq)) {
+			ftpe_known_note(s, seq, src, off, len, read);
+			return FTPE_STREAM_EV_GAP;
+		}
+		ev |= FTPE_STREAM_EV_GAP;
+		ftpe_stream_reset(s);
+		s->flags &= ~FTPE_STREAM_SKIPPING;
+		s->next_seq = seq;
+	}
 
 	seen = s->next_seq - seq;
 	if (seen) {
@@ -132,6 +188,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		seq = s->next_seq;
 	}
 	s->next_seq = seq + len;
+	ftpe_known_prune(s);
 	end = off + len;
 	/* From here on, the byte at @off has sequence number seq + off. */
 	seq -= off;

@@ -8,9 +8,24 @@
  * of the held line.  A segment that only repeats consumed bytes is ignored,
  * so a retransmission can neither advance the state machine twice nor swap
  * in different text; one that also carries new bytes contributes only
- * those.  A segment that starts beyond the next expected byte (an earlier
- * one lost or reordered) is not read and moves nothing: the sender resends
- * it after the missing bytes, and it is read then.  A line still open at
+ * those.
+ *
+ * A segment that starts beyond the next expected byte (an earlier one lost
+ * or reordered) is read only if it starts where an earlier segment, also
+ * beyond the hole, ended in '\n': that is known to be a line start, and the
+ * stream jumps there, losing what lies between.  It cannot wait for the
+ * hole to be filled and the bytes after it resent: a receiver that keeps
+ * out-of-order data (SACK) is never sent them again.  Any other segment
+ * beyond the hole is not read and moves nothing, but if it ends in '\n' its
+ * end is remembered as such a line start (the last FTPE_KNOWN_STARTS of
+ * them).  So one line lost ahead of this box costs at most the lines of the
+ * segments that passed while the hole was open, as with nf_conntrack_ftp.
+ * A blind segment in the window is never read itself; it can move the
+ * stream only if a later segment starts exactly where it ended, the same
+ * exposure nf_conntrack_ftp has with its recorded after-newline sequence
+ * numbers.  Conntrack's TCP window check bounds where either may lie.
+ *
+ * A line still open at
  * the end of a segment is kept in a buffer allocated only then and freed
  * once the line completes, so a stream holds no buffer unless a line is
  * actually split.
@@ -31,11 +46,20 @@
 /* Longest line kept whole; longer lines are passed on truncated, once. */
 #define FTPE_LINE_MAX	256
 
+/*
+ * Line starts remembered beyond a hole.  Two cover a segment lost before
+ * this box while the next one or two pass, and keep the per-flow cost at
+ * 8 bytes; a third segment in the hole only means one more line is lost.
+ */
+#define FTPE_KNOWN_STARTS	2
+
 struct ftpe_stream {
 	u32 next_seq;		/* sequence number of the next unread byte */
 	u32 line_seq;		/* of the first byte of the line handed on */
+	u32 known_seq[FTPE_KNOWN_STARTS]; /* line starts beyond a hole */
 	u16 held;		/* bytes of an unfinished line in @partial */
 	u8 flags;		/* FTPE_STREAM_* */
+	u8 nknown;		/* of known_seq in use, oldest first */
 	char *partial;		/* a line and its CRLF, while split */
 };
 
@@ -48,7 +72,7 @@ struct ftpe_stream {
 
 /* Events reported by ftpe_stream_feed(), for statistics. */
 #define FTPE_STREAM_EV_RETRANS	0x01	/* some bytes were seen before */
-#define FTPE_STREAM_EV_GAP	0x02	/* beyond a hole: not read */
+#define FTPE_STREAM_EV_GAP	0x02	/* beyond a hole: skipped or resync */
 #define FTPE_STREAM_EV_OVERLONG	0x04	/* a line exceeded FTPE_LINE_MAX */
 #define FTPE_STREAM_EV_NOMEM	0x08	/* split line lost: no memory */
 #define FTPE_STREAM_EV_SPLIT	0x10	/* a line was joined across segments */

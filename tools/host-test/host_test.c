@@ -7,7 +7,8 @@
  * Each transcript is replayed with several segmentations (whole messages,
  * one byte per segment, every segment sent three times, random splits with
  * overlapping and stale retransmissions, bare LF line ends, the second
- * part of each message delivered before the first and again after it).  The harness
+ * part of each message delivered before the first and again after it, or
+ * never again, as to a receiver that kept it (SACK)).  The harness
  * models the one expectation the helper may hold and logs what the result
  * bits make it do:
  *
@@ -59,6 +60,7 @@ enum seg_mode {
 	SEG_RANDOM,
 	SEG_BARE_LF,
 	SEG_REORDER,
+	SEG_SACK,
 	SEG_COUNT
 };
 
@@ -69,6 +71,7 @@ static const char *const seg_mode_name[SEG_COUNT] = {
 	[SEG_RANDOM] = "random segments, overlapping and stale retransmissions",
 	[SEG_BARE_LF] = "bare LF line ends",
 	[SEG_REORDER] = "later part first, then the earlier, then the later again",
+	[SEG_SACK] = "a lost line after each message, passed early, never resent",
 };
 
 struct session {
@@ -83,6 +86,8 @@ struct session {
 	bool live;
 	bool tls;
 	unsigned int ev[2];	/* union of stream events */
+	unsigned int lines[2];	/* lines handed on by each stream */
+	size_t unsent[2];	/* trailing bytes never sent in order */
 	unsigned int nseg;
 	u32 rng;
 	char log[1024];
@@ -231,6 +236,22 @@ static char *exact(const char *line, unsigned int len)
 	return p;
 }
 
+/*
+ * SEG_SACK's line, whose bytes pass only while a hole is open before them:
+ * never readable, and a line that would break the transcript if it were.
+ */
+#define SACK_LOST	"XLOST never resent\r\n"
+
+/* Count a line; the one SEG_SACK loses must never be read. */
+static void check_not_lost(struct session *s, int dir, const char *line,
+			   unsigned int len)
+{
+	s->lines[dir]++;
+	if (len >= 5 && !memcmp(line, SACK_LOST, 5))
+		fail(s, "%s line \"%.*s\": read bytes that passed beyond a hole",
+		     dir == DIR_C ? "client" : "server", SHOWN(len), line);
+}
+
 static bool is_client_addr(const struct ftpe_endpoint *ep)
 {
 	static const u8 v4[4] = { 192, 168, 122, 1 };
@@ -255,6 +276,7 @@ static void client_line(void *ctx, const char *line, unsigned int len,
 
 	if (s->tls)
 		return;
+	check_not_lost(s, DIR_C, line, len);
 	check_line_flags(s, DIR_C, line, len, flags);
 	check_line_seq(s, DIR_C, line, len);
 	p = exact(line, len);
@@ -282,6 +304,7 @@ static void server_line(void *ctx, const char *line, unsigned int len,
 
 	if (s->tls)
 		return;
+	check_not_lost(s, DIR_S, line, len);
 	check_line_flags(s, DIR_S, line, len, flags);
 	check_line_seq(s, DIR_S, line, len);
 	p = exact(line, len);
@@ -430,6 +453,24 @@ static void send_msg(struct session *s, const struct msg *m)
 		segment(s, dir, start, cut - start);
 		segment(s, dir, cut, end - cut);
 		break;
+	case SEG_SACK:
+		/*
+		 * The message lost before this box, a line after it seen
+		 * first and never sent again (the receiver has it), then the
+		 * message.  The next message starts where that line ended
+		 * and must be read: waiting for the line to come again, the
+		 * stream would read nothing more.
+		 */
+		s->unsent[dir] = 0;
+		if (end == start || s->bytes[dir][end - 1] != '\n') {
+			segment(s, dir, start, end - start);
+			break;
+		}
+		append(s, dir, SACK_LOST);
+		s->unsent[dir] = s->len[dir] - end;
+		segment(s, dir, end, s->unsent[dir]);
+		segment(s, dir, start, end - start);
+		break;
 	default:
 		break;
 	}
@@ -438,7 +479,9 @@ static void send_msg(struct session *s, const struct msg *m)
 static bool run(const struct transcript *t, enum seg_mode mode)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	const char *name;
+	unsigned int want_lines[2] = { 0, 0 };
+	const char *name, *p;
+	u32 want_seq;
 	bool ok;
 	int d;
 
@@ -461,6 +504,10 @@ static bool run(const struct transcript *t, enum seg_mode mode)
 	}
 	ftpe_fsm_init(&s->f);
 
+	/* every line of the transcript, and nothing else */
+	for (d = 0; t->msgs[d].text; d++)
+		for (p = t->msgs[d].text; *p; p++)
+			want_lines[t->msgs[d].dir] += *p == '\n';
 	for (d = 0; t->msgs[d].text; d++)
 		send_msg(s, &t->msgs[d]);
 
@@ -477,7 +524,7 @@ static bool run(const struct transcript *t, enum seg_mode mode)
 				   FTPE_STREAM_EV_NOMEM;
 		const char *dn = d == DIR_C ? "client" : "server";
 
-		if (mode == SEG_REORDER)
+		if (mode == SEG_REORDER || mode == SEG_SACK)
 			bad &= ~FTPE_STREAM_EV_GAP;
 		else if (mode != SEG_RETRANS2 && mode != SEG_RANDOM)
 			bad |= FTPE_STREAM_EV_RETRANS;
@@ -486,17 +533,21 @@ static bool run(const struct transcript *t, enum seg_mode mode)
 		if (mode == SEG_RETRANS2 &&
 		    !(s->ev[d] & FTPE_STREAM_EV_RETRANS))
 			fail(s, "%s stream never reported EV_RETRANS", dn);
-		if (mode == SEG_REORDER && !(s->ev[d] & FTPE_STREAM_EV_GAP))
+		if ((mode == SEG_REORDER || mode == SEG_SACK) &&
+		    !(s->ev[d] & FTPE_STREAM_EV_GAP))
 			fail(s, "%s stream never reported EV_GAP", dn);
 		if (mode == SEG_BYTE && !(s->ev[d] & FTPE_STREAM_EV_SPLIT))
 			fail(s, "%s stream never reported EV_SPLIT", dn);
 		if (s->st[d].partial && !s->tls)
 			fail(s, "%s stream holds a partial line at the end",
 			     dn);
-		if (s->st[d].next_seq != s->isn[d] + (u32)s->len[d] &&
-		    !s->tls)
+		if (s->lines[d] != want_lines[d] && !s->tls)
+			fail(s, "%s stream handed on %u lines, expected %u", dn,
+			     s->lines[d], want_lines[d]);
+		want_seq = s->isn[d] + (u32)(s->len[d] - s->unsent[d]);
+		if (s->st[d].next_seq != want_seq && !s->tls)
 			fail(s, "%s next_seq %#x, expected %#x", dn,
-			     s->st[d].next_seq, s->isn[d] + (u32)s->len[d]);
+			     s->st[d].next_seq, want_seq);
 		ftpe_stream_reset(&s->st[d]);
 		if (s->st[d].partial)
 			fail(s, "%s stream: partial buffer after reset", dn);
