@@ -25,10 +25,9 @@
  * exposure nf_conntrack_ftp has with its recorded after-newline sequence
  * numbers.  Conntrack's TCP window check bounds where either may lie.
  *
- * A line still open at
- * the end of a segment is kept in a buffer allocated only then and freed
- * once the line completes, so a stream holds no buffer unless a line is
- * actually split.
+ * A line still open at the end of a segment is kept in a buffer allocated
+ * only then and freed once the line completes, so a stream holds no buffer
+ * unless a line is actually split.
  *
  * A stream not yet FTPE_STREAM_SYNCED takes the first segment it is given
  * to start a line.  The helper is attached as the conntrack is created, so
