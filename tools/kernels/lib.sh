@@ -27,15 +27,18 @@ kernel_line() {
 
 # kernel_cc KDIR [PATH...]: set cc_wrap to the command prefix that runs a
 # build with the compiler KDIR's kernel was built with, where KDIR, the
-# repository, the cache and each PATH are at their own paths.  Debian builds unstable's
-# kernel with a gcc newer than the host's, whose flags the host's gcc
-# rejects: then the prefix enters an unstable chroot that has it (Debian's
-# headers call the compiler by the name the kernel's config records).
+# repository, the cache and each PATH are at their own paths.  Debian
+# builds unstable's kernel with a gcc newer than the host's, whose flags
+# the host's gcc rejects: then the prefix enters an unstable chroot that
+# has it (Debian's headers call the compiler by the name the kernel's
+# config records).
 kernel_cc() {
 	local conf=$1/include/config/auto.conf cc major chroot p
 	cc_wrap=()
 	cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\{0,1\}\([^ ]*\).*/\1/p' "$conf" 2>/dev/null)
-	major=$(($(sed -n 's/^CONFIG_GCC_VERSION=//p' "$conf" 2>/dev/null || echo 0) / 10000))
+	# No CONFIG_GCC_VERSION (a clang-built kernel): nothing to match.
+	major=$(sed -n 's/^CONFIG_GCC_VERSION=//p' "$conf" 2>/dev/null)
+	major=$((${major:-0} / 10000))
 	if ((major == 0)) || { command -v "$cc" >/dev/null &&
 		[[ $("$cc" -dumpfullversion | cut -d. -f1) == "$major" ]]; }; then
 		return 0
