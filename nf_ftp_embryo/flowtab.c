@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The flow table.  Locking and lifetime rules are in flowtab.h.
+ * The flow table.  Binding, locking and lifetime rules are in flowtab.h.
  */
 #include <linux/rhashtable.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
 
 #include "flowtab.h"
 #include "netns.h"
 #include "params.h"
 
-static struct rhashtable ftpe_flows;
+static_assert(sizeof(struct ftpe_ct_data) <=
+	      sizeof_field(struct nf_conn_help, data));
 
 static const struct rhashtable_params ftpe_flow_params = {
 	.head_offset = offsetof(struct ftpe_flow, node),
@@ -21,23 +24,38 @@ static const struct rhashtable_params ftpe_flow_params = {
 
 static struct kmem_cache *ftpe_flow_cache;
 
+/* Where @ct keeps its record; NULL if it has no helper extension. */
+static struct ftpe_flow __rcu **ftpe_ct_slot(const struct nf_conn *ct)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+
+	return help ? &((struct ftpe_ct_data *)help->data)->flow : NULL;
+}
+
 static void ftpe_flow_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(ftpe_flow_cache, container_of(head, struct ftpe_flow,
-						      rcu));
+	struct ftpe_flow *flow = container_of(head, struct ftpe_flow, rcu);
+
+	nf_ct_put(flow->ct);
+	kmem_cache_free(ftpe_flow_cache, flow);
 }
 
 struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct)
 {
-	return rhashtable_lookup(&ftpe_flows, &ct, ftpe_flow_params);
+	struct ftpe_flow __rcu **slot = ftpe_ct_slot(ct);
+
+	return slot ? rcu_dereference(*slot) : NULL;
 }
 
 struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 {
+	struct ftpe_flow __rcu **slot = ftpe_ct_slot(ct);
 	struct ftpe_net *fn = ftpe_net(nf_ct_net(ct));
 	struct ftpe_flow *flow, *old;
 
-	flow = ftpe_flow_find(ct);
+	if (!slot)
+		return ERR_PTR(-ESRCH);
+	flow = rcu_dereference(*slot);
 	if (flow)
 		return flow;
 	if (nf_ct_is_dying(ct))
@@ -51,25 +69,35 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 		atomic_dec(&fn->records);
 		return ERR_PTR(-ENOMEM);
 	}
+	/* The packet being helped holds a reference: ours cannot fail. */
+	nf_conntrack_get(&ct->ct_general);
 	flow->ct = ct;
 	spin_lock_init(&flow->lock);
 	ftpe_fsm_init(&flow->fsm);
 
-	old = rhashtable_lookup_get_insert_fast(&ftpe_flows, &flow->node,
-						ftpe_flow_params);
+	old = unrcu_pointer(cmpxchg(slot, NULL, RCU_INITIALIZER(flow)));
 	if (old) {
-		/* Lost a race with the other direction, or out of memory. */
+		/* The other direction was first; nobody has seen ours. */
 		atomic_dec(&fn->records);
+		nf_ct_put(ct);
 		kmem_cache_free(ftpe_flow_cache, flow);
-		return IS_ERR(old) ? ERR_PTR(-ENOMEM) : old;
+		return old;
 	}
+	if (rhashtable_insert_fast(&fn->flows, &flow->node, ftpe_flow_params)) {
+		spin_lock_bh(&flow->lock);
+		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
+		spin_unlock_bh(&flow->lock);
+		return ERR_PTR(-ENOMEM);
+	}
+	if (!delayed_work_pending(&fn->gc))
+		queue_delayed_work(system_power_efficient_wq, &fn->gc,
+				   FTPE_GC_INTERVAL);
 
 	/*
 	 * nf_ct_delete() sets DYING before it calls our destroy callback: if
-	 * it was set before our insert became visible, that callback may have
-	 * missed the record, so remove it ourselves.
+	 * it was set before our record became visible (the cmpxchg above is a
+	 * full barrier), that callback may have missed the record.
 	 */
-	smp_mb();
 	if (nf_ct_is_dying(ct)) {
 		spin_lock_bh(&flow->lock);
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_DESTROY);
@@ -120,6 +148,7 @@ void ftpe_flow_expect_used(const struct nf_conn *master,
 
 bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 {
+	struct ftpe_net *fn = ftpe_net(nf_ct_net(flow->ct));
 	const struct net *net = nf_ct_net(flow->ct);
 	int dir;
 
@@ -133,8 +162,10 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 		ftpe_stream_reset(&flow->stream[dir]);
 	kfree(flow->nat_edit);
 	flow->nat_edit = NULL;
-	rhashtable_remove_fast(&ftpe_flows, &flow->node, ftpe_flow_params);
-	atomic_dec(&ftpe_net(net)->records);
+	/* Only a published record is ever killed: the slot names it. */
+	RCU_INIT_POINTER(*ftpe_ct_slot(flow->ct), NULL);
+	rhashtable_remove_fast(&fn->flows, &flow->node, ftpe_flow_params);
+	atomic_dec(&fn->records);
 	call_rcu(&flow->rcu, ftpe_flow_free_rcu);
 	return true;
 }
@@ -153,25 +184,75 @@ void ftpe_flow_destroy_ct(struct nf_conn *ct)
 	rcu_read_unlock();
 }
 
+/*
+ * Is the record dead, or its conntrack gone or no longer ours (so that no
+ * destroy callback will come)?  Orphans are torn down here.  Caller holds
+ * flow->lock and rcu_read_lock().
+ */
+static bool ftpe_flow_reap(struct ftpe_flow *flow)
+{
+	const struct nf_conntrack_helper *helper;
+
+	if (flow->dead)
+		return true;
+	helper = rcu_dereference(nfct_help(flow->ct)->helper);
+	if (!nf_ct_is_dying(flow->ct) && helper && helper->me == THIS_MODULE)
+		return false;
+	ftpe_flow_kill(flow, FTPE_STAT_ABORTED_DESTROY);
+	return true;
+}
+
+/*
+ * The next record of @iter, or NULL at the end; with @peek, starting at the
+ * record the walker returned last.  Gives the CPU up first when asked to:
+ * the walker resumes where it was.
+ */
+static struct ftpe_flow *ftpe_flow_next(struct rhashtable_iter *iter,
+					bool peek, bool *restarted)
+{
+	struct ftpe_flow *flow;
+
+	if (need_resched()) {
+		rhashtable_walk_stop(iter);
+		cond_resched();
+		rhashtable_walk_start(iter);
+	}
+	flow = peek ? rhashtable_walk_peek(iter) : rhashtable_walk_next(iter);
+	/* -EAGAIN: a resize; the walk goes on from the start. */
+	while (IS_ERR(flow)) {
+		*restarted = true;
+		flow = rhashtable_walk_next(iter);
+	}
+	return flow;
+}
+
+/* @fn's value for @flow, or 0 if it is dead or an orphan (reaped now). */
+static int ftpe_flow_visit(struct ftpe_flow *flow,
+			   int (*fn)(struct ftpe_flow *flow, void *arg),
+			   void *arg)
+{
+	int ret = 0;
+
+	spin_lock_bh(&flow->lock);
+	if (!ftpe_flow_reap(flow))
+		ret = fn(flow, arg);
+	spin_unlock_bh(&flow->lock);
+	return ret;
+}
+
 int ftpe_flowtab_walk(const struct net *net,
 		      int (*fn)(struct ftpe_flow *flow, void *arg), void *arg)
 {
 	struct rhashtable_iter iter;
 	struct ftpe_flow *flow;
+	bool restarted = false;
 	int ret = 0;
 
-	rhashtable_walk_enter(&ftpe_flows, &iter);
+	rhashtable_walk_enter(&ftpe_net(net)->flows, &iter);
 	rhashtable_walk_start(&iter);
-	while (!ret && (flow = rhashtable_walk_next(&iter)) != NULL) {
-		if (IS_ERR(flow))
-			continue;	/* -EAGAIN: a resize; keep walking */
-		if (net && !net_eq(nf_ct_net(flow->ct), net))
-			continue;
-		spin_lock_bh(&flow->lock);
-		if (!flow->dead)
-			ret = fn(flow, arg);
-		spin_unlock_bh(&flow->lock);
-	}
+	while (!ret &&
+	       (flow = ftpe_flow_next(&iter, false, &restarted)) != NULL)
+		ret = ftpe_flow_visit(flow, fn, arg);
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
 	return ret;
@@ -190,10 +271,27 @@ void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why)
 	ftpe_flowtab_walk(net, ftpe_flow_kill_one, &why);
 }
 
-void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c)
+static int ftpe_flow_keep(struct ftpe_flow *flow, void *arg)
+{
+	return 0;
+}
+
+/* Walking is what reaps orphans; go on while there are records. */
+static void ftpe_flowtab_gc(struct work_struct *work)
+{
+	struct ftpe_net *fn = container_of(to_delayed_work(work),
+					   struct ftpe_net, gc);
+
+	ftpe_flowtab_walk(fn->net, ftpe_flow_keep, NULL);
+	if (atomic_read(&fn->records))
+		queue_delayed_work(system_power_efficient_wq, &fn->gc,
+				   FTPE_GC_INTERVAL);
+}
+
+void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c, const struct net *net)
 {
 	memset(c, 0, sizeof(*c));
-	rhashtable_walk_enter(&ftpe_flows, &c->iter);
+	rhashtable_walk_enter(&ftpe_net(net)->flows, &c->iter);
 }
 
 void ftpe_flow_cursor_done(struct ftpe_flow_cursor *c)
@@ -201,11 +299,12 @@ void ftpe_flow_cursor_done(struct ftpe_flow_cursor *c)
 	rhashtable_walk_exit(&c->iter);
 }
 
-int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c, const struct net *net,
+int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c,
 			  int (*fn)(struct ftpe_flow *flow, void *arg),
 			  void *arg)
 {
 	struct ftpe_flow *flow;
+	bool restarted = false;
 	int ret = 0;
 
 	/* -EAGAIN after the first call: a resize sent us back to the start. */
@@ -213,46 +312,66 @@ int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c, const struct net *net,
 		c->restarts++;
 	c->started = true;
 	/* peek gives the record the walker last returned: the one @fn refused. */
-	flow = c->again ? rhashtable_walk_peek(&c->iter) :
-			  rhashtable_walk_next(&c->iter);
+	flow = ftpe_flow_next(&c->iter, c->again, &restarted);
 	c->again = false;
-	for (; flow; flow = rhashtable_walk_next(&c->iter)) {
-		if (IS_ERR(flow)) {
-			c->restarts++;
-			continue;
-		}
-		if (!net_eq(nf_ct_net(flow->ct), net))
-			continue;
-		spin_lock_bh(&flow->lock);
-		if (!flow->dead)
-			ret = fn(flow, arg);
-		spin_unlock_bh(&flow->lock);
+	while (flow) {
+		ret = ftpe_flow_visit(flow, fn, arg);
 		if (ret) {
 			c->again = true;
 			break;
 		}
+		flow = ftpe_flow_next(&c->iter, false, &restarted);
 	}
+	if (restarted)
+		c->restarts++;
 	rhashtable_walk_stop(&c->iter);
 	return ret;
 }
 
-int ftpe_flowtab_init(void)
+int ftpe_flowtab_net_init(struct net *net)
 {
-	int ret;
+	struct ftpe_net *fn = ftpe_net(net);
 
-	ftpe_flow_cache = KMEM_CACHE(ftpe_flow, 0);
-	if (!ftpe_flow_cache)
-		return -ENOMEM;
-	ret = rhashtable_init(&ftpe_flows, &ftpe_flow_params);
-	if (ret)
-		kmem_cache_destroy(ftpe_flow_cache);
-	return ret;
+	fn->net = net;
+	atomic_set(&fn->records, 0);
+	INIT_DELAYED_WORK(&fn->gc, ftpe_flowtab_gc);
+	return rhashtable_init(&fn->flows, &ftpe_flow_params);
 }
 
-/* Every record is gone by now (namespace exits flushed them). */
+/*
+ * No record is added meanwhile: no packet reaches a namespace that is going
+ * away, and at module unload the helper is already unregistered.  But
+ * destroy callbacks may remove records under our feet, which can make the
+ * walker skip one: walk again while that makes progress.
+ */
+void ftpe_flowtab_net_exit(struct net *net)
+{
+	struct ftpe_net *fn = ftpe_net(net);
+	int left = atomic_read(&fn->records), before;
+
+	cancel_delayed_work_sync(&fn->gc);
+	do {
+		before = left;
+		ftpe_flowtab_flush(net, FTPE_STAT_ABORTED_DESTROY);
+		left = atomic_read(&fn->records);
+	} while (left && left < before);
+	WARN_ON_ONCE(left);
+}
+
+void ftpe_flowtab_net_free(struct net *net)
+{
+	rhashtable_destroy(&ftpe_net(net)->flows);
+}
+
+int ftpe_flowtab_init(void)
+{
+	ftpe_flow_cache = KMEM_CACHE(ftpe_flow, 0);
+	return ftpe_flow_cache ? 0 : -ENOMEM;
+}
+
+/* Every namespace's records are gone; wait for their last grace period. */
 void ftpe_flowtab_exit(void)
 {
-	rhashtable_destroy(&ftpe_flows);
 	rcu_barrier();
 	kmem_cache_destroy(ftpe_flow_cache);
 }

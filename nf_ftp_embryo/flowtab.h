@@ -1,35 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The flow table: one record per helped FTP control connection, keyed by
- * its conntrack.  A record carries the seed's flow-table row (state machine,
- * negotiated endpoint, last reply) plus the stream state both directions
- * need between segments.  A connection with no negotiation in progress has
- * state IDLE and is not shown as a row.
+ * The flow table: one record per helped FTP control connection.  A record
+ * carries the seed's flow-table row (state machine, negotiated endpoint,
+ * last reply) plus the stream state both directions need between segments.
+ * A connection with no negotiation in progress has state IDLE and is not
+ * shown as a row.
  *
- * Locking and lifetime rules (the only place they are written down):
+ * Binding and lifetime rules (the only place they are written down):
+ *  - A record is reached from its conntrack only: the pointer to it lives in
+ *    the conntrack's helper data (struct ftpe_ct_data), and the record holds
+ *    a reference to the conntrack until the record is freed.  So a freed
+ *    conntrack slot (conntracks are SLAB_TYPESAFE_BY_RCU) can never be
+ *    reused while a record still names it, and a new conntrack starts with
+ *    zeroed helper data: nothing is inherited.
+ *  - Each namespace has its own rhashtable of its records, keyed by the
+ *    conntrack; it serves the walks (views, flush, reaping), which thereby
+ *    see only their namespace.
+ *  - Our destroy callback is called only while the conntrack's helper is
+ *    ours.  A conntrack whose helper was detached (ctnetlink, module unload)
+ *    or that is dying is an orphan: every walk reaps the orphans it meets,
+ *    and a per-namespace work walks the table every FTPE_GC_INTERVAL while
+ *    it holds records.
  *  - Lookups are lockless under RCU (the helper callbacks run in an RCU
  *    read-side section).
  *  - flow->lock serialises everything in a record: both directions of one
  *    control connection may be processed on two CPUs at once.  It is taken
  *    with spin_lock_bh() because teardown also runs in process context
- *    (conntrack -D/-F, namespace exit, module unload).  Under it we may take
- *    nf_conntrack_expect_lock (creating or removing an expectation) and the
- *    conntrack's ct->lock (sequence adjustment of a NAT rewrite); nothing
- *    takes them in the other order.
+ *    (conntrack -D/-F, namespace exit, module unload, walks).  Under it we
+ *    may take nf_conntrack_expect_lock (creating or removing an expectation)
+ *    and the conntrack's ct->lock (sequence adjustment of a NAT rewrite);
+ *    nothing takes them in the other order.
  *  - A record is torn down once, under its lock: it is marked dead, its
- *    expectation and buffers are released, it is unlinked and freed with
- *    kfree_rcu().  A packet that finds a dead record leaves it alone.
- *  - Teardown happens on conntrack destroy, on RST or the second FIN, on
- *    namespace exit, on module unload and on a netlink flush.
+ *    expectation and buffers are released, it is unlinked from its
+ *    conntrack and its table, and after a grace period (call_rcu) the
+ *    conntrack reference is dropped and the record freed.  A packet that
+ *    finds a dead record leaves it alone.
+ *  - Teardown happens on conntrack destroy, on RST or the second FIN, when
+ *    reaped as an orphan, on namespace exit, on module unload and on a
+ *    netlink flush.
  *  - flow->exp is our reference to the expectation.  It is dropped when the
  *    negotiation ends and also when a data connection uses the expectation
  *    (the kernel unlinked it then): ftpe_flow_expect_used(), under the lock.
- *  - Walks: ftpe_flowtab_walk() runs in one RCU section.  A cursor walk
- *    (netlink dumps) leaves its RCU section between calls; the rhashtable
- *    walker resumes after the last record it returned, and a resize in
- *    between restarts it from the beginning (counted in cursor->restarts,
- *    so the dump can flag itself inconsistent).  Records may come and go
- *    between calls; every record returned is alive and locked during @fn.
+ *  - Walks run in process context and give the CPU up between records when
+ *    asked to (leaving and re-entering their RCU section).  A cursor walk
+ *    (netlink dumps) also leaves its RCU section between calls; the
+ *    rhashtable walker resumes after the last record it returned, and a
+ *    resize in between restarts it from the beginning (counted in
+ *    cursor->restarts, so the dump can flag itself inconsistent).  Records
+ *    may come and go meanwhile; every record handed to @fn is alive and
+ *    locked during the call.
  */
 #ifndef _NF_FTP_EMBRYO_FLOWTAB_H
 #define _NF_FTP_EMBRYO_FLOWTAB_H
@@ -49,7 +68,7 @@ struct ftpe_nat_edit;
 
 struct ftpe_flow {
 	struct rhash_head node;
-	const struct nf_conn *ct;	/* key */
+	struct nf_conn *ct;		/* key; we hold a reference */
 	spinlock_t lock;
 	u8 dead:1,
 	   dark:1,			/* TLS: nothing more is readable */
@@ -64,8 +83,21 @@ struct ftpe_flow {
 	struct rcu_head rcu;
 };
 
+/* What the helper keeps in each conntrack's helper data. */
+struct ftpe_ct_data {
+	struct ftpe_flow __rcu *flow;
+};
+
+/* How often a namespace holding records looks for orphans. */
+#define FTPE_GC_INTERVAL	(10 * HZ)
+
 int ftpe_flowtab_init(void);
 void ftpe_flowtab_exit(void);
+
+/* A namespace's table: set up; emptied (at exit); freed after a grace period. */
+int ftpe_flowtab_net_init(struct net *net);
+void ftpe_flowtab_net_exit(struct net *net);
+void ftpe_flowtab_net_free(struct net *net);
 
 /* Caller holds rcu_read_lock(). */
 struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct);
@@ -104,12 +136,12 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why);
 /* Look up @ct's record and tear it down (conntrack destroy callback). */
 void ftpe_flow_destroy_ct(struct nf_conn *ct);
 
-/* Tear down every record of @net, or of every namespace if NULL. */
+/* Tear down every record of @net. */
 void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why);
 
 /*
- * Call @fn for every record of @net under RCU, with flow->lock held and
- * the record alive; stops early when @fn returns non-zero.
+ * Call @fn for every record of @net, with flow->lock held and the record
+ * alive; stops early when @fn returns non-zero.  Process context.
  */
 int ftpe_flowtab_walk(const struct net *net,
 		      int (*fn)(struct ftpe_flow *flow, void *arg), void *arg);
@@ -122,16 +154,17 @@ struct ftpe_flow_cursor {
 	unsigned int restarts;
 };
 
-void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c);
+void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c, const struct net *net);
 void ftpe_flow_cursor_done(struct ftpe_flow_cursor *c);
 
 /*
- * Call @fn for the next records of @net, as ftpe_flowtab_walk() does.  When
+ * Call @fn for the next records of the cursor's namespace, as
+ * ftpe_flowtab_walk() does.  When
  * @fn returns non-zero the walk pauses and the next call starts with that
  * same record (if it still exists); returns @fn's value, or 0 at the end.
  * Process context.
  */
-int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c, const struct net *net,
+int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c,
 			  int (*fn)(struct ftpe_flow *flow, void *arg),
 			  void *arg);
 

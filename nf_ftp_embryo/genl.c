@@ -4,8 +4,10 @@
  * nf_ftp_embryo.h, Documentation/netlink.md).
  *
  * Each namespace answers for itself: a request reads or changes only the
- * namespace of the socket it came on.  Reading is open to every user, as
- * /proc/net is; what changes state needs CAP_NET_ADMIN.
+ * namespace of the socket it came on.  Counters are open to every user, as
+ * /proc/net/nf_ftp_embryo/stats is; the flows name who talks to whom, so
+ * reading them, like changing anything, needs CAP_NET_ADMIN over the
+ * namespace (as conntrack's own tables do).
  *
  * The flow dump keeps a flow-table cursor between recvmsg() batches, so a
  * table of any size comes out complete; see flowtab.h for what a resize in
@@ -20,6 +22,7 @@
 #include "flowtab.h"
 #include "genl.h"
 #include "netns.h"
+#include "stats.h"
 
 /* Room for one counter: its nest, a name under 64 bytes, value, flag. */
 #define FTPE_STAT_ROOM	(4 * NLA_HDRLEN + 64 + 8 + 8)
@@ -165,7 +168,7 @@ static int ftpe_genl_flows_start(struct netlink_callback *cb)
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
-	ftpe_flow_cursor_init(c);
+	ftpe_flow_cursor_init(c, sock_net(cb->skb->sk));
 	cb->args[0] = (long)c;
 	cb->args[1] = 0;
 	return 0;
@@ -182,8 +185,7 @@ static int ftpe_genl_flows_dump(struct sk_buff *skb,
 
 	if (cb->args[1])
 		return 0;
-	if (!ftpe_flow_cursor_walk(d.cursor, sock_net(skb->sk),
-				   ftpe_genl_put_flow, &d))
+	if (!ftpe_flow_cursor_walk(d.cursor, ftpe_genl_put_flow, &d))
 		cb->args[1] = 1;
 	return skb->len;
 }
@@ -205,42 +207,46 @@ static int ftpe_genl_flows_flush(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
-/* Requests carry no attributes; replies use the rest. */
-static const struct nla_policy ftpe_genl_policy[FTPE_A_MAX + 1] = {
-	[FTPE_A_STATS] = { .type = NLA_REJECT },
-	[FTPE_A_STAT] = { .type = NLA_REJECT },
-	[FTPE_A_FLOW] = { .type = NLA_REJECT },
-};
+/*
+ * No request carries an attribute: with strict validation (every command,
+ * resv_start_op 0) a policy that names none rejects any.
+ */
+static const struct nla_policy ftpe_genl_no_attrs[FTPE_A_MAX + 1] = {};
 
 static const struct genl_ops ftpe_genl_ops[] = {
 	{
 		.cmd = FTPE_CMD_STATS_GET,
 		.doit = ftpe_genl_stats_get,
+		.policy = ftpe_genl_no_attrs,
+		.maxattr = FTPE_A_MAX,
 	},
 	{
 		.cmd = FTPE_CMD_FLOWS_GET,
 		.start = ftpe_genl_flows_start,
 		.dumpit = ftpe_genl_flows_dump,
 		.done = ftpe_genl_flows_done,
+		.policy = ftpe_genl_no_attrs,
+		.maxattr = FTPE_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = FTPE_CMD_FLOWS_FLUSH,
 		.doit = ftpe_genl_flows_flush,
-		.flags = GENL_ADMIN_PERM,
+		.policy = ftpe_genl_no_attrs,
+		.maxattr = FTPE_A_MAX,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
 static struct genl_family ftpe_genl_family __ro_after_init = {
 	.name = FTPE_GENL_NAME,
 	.version = FTPE_GENL_VERSION,
-	.maxattr = FTPE_A_MAX,
-	.policy = ftpe_genl_policy,
 	.netnsok = true,
 	.parallel_ops = true,
 	.module = THIS_MODULE,
 	.ops = ftpe_genl_ops,
 	.n_ops = ARRAY_SIZE(ftpe_genl_ops),
-	.resv_start_op = FTPE_CMD_FLOWS_FLUSH + 1,
+	.resv_start_op = 0,
 };
 
 int ftpe_genl_register(void)

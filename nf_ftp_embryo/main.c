@@ -63,7 +63,7 @@ static int ftpe_check_param(const char *name, unsigned int val,
 
 static int __init ftpe_init(void)
 {
-	int ret;
+	int i, ret;
 
 	ret = ftpe_check_param("max_flows", ftpe_max_flows, 1, 1 << 24) ?:
 	      ftpe_check_param("expect_timeout", ftpe_expect_timeout, 1,
@@ -91,8 +91,10 @@ static int __init ftpe_init(void)
 	nf_ct_helper_init(&ftpe_helpers[1], AF_INET6, IPPROTO_TCP,
 			  FTPE_HELPER_NAME, 0, 0, 0, &ftpe_expect_policy, 0,
 			  ftpe_help, NULL, THIS_MODULE);
-	ftpe_helpers[0].destroy = ftpe_destroy;
-	ftpe_helpers[1].destroy = ftpe_destroy;
+	for (i = 0; i < ARRAY_SIZE(ftpe_helpers); i++) {
+		ftpe_helpers[i].destroy = ftpe_destroy;
+		ftpe_helpers[i].data_len = sizeof(struct ftpe_ct_data);
+	}
 	ret = ftpe_helpers_register(ftpe_helpers, ftpe_helpers_reg,
 				    ARRAY_SIZE(ftpe_helpers));
 	if (ret) {
@@ -113,9 +115,13 @@ err_flowtab:
 
 static void __exit ftpe_exit(void)
 {
-	/* No callback runs after this; our expectations are gone. */
+	/*
+	 * Our expectations are gone and no conntrack names our helper any
+	 * more; after a grace period no callback of ours is running.
+	 */
 	ftpe_helpers_unregister(ftpe_helpers, ftpe_helpers_reg,
 				ARRAY_SIZE(ftpe_helpers));
+	synchronize_rcu();
 	ftpe_genl_unregister();
 	ftpe_netns_unregister();
 	ftpe_flowtab_exit();

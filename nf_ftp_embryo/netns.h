@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Per-network-namespace state: statistics and the flow-table quota.
+ * Per-network-namespace state: statistics and the namespace's flow table.
  *
  * Counters are per CPU so the packet path never writes a shared cache
  * line; readers sum them.  They are unsigned long: monotonic event counts
- * that readers turn into rates.
+ * that readers turn into rates.  This header is a leaf: counting calls
+ * nothing else of ours.
  */
 #ifndef _NF_FTP_EMBRYO_NETNS_H
 #define _NF_FTP_EMBRYO_NETNS_H
 
 #include <linux/atomic.h>
 #include <linux/percpu.h>
+#include <linux/rhashtable-types.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
-/* Event counters; ftpe_stat_names[] in netns.c gives their /proc names. */
+/* Event counters; ftpe_stat_names[] in stats.c gives their /proc names. */
 enum ftpe_stat {
 	FTPE_STAT_PACKETS,
 	FTPE_STAT_LINES,
@@ -71,13 +74,16 @@ struct ftpe_stats {
 	unsigned long c[FTPE_STAT_COUNT];
 };
 
+/* The flow table's fields belong to flowtab.c. */
 struct ftpe_net {
 	struct ftpe_stats __percpu *stats;
-	atomic_t records;		/* flow-table records of this netns */
+	struct rhashtable flows;
+	atomic_t records;		/* records in @flows */
+	struct delayed_work gc;		/* reaps records of detached conntracks */
+	struct net *net;
 };
 
 extern unsigned int ftpe_net_id;
-extern const char * const ftpe_stat_names[FTPE_STAT_COUNT];
 
 static inline struct ftpe_net *ftpe_net(const struct net *net)
 {
@@ -95,23 +101,6 @@ static inline void ftpe_stat_abort(const struct net *net, enum ftpe_stat why)
 	ftpe_stat_inc(net, FTPE_STAT_ABORTED);
 	ftpe_stat_inc(net, why);
 }
-
-/*
- * One reading for /proc and netlink alike: every counter (monotonic), then
- * every gauge (a current amount).  @fn returns non-zero to stop early, and
- * that value is returned.
- */
-#define FTPE_GAUGE_COUNT 3	/* connections, flow rows, live pinholes */
-
-struct ftpe_stat_value {
-	const char *name;
-	u64 value;
-	bool gauge;
-};
-
-int ftpe_stats_read(struct net *net,
-		    int (*fn)(const struct ftpe_stat_value *v, void *arg),
-		    void *arg);
 
 int ftpe_netns_register(void);
 void ftpe_netns_unregister(void);

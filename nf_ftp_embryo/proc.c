@@ -3,7 +3,8 @@
  * /proc/net/nf_ftp_embryo/stats: "name: value" lines, counters summed over
  * CPUs, then the current gauges (ftpe_stats_read(), shared with netlink).
  * /proc/net/nf_ftp_embryo/flows: the seed's flow table, one row per control
- * connection with a negotiation in progress:
+ * connection with a negotiation in progress, readable by the namespace's
+ * root only (0440, as /proc/net/nf_conntrack):
  *   <family> <client>:<port> -> <server>:<port> <state> <command>
  *   <data address>:<data port> <last reply> <age in ms> <pinhole 0|1>
  */
@@ -14,6 +15,7 @@
 #include "flowtab.h"
 #include "netns.h"
 #include "proc.h"
+#include "stats.h"
 
 #define FTPE_PROC_DIR	"nf_ftp_embryo"
 
@@ -83,7 +85,7 @@ int ftpe_proc_init(struct net *net)
 		return -ENOMEM;
 	if (!proc_create_net_single("stats", 0444, dir, ftpe_stats_show,
 				    NULL) ||
-	    !proc_create_net_single("flows", 0444, dir, ftpe_flows_show,
+	    !proc_create_net_single("flows", 0440, dir, ftpe_flows_show,
 				    NULL)) {
 		remove_proc_subtree(FTPE_PROC_DIR, net->proc_net);
 		return -ENOMEM;

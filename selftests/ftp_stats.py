@@ -203,6 +203,17 @@ r = rtr("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
         CLI, "stats", check=False)
 tap("stats as an unprivileged user: allowed", r.returncode == 0,
     f"exit {r.returncode}: {r.stderr}")
+# The flows name every client and server: CAP_NET_ADMIN only, as conntrack's.
+r = rtr("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        CLI, "flows", check=False)
+tap("flows as an unprivileged user: exit 4, one line 'permission denied'",
+    r.returncode == 4 and r.stderr.count("\n") == 1 and
+    "permission denied" in r.stderr and not r.stdout,
+    f"exit {r.returncode}: {r.stderr}{r.stdout}")
+r = rtr("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        "cat", "/proc/net/nf_ftp_embryo/flows", check=False)
+tap("/proc flows unreadable to an unprivileged user",
+    r.returncode != 0 and not r.stdout, f"exit {r.returncode}: {r.stdout}")
 tap("E: one flow row before the flush", len(mine(cli_flows(), e)) == 1, cli_flows())
 rtr(CLI, "flush")
 tap("E: flush (as root) removed the row", not cli_flows() and not proc_flows(),
