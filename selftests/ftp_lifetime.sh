@@ -66,7 +66,10 @@ echo "# helper $HELPER on $(uname -r)"
 # of the machine.
 unshare --user --map-root-user --net sleep 3600 &
 holder=$!
-wait_for 10 in_u true 2>/dev/null
+if ! wait_for 10 in_u true 2>/dev/null; then
+	echo "not ok - U: a network namespace owned by a user namespace (CONFIG_USER_NS?)"
+	exit 1
+fi
 in_u ip link set lo up
 in_u nft -f - <<<"$RULES"
 # Backgrounded with their output elsewhere: run-guest.sh reads ours to EOF.
