@@ -49,7 +49,8 @@ void ftpe_stream_reset(struct ftpe_stream *s)
 
 /*
  * Complete a line held from an earlier segment with the bytes at @off.
- * Returns how many bytes it consumed.
+ * Returns how many bytes it consumed.  The bytes are read straight into
+ * the held buffer: no second window on the softirq stack.
  */
 static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 				     unsigned int off, unsigned int avail,
@@ -57,18 +58,19 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 				     void *ctx, unsigned int *ev)
 {
 	unsigned int n = FTPE_WINDOW - s->held;
-	char buf[FTPE_WINDOW];
+	char *dst = s->partial + s->held;
 	const char *p, *nl;
 
 	if (n > avail)
 		n = avail;
-	p = read(src, off, n, buf);
+	p = read(src, off, n, dst);
 	if (!p)
 		return avail;
 	nl = memchr(p, '\n', n);
 	if (nl)
 		n = nl - p + 1;
-	memcpy(s->partial + s->held, p, n);
+	if (p != dst)
+		memcpy(dst, p, n);
 	s->held += n;
 
 	if (nl) {
