@@ -8,6 +8,7 @@
 #ifndef _NF_FTP_EMBRYO_KCOMPAT_H
 #define _NF_FTP_EMBRYO_KCOMPAT_H
 
+#include <linux/poison.h>
 #include <linux/timer.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -21,20 +22,25 @@
  * that was used or removed has no pending timer either.
  */
 #ifdef FTPE_HAVE_EXP_GC
-/* Past its timeout: it admits nothing more. */
+/*
+ * Past its timeout, used or removed (conntrack -D/-F expect): it admits
+ * nothing more.  Only the timeout leaves a mark of its own; unlinking
+ * leaves the link hlist_del_rcu() poisoned.
+ */
 static inline bool ftpe_exp_expired(const struct nf_conntrack_expect *exp)
 {
-	return nf_ct_exp_is_expired(exp);
+	return nf_ct_exp_is_expired(exp) ||
+	       READ_ONCE(exp->hnode.pprev) == LIST_POISON2;
 }
 
 /*
  * Give a live expectation @timeout jiffies from now; false if it already
- * expired.  Caller holds nf_conntrack_expect_lock.
+ * expired or is no longer linked.  Caller holds nf_conntrack_expect_lock.
  */
 static inline bool ftpe_exp_rearm(struct nf_conntrack_expect *exp,
 				  unsigned long timeout)
 {
-	if (nf_ct_exp_is_expired(exp))
+	if (ftpe_exp_expired(exp))
 		return false;
 	WRITE_ONCE(exp->timeout, nfct_time_stamp + timeout);
 	return true;
