@@ -116,6 +116,9 @@ wait_for 30 eval '[[ $(ip netns identify "$rtr_pid") == rtr ]]'
 tap "scripted session: every counter exact, /proc and netlink agree" \
 	in_ns cli timeout 300 "$PY" "$here/ftp_stats.py" "$SRV4" 10.0.1.2 "$rtr_pid" "$CLI"
 
+# The family validates every request strictly (ftp_genl.py prints TAP).
+in_ns rtr "$PY" "$here/ftp_genl.py" || failed=$((failed + 1))
+
 # 2. Two routers, each with its own traffic and its own numbers.
 topo2_up
 before=$(stats_json rtr)
