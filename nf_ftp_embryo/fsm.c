@@ -8,6 +8,12 @@
  * segment.  That keeps a 550 to SIZE or a 504 to TYPE, sent while a
  * negotiation is open, from tearing the negotiation down, and keeps a 227
  * from counting unless it answers PASV.
+ *
+ * The queue is bounded so that a client cannot make the machine's work or
+ * memory grow.  Past the bound only a count is kept, not what was sent,
+ * so nothing can be attributed: the connection is left uninspected until
+ * the count has drained, and a count that cannot stick keeps that window
+ * from lasting for good.
  */
 #include "fsm.h"
 
@@ -130,8 +136,8 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 	}
 	if (f->npending == FTPE_PENDING_MAX) {
 		/*
-		 * Which reply answers what is beyond us until every command
-		 * sent is answered: end the negotiation and wait for that.
+		 * Until every command sent is answered, no reply can be
+		 * matched to its command: nothing may open meanwhile.
 		 */
 		f->blind = f->npending + 1;
 		f->npending = 0;
