@@ -30,6 +30,7 @@
 #define FT_UN		FTPE_EV_UNSOLICITED
 #define FT_TL		FTPE_EV_TLS
 #define FT_MV		FTPE_EV_MOVED
+#define FT_OV		FTPE_EV_OVERFLOW
 
 /* Bits an unrelated command or reply must never produce. */
 #define FT_QUIET	(FT_CR | FT_RM | FT_OP | FT_DN | FT_AB | FT_RP | FT_MV)
@@ -857,12 +858,8 @@ static const struct ftest_step ftest_pipe_port_refused[] = {
 	{ FT_END }
 };
 
-/*
- * More commands in flight than the machine remembers: until every one is
- * answered no reply is attributed, so the 227 opens nothing (fail closed);
- * afterwards attribution works again.
- */
-static const struct ftest_step ftest_pipe_overflow[] = {
+/* Five commands in flight are well within the queue: all attributed. */
+static const struct ftest_step ftest_pipe_five[] = {
 	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
 	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
 	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },
@@ -872,9 +869,8 @@ static const struct ftest_step ftest_pipe_overflow[] = {
 	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
 	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
 	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },
-	{ FT_RPL, 227, &ftest_ep_227, FT_OPENING, FT_UN, FT_CR },
-	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_RP, 0 },
-	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_227 },
 	{ FT_END }
 };
 
@@ -893,26 +889,262 @@ static const struct ftest_scenario ftest_pipe_table[] = {
 	{ "PORT+RETR pipelined", ftest_pipe_port_and_retr },
 	{ "PASV+RETR pipelined", ftest_pipe_pasv_and_retr },
 	{ "PORT+RETR pipelined, PORT refused", ftest_pipe_port_refused },
-	{ "five commands pipelined", ftest_pipe_overflow },
+	{ "five commands pipelined", ftest_pipe_five },
 	{ "greeting before any command", ftest_pipe_greeting },
 };
 
 static void ftest_pipelined(struct kunit *test)
 {
-	struct ftpe_fsm f;
-	int i;
-
 	ftest_run_all(test, ftest_pipe_table, ARRAY_SIZE(ftest_pipe_table));
+}
 
-	/* A flood past what the counter holds never regains trust. */
+static const struct ftpe_endpoint ftest_ep_227b = {
+	.family = FTPE_AF_INET, .addr = { 192, 168, 122, 10 }, .port = 30003,
+};
+
+/*
+ * PORT, TYPE I and RETR in one segment: the 200 to PORT comes back with
+ * RETR already sent, the moment the pinhole would have opened unpipelined.
+ */
+static const struct ftest_step ftest_order_port_type_retr[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_MV, FT_ALL,
+	  NULL, FT_PORT },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* TYPE I */
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_SENT, FT_CR | FT_MV, FT_ALL, &ftest_ep_port },
+	{ FT_RPL, 200, NULL, FT_SENT, 0, FT_ALL },		/* to TYPE */
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* The same with a 1xx to a command it does not belong to: ignored. */
+static const struct ftest_step ftest_order_eprt_rest_stor[] = {
+	{ FT_CMD, FT_EPRT, &ftest_ep_eprt, FT_OPENING, FT_OP | FT_MV, FT_ALL,
+	  NULL, FT_EPRT },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* TYPE I */
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* REST 100 */
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },	/* STOR */
+	{ FT_RPL, 150, NULL, FT_OPENING, 0, FT_ALL },		/* stray */
+	{ FT_RPL, 200, NULL, FT_SENT, FT_CR | FT_MV, FT_ALL, &ftest_ep_eprt },
+	{ FT_RPL, 125, NULL, FT_SENT, 0, FT_ALL },		/* stray */
+	{ FT_RPL, 200, NULL, FT_SENT, 0, FT_ALL },
+	{ FT_RPL, 350, NULL, FT_SENT, 0, FT_ALL },
+	{ FT_RPL, 125, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 250, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+static const struct ftest_step ftest_order_pasv_type_retr[] = {
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* TYPE I */
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_SENT, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_227 },
+	{ FT_RPL, 200, NULL, FT_SENT, 0, FT_ALL },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* A 250 to CWD is not the end of the LIST pipelined behind it. */
+static const struct ftest_step ftest_order_epsv_cwd_list[] = {
+	{ FT_CMD, FT_EPSV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* CWD d */
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },	/* LIST */
+	{ FT_RPL, 229, &ftest_ep_229, FT_SENT, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_229 },
+	{ FT_RPL, 250, NULL, FT_SENT, 0, FT_ALL },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* A negative reply to TYPE leaves the transfer; one to RETR ends it. */
+static const struct ftest_step ftest_order_port_type_550[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* TYPE X */
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_SENT, FT_CR | FT_MV, FT_ALL, &ftest_ep_port },
+	{ FT_RPL, 504, NULL, FT_SENT, 0, FT_ALL },
+	{ FT_RPL, 550, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/*
+ * Two negotiations in flight: the first was replaced when the second was
+ * sent, so its 227 answers a negotiation that is over and opens nothing.
+ */
+static const struct ftest_step ftest_order_two_pasv[] = {
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_RP | FT_MV, FT_CR },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENING, FT_UN, FT_CR | FT_MV },
+	{ FT_RPL, 425, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227b, FT_SENT, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_227b },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* A 227 answering the TYPE pipelined before PASV is no answer to PASV. */
+static const struct ftest_step ftest_order_227_to_type[] = {
+	{ FT_CMD, FT_OTHER, NULL, FT_IDLE, 0, FT_ALL },		/* TYPE I */
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENING, FT_UN, FT_CR | FT_MV },
+	{ FT_RPL, 200, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV, FT_CR },
+	{ FT_END }
+};
+
+/* ... nor one answering the PORT pipelined before PASV. */
+static const struct ftest_step ftest_order_227_to_port[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_MV, FT_ALL },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_RP | FT_MV, FT_CR },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENING, FT_UN, FT_CR | FT_MV },
+	{ FT_RPL, 200, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV, FT_CR },
+	{ FT_RPL, 150, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_END }
+};
+
+static const struct ftest_scenario ftest_order_table[] = {
+	{ "PORT+TYPE+RETR pipelined", ftest_order_port_type_retr },
+	{ "EPRT+TYPE+REST+STOR pipelined, stray 1xx",
+	  ftest_order_eprt_rest_stor },
+	{ "PASV+TYPE+RETR pipelined", ftest_order_pasv_type_retr },
+	{ "EPSV+CWD+LIST pipelined, 250 to CWD", ftest_order_epsv_cwd_list },
+	{ "PORT+TYPE+RETR pipelined, 504 then 550", ftest_order_port_type_550 },
+	{ "PASV+RETR twice pipelined", ftest_order_two_pasv },
+	{ "TYPE+PASV pipelined, 227 to TYPE", ftest_order_227_to_type },
+	{ "PORT+PASV+RETR pipelined, 227 to PORT", ftest_order_227_to_port },
+};
+
+/* Replies are matched to pipelined commands in the order they were sent. */
+static void ftest_pipeline_order(struct kunit *test)
+{
+	ftest_run_all(test, ftest_order_table, ARRAY_SIZE(ftest_order_table));
+}
+
+/* A client the queue still follows: this many commands before a reply. */
+#define FTEST_DEPTH	16
+
+static void ftest_commands(struct ftpe_fsm *f, int n)
+{
+	while (n--)
+		ftpe_fsm_command(f, FT_OTHER, NULL);
+}
+
+static void ftest_replies(struct ftpe_fsm *f, int n, u16 code)
+{
+	while (n--)
+		ftpe_fsm_reply(f, code, NULL);
+}
+
+/* After everything pipelined so far is answered, PASV opens again. */
+static void ftest_inspected(struct kunit *test, struct ftpe_fsm *f,
+			    const char *what)
+{
+	unsigned int r;
+
+	r = ftpe_fsm_command(f, FT_PASV, NULL);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FT_OP, "%s: PASV %#x", what, r);
+	r = ftpe_fsm_reply(f, 227, &ftest_ep_227);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FT_CR, "%s: 227 %#x", what, r);
+	KUNIT_EXPECT_EQ_MSG(test, f->state, FT_OPENED, "%s", what);
+	ftpe_fsm_command(f, FTPE_VERB_QUIT, NULL);
+	ftpe_fsm_reply(f, 221, NULL);
+}
+
+/*
+ * The queue is bounded.  Past the bound nothing is attributed and nothing
+ * opens until every command sent has been answered; then the connection
+ * is followed again, however long the flood was.
+ */
+static void ftest_pipeline_bound(struct kunit *test)
+{
+	struct ftpe_fsm f;
+	unsigned int r;
+
+	/* The deepest pipeline still followed: its PASV opens. */
 	ftpe_fsm_init(&f);
-	for (i = 0; i < 300; i++)
-		ftpe_fsm_command(&f, FT_OTHER, NULL);
-	for (i = 0; i < 400; i++)
-		ftpe_fsm_reply(&f, 200, NULL);
+	ftest_commands(&f, FTEST_DEPTH - 1);
+	r = ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FT_OP, "PASV %#x", r);
+	ftest_replies(&f, FTEST_DEPTH - 1, 200);
+	r = ftpe_fsm_reply(&f, 227, &ftest_ep_227);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FT_CR, "227 %#x", r);
+	ftpe_fsm_command(&f, FTPE_VERB_QUIT, NULL);
+	ftpe_fsm_reply(&f, 221, NULL);
+	ftest_inspected(test, &f, "after the deepest pipeline");
+
+	/* One more: no negotiation starts, none of the replies opens one. */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, FTEST_DEPTH);
+	r = ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_EQ_MSG(test, r, FT_OV, "PASV %#x", r);
+	KUNIT_EXPECT_EQ(test, f.state, FT_IDLE);
+	r = ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_EQ_MSG(test, r, 0, "PASV counted once %#x", r);
+	ftest_replies(&f, FTEST_DEPTH + 1, 200);
+	KUNIT_EXPECT_FALSE(test, ftpe_fsm_wants_endpoint(&f, 227));
+	r = ftpe_fsm_reply(&f, 227, &ftest_ep_227);
+	KUNIT_EXPECT_FALSE_MSG(test, r & FT_CR, "227 past the bound %#x", r);
+	ftest_inspected(test, &f, "past the bound");
+
+	/* A negotiation open when the queue overflows ends. */
+	ftpe_fsm_init(&f);
 	ftpe_fsm_command(&f, FT_PASV, NULL);
-	KUNIT_EXPECT_FALSE(test, ftpe_fsm_reply(&f, 227, &ftest_ep_227) &
-			   FT_CR);
+	ftpe_fsm_reply(&f, 227, &ftest_ep_227);
+	ftest_commands(&f, FTEST_DEPTH);
+	r = ftpe_fsm_command(&f, FT_XFER, NULL);
+	KUNIT_EXPECT_EQ_MSG(test, r, FT_OV | FT_RM | FT_AB | FT_MV,
+			    "overflowing RETR %#x", r);
+	KUNIT_EXPECT_EQ(test, f.state, FT_IDLE);
+	ftest_replies(&f, FTEST_DEPTH, 200);
+	r = ftpe_fsm_reply(&f, 150, NULL);
+	r |= ftpe_fsm_reply(&f, 226, NULL);
+	KUNIT_EXPECT_FALSE_MSG(test, r & (FT_CR | FT_DN), "RETR's %#x", r);
+	ftest_inspected(test, &f, "after an open negotiation overflowed");
+
+	/* 1xx answer nothing: they do not drain the queue. */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, FTEST_DEPTH + 1);
+	ftest_replies(&f, FTEST_DEPTH, 200);
+	ftest_replies(&f, 5, 150);
+	r = ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_FALSE_MSG(test, r & FT_OP, "PASV, one unanswered %#x",
+			       r);
+	r = ftpe_fsm_reply(&f, 200, NULL);
+	r |= ftpe_fsm_reply(&f, 227, &ftest_ep_227);
+	KUNIT_EXPECT_FALSE_MSG(test, r & FT_CR, "227, one unanswered %#x", r);
+	ftest_inspected(test, &f, "after 1xx in the flood");
+
+	/* Commands keep coming while the first replies drain. */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, 3 * FTEST_DEPTH);
+	ftest_replies(&f, 2 * FTEST_DEPTH, 500);
+	ftest_commands(&f, 3 * FTEST_DEPTH);
+	ftest_replies(&f, 4 * FTEST_DEPTH, 500);
+	ftest_inspected(test, &f, "after replies and commands interleaved");
+
+	/* Today's floods: past any small counter, and far past. */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, 300);
+	ftest_replies(&f, 300, 200);
+	ftest_inspected(test, &f, "after 300 commands");
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, 70000);
+	ftest_replies(&f, 70000, 500);
+	ftest_inspected(test, &f, "after 70000 commands");
+
+	/* Replies nobody asked for (a greeting, a 421) do not hold it up. */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, 2 * FTEST_DEPTH);
+	ftest_replies(&f, 3 * FTEST_DEPTH, 200);
+	ftest_inspected(test, &f, "after more replies than commands");
 }
 
 static void ftest_state_names(struct kunit *test)
@@ -965,6 +1197,8 @@ static struct kunit_case ftest_cases[] = {
 	KUNIT_CASE(ftest_abor_quit),
 	KUNIT_CASE(ftest_replace_everywhere),
 	KUNIT_CASE(ftest_pipelined),
+	KUNIT_CASE(ftest_pipeline_order),
+	KUNIT_CASE(ftest_pipeline_bound),
 	KUNIT_CASE(ftest_state_names),
 	{}
 };

@@ -29,7 +29,7 @@ typedef unsigned long long u64;
 typedef int s32;
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define U8_MAX		0xff
+#define U32_MAX		0xffffffffu
 
 #define ftpe_alloc(n)	malloc(n)
 #define ftpe_free(p)	free(p)

@@ -8,6 +8,12 @@
  * segment.  That keeps a 550 to SIZE or a 504 to TYPE, sent while a
  * negotiation is open, from tearing the negotiation down, and keeps a 227
  * from counting unless it answers PASV.
+ *
+ * The queue is bounded so that a client cannot make the machine's work or
+ * memory grow.  Past the bound only a count is kept, not what was sent,
+ * so nothing can be attributed: the connection is left uninspected until
+ * the count has drained, and a count that cannot stick keeps that window
+ * from lasting for good.
  */
 #include "fsm.h"
 
@@ -50,7 +56,7 @@ static bool ftpe_ends_transfer(u16 code)
  */
 static int ftpe_fsm_answers(const struct ftpe_fsm *f, u16 code)
 {
-	if (!f->npending || f->lost)
+	if (!f->npending)
 		return -1;
 	if (code >= 200 && f->pending[0] == FTPE_VERB_XFER &&
 	    f->state == FTPE_EXEC_STARTED && f->npending > 1 &&
@@ -66,30 +72,33 @@ static u8 ftpe_fsm_answered(const struct ftpe_fsm *f, u16 code)
 	return i < 0 ? FTPE_VERB_OTHER : f->pending[i];
 }
 
-static void ftpe_fsm_push(struct ftpe_fsm *f, enum ftpe_verb verb)
+static bool ftpe_verb_negotiates(u8 verb)
 {
-	if (f->npending < FTPE_PENDING_MAX && !f->lost)
-		f->pending[f->npending++] = verb;
-	else if (f->lost < U8_MAX)
-		f->lost++;
+	return verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT ||
+	       verb == FTPE_VERB_PASV || verb == FTPE_VERB_EPSV;
+}
+
+/*
+ * Does reply @code answer the command that started the negotiation under
+ * way?  A negotiation sent later replaced it (see ftpe_fsm_command), so a
+ * reply to an earlier PASV pipelined before it must not count: its 227
+ * names a port the client has given up on.
+ */
+static bool ftpe_fsm_answers_mode(const struct ftpe_fsm *f, u16 code)
+{
+	int i = ftpe_fsm_answers(f, code), j;
+
+	if (i < 0 || f->state != FTPE_OPENING || f->pending[i] != f->mode)
+		return false;
+	for (j = i + 1; j < f->npending; j++)
+		if (ftpe_verb_negotiates(f->pending[j]))
+			return false;
+	return true;
 }
 
 /* A final reply: the command it answers is no longer pending. */
-static void ftpe_fsm_pop(struct ftpe_fsm *f, u16 code)
+static void ftpe_fsm_pop(struct ftpe_fsm *f, int i)
 {
-	int i = ftpe_fsm_answers(f, code);
-
-	if (f->lost) {
-		/*
-		 * Unknown which it answered: drain everything, then trust
-		 * again; past U8_MAX the count is gone, so never again.
-		 */
-		if (f->npending)
-			f->npending--;
-		else if (f->lost < U8_MAX)
-			f->lost--;
-		return;
-	}
 	if (i < 0)
 		return;		/* unprompted: the greeting, a 421 */
 	f->npending--;
@@ -98,8 +107,7 @@ static void ftpe_fsm_pop(struct ftpe_fsm *f, u16 code)
 
 bool ftpe_fsm_wants_endpoint(const struct ftpe_fsm *f, u16 code)
 {
-	return f->state == FTPE_OPENING &&
-	       ftpe_fsm_answered(f, code) == f->mode &&
+	return ftpe_fsm_answers_mode(f, code) &&
 	       ((code == 227 && f->mode == FTPE_VERB_PASV) ||
 		(code == 229 && f->mode == FTPE_VERB_EPSV));
 }
@@ -120,7 +128,22 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 {
 	unsigned int r;
 
-	ftpe_fsm_push(f, verb);
+	if (f->blind) {
+		/* Saturated, it still drains: early, never stuck. */
+		if (f->blind < U32_MAX)
+			f->blind++;
+		return 0;
+	}
+	if (f->npending == FTPE_PENDING_MAX) {
+		/*
+		 * Until every command sent is answered, no reply can be
+		 * matched to its command: nothing may open meanwhile.
+		 */
+		f->blind = f->npending + 1;
+		f->npending = 0;
+		return ftpe_fsm_clear(f, FTPE_EV_ABORTED) | FTPE_EV_OVERFLOW;
+	}
+	f->pending[f->npending++] = verb;
 	switch (verb) {
 	case FTPE_VERB_PORT:
 	case FTPE_VERB_EPRT:
@@ -153,11 +176,18 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 
 /*
  * OPENED; but when the client pipelined the transfer command behind the
- * negotiation, it has been sent already: on to CMD_SENT.
+ * negotiation (PORT, TYPE I, RETR), it has been sent already: on to
+ * CMD_SENT, as if it had been sent now.  Anything between them that could
+ * end the negotiation (ABOR, QUIT, a refused PORT, another negotiation)
+ * ended it when it was sent.
  */
 static unsigned int ftpe_fsm_opened(struct ftpe_fsm *f)
 {
-	if (f->npending > 1 && f->pending[1] == FTPE_VERB_XFER) {
+	int i;
+
+	for (i = 1; i < f->npending; i++) {
+		if (f->pending[i] != FTPE_VERB_XFER)
+			continue;
 		f->state = FTPE_CMD_SENT;
 		/* Active mode: the server connects once it has the command. */
 		return ftpe_mode_active(f->mode) ? FTPE_DO_CREATE : 0;
@@ -193,7 +223,12 @@ static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
 	return 0;
 }
 
-/* A reply while the transfer command is outstanding or running. */
+/*
+ * A reply while the transfer command is outstanding or running.  Only the
+ * transfer's own replies move it on: a 250 to a CWD pipelined before RETR
+ * ends nothing.  226, 425 and 426 only ever answer a transfer (or the ABOR
+ * of one), so they end it whichever command they seem to answer.
+ */
 static unsigned int ftpe_fsm_transfer(struct ftpe_fsm *f, u16 code)
 {
 	bool ours = ftpe_fsm_answered(f, code) == FTPE_VERB_XFER;
@@ -206,8 +241,7 @@ static unsigned int ftpe_fsm_transfer(struct ftpe_fsm *f, u16 code)
 		f->state = FTPE_EXEC_STARTED;
 		return FTPE_EV_MOVED;
 	case 2:
-		/* 226 and 250 end a transfer even after an interleaved NOOP. */
-		if (!ours && code != 226 && code != 250)
+		if (!ours && code != 226)
 			return 0;
 		f->state = FTPE_EXEC_COMP;
 		return ftpe_fsm_clear(f, FTPE_EV_DONE);
@@ -248,13 +282,17 @@ static unsigned int ftpe_fsm_reply_to(struct ftpe_fsm *f, u16 code,
 unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 			    const struct ftpe_endpoint *ep)
 {
-	bool answers = f->state == FTPE_OPENING &&
-		       ftpe_fsm_answered(f, code) == f->mode;
+	int i = ftpe_fsm_answers(f, code);
 	unsigned int r;
 
-	r = ftpe_fsm_reply_to(f, code, ep, answers);
 	/* 1xx is preliminary: the command stays pending. */
+	if (f->blind) {
+		if (code >= 200)
+			f->blind--;
+		return 0;
+	}
+	r = ftpe_fsm_reply_to(f, code, ep, ftpe_fsm_answers_mode(f, code));
 	if (code >= 200)
-		ftpe_fsm_pop(f, code);
+		ftpe_fsm_pop(f, i);
 	return r;
 }

@@ -31,17 +31,18 @@ enum ftpe_state {
 
 /*
  * Commands sent and not yet answered.  FTP answers in order, so the oldest
- * is the one the next final reply answers; a client that pipelines more
- * than this has its replies attributed to nothing until they drain.
+ * is the one the next final reply answers.  Real clients pipeline a few
+ * commands (PORT, TYPE I, RETR); one that sends more than this before a
+ * reply is not inspected until every command it sent has been answered.
  */
-#define FTPE_PENDING_MAX	4
+#define FTPE_PENDING_MAX	16
 
 struct ftpe_fsm {
 	u8 state;		/* enum ftpe_state */
 	u8 mode;		/* negotiating verb: PORT, EPRT, PASV or EPSV */
-	u8 pending[FTPE_PENDING_MAX];	/* enum ftpe_verb, oldest first */
 	u8 npending;
-	u8 lost;		/* commands not queued: attribution unknown */
+	u8 pending[FTPE_PENDING_MAX];	/* enum ftpe_verb, oldest first */
+	u32 blind;		/* unanswered commands past the queue's bound */
 	u16 reply;		/* last reply code seen in this negotiation */
 	struct ftpe_endpoint ep;	/* negotiated data endpoint */
 };
@@ -56,6 +57,7 @@ struct ftpe_fsm {
 #define FTPE_EV_UNSOLICITED 0x40 /* 227/229 with no PASV/EPSV pending */
 #define FTPE_EV_TLS	0x80	/* 234 to AUTH: the channel goes dark */
 #define FTPE_EV_MOVED	0x100	/* the state changed */
+#define FTPE_EV_OVERFLOW 0x200	/* past FTPE_PENDING_MAX: not inspected */
 
 /* Negotiating modes in which the server connects to the client. */
 static inline bool ftpe_mode_active(u8 mode)

@@ -164,6 +164,7 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 		{ FTPE_EV_REPLACED, FTPE_STAT_REPLACED },
 		{ FTPE_EV_UNSOLICITED, FTPE_STAT_UNSOLICITED },
 		{ FTPE_EV_TLS, FTPE_STAT_TLS },
+		{ FTPE_EV_OVERFLOW, FTPE_STAT_PIPELINE_OVERFLOW },
 		{ FTPE_EV_MOVED, FTPE_STAT_TRANSITIONS },
 	};
 	int i;
@@ -230,6 +231,8 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	struct ftpe_pkt *pk = ctx;
 	struct ftpe_endpoint ep;
 	enum ftpe_verb verb;
+	enum ftpe_stat why;
+	unsigned int r;
 
 	if (!ftpe_line_seen(pk, lflags))
 		return;
@@ -245,9 +248,14 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
 		verb = FTPE_VERB_REFUSED;
 	pk->line = line;
-	ftpe_apply(pk, ftpe_fsm_command(&pk->flow->fsm, verb, &ep),
-		   verb == FTPE_VERB_REFUSED ? FTPE_STAT_ABORTED_REFUSED :
-					       FTPE_STAT_ABORTED_ABOR_QUIT);
+	r = ftpe_fsm_command(&pk->flow->fsm, verb, &ep);
+	if (r & FTPE_EV_OVERFLOW)
+		why = FTPE_STAT_ABORTED_OTHER;
+	else if (verb == FTPE_VERB_REFUSED)
+		why = FTPE_STAT_ABORTED_REFUSED;
+	else
+		why = FTPE_STAT_ABORTED_ABOR_QUIT;
+	ftpe_apply(pk, r, why);
 	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
 	    ftpe_nat_wanted(pk->ct))
 		ftpe_nat_announce(pk);

@@ -51,6 +51,7 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 	[FTPE_STAT_REFUSED_THIRD_PARTY] = "refused_third_party",
 	[FTPE_STAT_REFUSED_PORT] = "refused_privileged_port",
 	[FTPE_STAT_UNSOLICITED] = "refused_unsolicited",
+	[FTPE_STAT_PIPELINE_OVERFLOW] = "pipeline_overflow",
 	[FTPE_STAT_TABLE_FULL] = "refused_table_full",
 	[FTPE_STAT_TLS] = "tls_sessions",
 	[FTPE_STAT_NOMEM] = "nomem",

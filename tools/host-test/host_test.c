@@ -804,6 +804,78 @@ static const struct msg t_pipelined[] = {
 	END
 };
 
+/*
+ * PORT, TYPE I and RETR in one segment, as lftp and others send them: the
+ * pinhole opens at the 200 to PORT, the RETR having gone already.
+ */
+static const struct msg t_pipelined_port_type_retr[] = {
+	LOGIN_VSFTPD,
+	C("PORT 192,168,122,1,195,91\r\nTYPE I\r\nRETR f\r\n"),
+	S("200 PORT command successful. Consider using PASV.\r\n"),
+	S("200 Switching to Binary mode.\r\n"),
+	S("150 Opening BINARY mode data connection for f (3 bytes).\r\n"),
+	S("226 Transfer complete.\r\n"),
+	BYE,
+	END
+};
+
+/*
+ * PASV, TYPE I and RETR at once, the answer to TYPE a multi-line reply
+ * with a 227 inside: one reply, whose 227 line is never read.
+ */
+static const struct msg t_pipelined_pasv_multiline[] = {
+	LOGIN_VSFTPD,
+	C("PASV\r\nTYPE I\r\nRETR f\r\n"),
+	S("227 Entering Passive Mode (127,0,0,1,117,61).\r\n"),
+	S("200-Switching to Binary mode.\r\n"
+	  "227 Entering Passive Mode (6,6,6,6,4,1).\r\n"
+	  "200 Done.\r\n"),
+	S("150 Opening BINARY mode data connection for f (3 bytes).\r\n"),
+	S("226 Transfer complete.\r\n"),
+	BYE,
+	END
+};
+
+#define X2(s)	s s
+#define X4(s)	X2(X2(s))
+#define X16(s)	X4(X4(s))
+#define X10(s)	X2(s) X4(X2(s))
+#define X300(s)	X10(X10(X2(s) s))
+
+/*
+ * Seventeen commands before a reply: past the queue, so the PASV among
+ * them opens nothing; once all are answered the next PASV does.
+ */
+static const struct msg t_pipelined_past_bound[] = {
+	LOGIN_VSFTPD,
+	C(X16("NOOP\r\n") "PASV\r\nRETR f\r\n"),
+	S(X16("200 NOOP ok.\r\n")
+	  "227 Entering Passive Mode (127,0,0,1,117,62).\r\n"
+	  "150 Opening BINARY mode data connection for f (3 bytes).\r\n"
+	  "226 Transfer complete.\r\n"),
+	C("PASV\r\n"),
+	S("227 Entering Passive Mode (127,0,0,1,117,63).\r\n"),
+	C("RETR f\r\n"),
+	S("150 Opening BINARY mode data connection for f (3 bytes).\r\n"),
+	S("226 Transfer complete.\r\n"),
+	BYE,
+	END
+};
+
+/* Three hundred: more than any small counter holds, and still recovered. */
+static const struct msg t_pipelined_flood[] = {
+	LOGIN_VSFTPD,
+	C(X300("NOOP\r\n")),
+	S(X300("200 NOOP ok.\r\n")),
+	C("PASV\r\n"),
+	S("227 Entering Passive Mode (127,0,0,1,117,64).\r\n"),
+	C("RETR f\r\n"),
+	S("150 Opening BINARY mode data connection for f (3 bytes).\r\n"),
+	S("226 Transfer complete.\r\n"),
+	BYE,
+	END
+};
+
 static const struct transcript transcripts[] = {
 	{ "vsftpd passive RETR", t_vsftpd_pasv,
 	  "+192.168.122.10:30001 -done", false },
@@ -829,6 +901,14 @@ static const struct transcript transcripts[] = {
 	{ "AUTH TLS", t_auth_tls, "tls", false },
 	{ "pipelined commands", t_pipelined,
 	  "+127.0.0.1:30012 -done +192.168.122.1:50010 -done", false },
+	{ "pipelined PORT, TYPE I, RETR", t_pipelined_port_type_retr,
+	  "+192.168.122.1:50011 -done", false },
+	{ "pipelined PASV, TYPE I, RETR; multi-line 200",
+	  t_pipelined_pasv_multiline, "+127.0.0.1:30013 -done", false },
+	{ "17 commands pipelined, then one at a time",
+	  t_pipelined_past_bound, "+127.0.0.1:30015 -done", false },
+	{ "300 commands pipelined, then one at a time", t_pipelined_flood,
+	  "+127.0.0.1:30016 -done", false },
 };
 
 static void no_line(void *ctx, const char *line, unsigned int len,
