@@ -579,7 +579,7 @@ static void usage(void)
 	       "in the current network namespace.\n"
 	       "\n"
 	       "  stats              counters and gauges, one \"name: value\" per line\n"
-	       "  flows              the flow table: one row per negotiation in progress\n"
+	       "  flows              the flow table: one row per negotiation (CAP_NET_ADMIN)\n"
 	       "  flush              end every negotiation and close its pinhole (CAP_NET_ADMIN)\n"
 	       "\n"
 	       "  -j, --json         print JSON instead of text\n"
