@@ -8,7 +8,8 @@
   negotiate ADDR PORT     log in, PORT 127,0,0,1,200,1 and hold the control
                           connection; prints its local port, then sleeps
   detach SADDR SPORT DADDR DPORT
-                          ctnetlink: set that TCP conntrack's helper to ""
+                          ctnetlink: set that TCP conntrack's helper to "";
+                          exits with the errno if the kernel refuses
   churn ADDR PORT N       N control connections that each send only LIST
 """
 import socket
@@ -108,7 +109,8 @@ def detach(saddr, sport, daddr, dport):
     kind = struct.unpack_from("H", reply, 4)[0]
     err = struct.unpack_from("i", reply, 16)[0] if kind == NLMSG_ERROR else -1
     if err:
-        sys.exit(f"ctnetlink update: error {err}")
+        print(f"ctnetlink update: error {err}", file=sys.stderr)
+        sys.exit(-err if err < 0 else 1)
 
 
 def churn(addr, port, n):

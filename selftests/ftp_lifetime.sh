@@ -80,10 +80,22 @@ tap "U: PORT negotiated from client port $sport, one OPENED row" \
 	wait_for 10 is 1 u_stat flows_current
 in_u cat /proc/net/nf_ftp_embryo/flows | sed 's/^/#   /'
 
-tap "U: its root detaches the helper over ctnetlink" \
-	in_u "$PY" "$LT" detach 127.0.0.1 "$sport" 127.0.0.1 21
-tap "U: the control connection's conntrack names no helper any more" \
-	bash -c "! nsenter -t $holder -U -n -- conntrack -L -p tcp --sport $sport 2>/dev/null | grep -q helper="
+# Newer kernels refuse to detach a helper (EOPNOTSUPP, seen on 7.2): then
+# the orphan cannot be made, and the rest checks the ordinary teardown.
+detach() {
+	local rc=0
+	in_u "$PY" "$LT" detach 127.0.0.1 "$1" 127.0.0.1 21 || rc=$?
+	if ((rc == 95)); then
+		echo "ok - U: this kernel refuses to detach a helper over ctnetlink (EOPNOTSUPP)"
+		return 0
+	fi
+	tap "U: its root detaches the helper over ctnetlink" test "$rc" = 0
+	tap "U: the control connection's conntrack names no helper any more" \
+		bash -c "! nsenter -t $holder -U -n -- conntrack -L -p tcp --sport $1 2>/dev/null | grep -q helper="
+	detached=1
+}
+detached=0
+detach "$sport"
 in_u conntrack -D -p tcp --sport "$sport" >/dev/null 2>&1 || true
 tap "U: the control connection's conntrack is deleted" \
 	bash -c "! nsenter -t $holder -U -n -- conntrack -L -p tcp --sport $sport 2>/dev/null | grep -q ."
@@ -106,11 +118,14 @@ tap "U: no flow row" is 0 u_stat flows_current
 sport=$(negotiate 2)
 tap "U: a second negotiation, from client port $sport" \
 	wait_for 10 is 1 u_stat flows_current
-in_u "$PY" "$LT" detach 127.0.0.1 "$sport" 127.0.0.1 21
-tap "U: its record goes with the helper, the conntrack still alive" \
-	wait_for 15 is 0 u_stat connections_tracked
-tap "U: ... and its conntrack is still there" \
-	bash -c "nsenter -t $holder -U -n -- conntrack -L -p tcp --sport $sport 2>/dev/null | grep -q ESTABLISHED"
+detached=0
+detach "$sport"
+if ((detached)); then
+	tap "U: its record goes with the helper, the conntrack still alive" \
+		wait_for 15 is 0 u_stat connections_tracked
+	tap "U: ... and its conntrack is still there" \
+		bash -c "nsenter -t $holder -U -n -- conntrack -L -p tcp --sport $sport 2>/dev/null | grep -q ESTABLISHED"
+fi
 
 echo "# $0: ${SECONDS}s"
 ((failed == 0))
