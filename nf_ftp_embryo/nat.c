@@ -36,6 +36,7 @@
  * retransmission.  Each failure leaves no pinhole and is counted in
  * nat_failed.
  */
+#include <linux/random.h>
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
@@ -46,8 +47,11 @@
 #include "netns.h"
 #include "params.h"
 
-/* Ports tried after the announced one before giving up. */
-#define FTPE_NAT_PORT_TRIES	64
+/*
+ * Random ports tried after the announced one before giving up: each try
+ * takes the global expectation lock, so a line may cost only a few.
+ */
+#define FTPE_NAT_PORT_TRIES	16
 
 void ftpe_nat_prepare(struct nf_conn *ct)
 {
@@ -60,11 +64,14 @@ void ftpe_nat_prepare(struct nf_conn *ct)
 }
 
 /*
- * Register @exp on @port or, when another expectation holds that tuple, on
- * the next free port at or above min_port.  Returns the port, or 0.
+ * Register @exp on @port or, when another expectation holds it, on a
+ * random port at or above min_port: the next one up would tell anybody
+ * who can announce ports which one a pinhole will open.  Returns the
+ * port, or 0.
  */
 static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
 {
+	u32 range = 65536 - ftpe_min_port;
 	unsigned int tries;
 	int ret;
 
@@ -73,10 +80,13 @@ static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
 		ret = nf_ct_expect_related(exp, 0);
 		if (!ret)
 			return port;
-		/* EALREADY: the same tuple, held by another master. */
+		/*
+		 * EBUSY: another master's expectation covers the tuple;
+		 * EALREADY: another master or class has the very same one.
+		 */
 		if (ret != -EBUSY && ret != -EALREADY)
 			return 0;
-		port = port < 65535 ? port + 1 : ftpe_min_port;
+		port = ftpe_min_port + get_random_u32_below(range);
 	}
 	return 0;
 }
