@@ -343,6 +343,13 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		ftpe_nat_prepare(ct);
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
 		return NF_ACCEPT;
+	/*
+	 * Looped back: this skb was read (and rewritten) on its way out, and
+	 * its sequence number may already be adjusted.  nf_confirm() asks
+	 * the same question before it adjusts sequence numbers.
+	 */
+	if (nf_is_loopback_packet(skb))
+		return NF_ACCEPT;
 	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
 	if (!th)
 		return NF_ACCEPT;
