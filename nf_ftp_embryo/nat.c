@@ -148,10 +148,8 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 	/* nf_nat_follow_master() leads only to the announcer. */
 	if (mode != FTPE_VERB_EPSV &&
 	    memcmp(ep->addr, &own->src.u3,
-		   nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4)) {
-		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+		   nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4))
 		return ERR_PTR(-EXDEV);
-	}
 	/* Bytes of an earlier segment are gone; one rewrite per segment. */
 	if (edit->len || edit->repeat || (s32)(at - edit->seg_seq) < 0 ||
 	    at - edit->seg_seq + ep->span > edit->seg_len) {
@@ -292,6 +290,9 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct ftpe_nat_edit *last, bool drop)
 {
 	if (edit->len) {
+		/* The caller made room before it queued a rewrite. */
+		if (WARN_ON_ONCE(!last))
+			return false;
 		*last = *edit;
 		if (drop || !ftpe_nat_mangle(skb, protoff, ct, ctinfo, edit,
 					     edit->seg_seq))

@@ -54,10 +54,10 @@ void ftpe_nat_prepare(struct nf_conn *ct);
  * the line's rewrite in @edit when the other side must see another endpoint.
  * Active modes register it inactive (see nat.c).  @expectfn must call
  * ftpe_nat_follow().  Returns the expectation, with the caller's
- * reference, or an ERR_PTR, counted: -EXDEV for an endpoint that is not
- * its announcer's own (the loose parameter's third host), which is not
- * translated; -ERANGE when the text is not in this segment or the segment
- * has a rewrite already, -EBUSY when no port is free, -ENOMEM.
+ * reference, or an ERR_PTR: -EXDEV for an endpoint that is not its
+ * announcer's own (the loose parameter's third host), which is not
+ * translated, or, counted: -ERANGE when the text is not in this segment or
+ * the segment has a rewrite already, -EBUSY when no port is free, -ENOMEM.
  */
 struct nf_conntrack_expect *
 ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
