@@ -46,8 +46,8 @@
  * Limits: one rewrite per segment (seqadj keeps one correction per
  * sequence number), so a second announcement in a segment is dropped and
  * read from the resend.  A resent segment gets the connection's latest
- * rewrite again (seqadj already counts it); one that carries only a part
- * of it is dropped.  A loopback skb meets the helper on its way in as well
+ * rewrite again (its length change counted once); one that carries only a
+ * part of it is dropped.  A loopback skb meets the helper on its way in as well
  * as out; only the way out reads it (helper.c).
  */
 #include <linux/random.h>
@@ -237,17 +237,25 @@ int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	return ret;
 }
 
+/*
+ * Rewrite @edit in this skb; its length change goes to seqadj only the
+ * first time.  seqadj keeps one correction per sequence number, and a
+ * resend that starts later than the segment first rewritten would add it
+ * a second time.
+ */
 static bool ftpe_nat_mangle(struct sk_buff *skb, unsigned int protoff,
 			    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-			    const struct ftpe_nat_edit *edit, u32 seg_seq)
+			    struct ftpe_nat_edit *edit, u32 seg_seq)
 {
 	if ((edit->text_len != edit->len && !nfct_seqadj(ct)) ||
-	    !nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
-				      edit->seq - seg_seq, edit->len,
-				      edit->text, edit->text_len)) {
+	    !__nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
+					edit->seq - seg_seq, edit->len,
+					edit->text, edit->text_len,
+					!edit->adjusted)) {
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 		return false;
 	}
+	edit->adjusted = true;
 	return true;
 }
 
@@ -279,10 +287,9 @@ void ftpe_nat_begin(struct ftpe_nat_edit *edit,
  * Retransmissions: the stream layer reads each byte once, but a segment
  * resent with the rewritten bytes in it must leave the router rewritten
  * alike, or the other side would read two versions of one stretch of the
- * stream.  seqadj keeps the correction it made the first time (it records
- * one per sequence number), so the repeat changes no offsets.  A rewrite
- * queued in a segment that is dropped is kept as the latest, for the
- * resend: its line has been read and will not be read again.
+ * stream.  A rewrite queued in a segment that is dropped is kept as the
+ * latest, for the resend: its line has been read and will not be read
+ * again.
  */
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
@@ -294,7 +301,8 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		if (WARN_ON_ONCE(!last))
 			return false;
 		*last = *edit;
-		if (drop || !ftpe_nat_mangle(skb, protoff, ct, ctinfo, edit,
+		last->adjusted = false;
+		if (drop || !ftpe_nat_mangle(skb, protoff, ct, ctinfo, last,
 					     edit->seg_seq))
 			return false;
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_REWRITTEN);

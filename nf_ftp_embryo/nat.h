@@ -34,6 +34,7 @@ struct ftpe_nat_edit {
 	u8 text_len;
 	u8 dir;			/* enum ip_conntrack_dir of the segment */
 	bool repeat;		/* the segment resends the latest rewrite */
+	bool adjusted;		/* its length change is in seqadj */
 	char text[FTPE_NAT_TEXT_MAX];
 };
 
