@@ -7,8 +7,8 @@ ftp_nat.sh (cli 192.168.124.10 behind rtr's MASQUERADE to 198.51.100.1,
 srv 198.51.100.2 outside, rtr:2121 forwarded to cli:21), the helper
 attached on rtr, nothing listening on port 21.  One process plays both
 ends, switching namespaces with setns(2), and reads rtr's statistics.
-Prints TAP lines.  Usage: ftp_nat_fail.py CASE...  (CASEs: split, random,
-burst, nofree; nofree needs the module loaded with min_port=65535).
+Prints TAP lines.  Usage: ftp_nat_fail.py CASE...  (CASEs: split, resend,
+random, burst, nofree; nofree needs the module loaded with min_port=65535).
 
   split   PORT split so that the first segment ends at every interesting
           place, its digits starting in the first: the server must read
@@ -20,8 +20,11 @@ burst, nofree; nofree needs the module loaded with min_port=65535).
           router creates at most a handful of expectations for it.
   nofree  no port is free: the PORT is dropped, not passed untranslated,
           and gets through rewritten once a port is free again.
+  resend  the rewritten PORT is lost after the router (srv drops the
+          first): the client's retransmission is rewritten alike, and the
+          lines after it stay in step.
 
-For split, random and nofree, tcpdump records srv's side of the router:
+For split, resend, random and nofree, tcpdump records srv's side of the router:
 no packet, and no reassembled stream, may contain 192.168.124 in any
 spelling.
 """
@@ -281,6 +284,44 @@ def split(lst):
         tap(f"{name}: no pinhole left", no_pinhole(), "\n".join(expectations()))
 
 
+def resend(lst):
+    """srv drops the first PORT it receives from each address."""
+    nft = ["ip", "netns", "exec", "srv", "nft"]
+    subprocess.run(nft + ["-f", "-"], check=True, input=b"""
+        table ip lossy {
+            set once { type ipv4_addr; flags dynamic; }
+            chain in {
+                type filter hook input priority filter; policy accept;
+                tcp dport 21 @ih,0,32 0x504f5254 ip saddr != @once add @once { ip saddr } drop
+            }
+        }""")
+    before = stats()
+    port = next_port()
+    ctl = Ctl(lst, "cli", SRV, 21)
+    ctl.c.sendall(f"PORT {hostport(CLI, port)}\r\n".encode())
+    got = ctl.line()
+    ep = announced(got) if got else None
+    tap("PORT lost after the router: the resend is rewritten alike",
+        ep == (PUB, port), f"server read {got!r}")
+    ok = got is not None
+    for cmd in (b"NOOP", b"TYPE I", b"SYST"):
+        ctl.c.sendall(cmd + b"\r\n")
+        line = ctl.line(5)
+        ok = ok and line == cmd
+        if line != cmd:
+            print(f"#   sent {cmd!r}, server read {line!r}")
+        ctl.rep(b"200 ok\r\n")
+    tap("PORT lost after the router: the lines after it stay in step", ok)
+    after = stats()
+    print(f"#   segments_retransmitted +{after['segments_retransmitted'] - before['segments_retransmitted']}"
+          f" nat_rewritten +{after['nat_rewritten'] - before['nat_rewritten']}"
+          f" nat_failed +{after['nat_failed'] - before['nat_failed']}")
+    ctl.close()
+    subprocess.run(nft + ["delete", "table", "ip", "lossy"], check=True)
+    tap("PORT lost after the router: no pinhole left", no_pinhole(),
+        "\n".join(expectations()))
+
+
 def random_port(lst):
     """The announced port is held by another connection's pinhole."""
     got = []
@@ -362,7 +403,7 @@ def nofree(lst):
 def main(cases):
     lst = listener("srv", SRV, 21)
     cap = None
-    if set(cases) & {"split", "random", "nofree"}:
+    if set(cases) & {"split", "random", "nofree", "resend"}:
         cap = Capture(os.environ.get("NFE_TMP", "/tmp") + f"/nat_fail_{os.getpid()}.pcap")
     for c in cases:
         if c == "split":
@@ -373,6 +414,8 @@ def main(cases):
             burst()
         elif c == "nofree":
             nofree(lst)
+        elif c == "resend":
+            resend(lst)
         else:
             raise SystemExit(f"unknown case {c}")
     if cap:

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # NAT that cannot rewrite fails closed, and costs bounded work
 # (ftp_nat_fail.py): a PORT split so that its digits start in an earlier
-# segment, a PORT whose port another pinhole holds, a PORT when no port is
-# free, and one segment of hundreds of PORT lines. The private address
+# segment, a rewritten PORT lost after the router, a PORT whose port another
+# pinhole holds, a PORT when no port is free, and one segment of hundreds
+# of PORT lines. The private address
 # never reaches the outside, in a packet or in the reassembled stream.
 #
 #   cli c0 ---------- r0 rtr r1 ---------- s0 srv
@@ -92,7 +93,7 @@ rules
 helper_rule -A
 echo "# helper $HELPER on $(uname -r)"
 
-cases split random burst
+cases split resend random burst
 reload min_port=65535
 cases nofree
 
