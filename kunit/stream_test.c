@@ -30,6 +30,7 @@ struct stest_ctx {
 	ftpe_read_fn read;
 	unsigned int off;		/* header bytes before the payload */
 	unsigned int n;			/* lines delivered */
+	const char *stop;		/* refuse the next line starting so */
 	struct stest_line line[STEST_MAX_LINES];
 };
 
@@ -66,6 +67,11 @@ static void stest_line_cb(void *ctx, const char *line, unsigned int len,
 		memcpy(l->text, line, min_t(unsigned int, len, FTPE_LINE_MAX));
 	}
 	c->n++;
+	if (c->stop && len >= strlen(c->stop) &&
+	    !memcmp(line, c->stop, strlen(c->stop))) {
+		c->s.flags |= FTPE_STREAM_STOP;
+		c->stop = NULL;
+	}
 }
 
 static int stest_init(struct kunit *test)
@@ -95,6 +101,7 @@ static void stest_start(struct stest_ctx *c, u32 seq)
 	c->s.next_seq = seq;
 	c->s.flags = FTPE_STREAM_SYNCED;
 	c->n = 0;
+	c->stop = NULL;
 }
 
 static unsigned int stest_feed(struct kunit *test, struct stest_ctx *c,
@@ -894,6 +901,90 @@ static void stest_wraparound(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->n, 2);
 }
 
+/*
+ * A refused line is unread with everything after it; the lines before it
+ * stay read, and the resent segment delivers it again.
+ */
+static void stest_stop_whole(struct kunit *test)
+{
+	static const char seg[] = "TYPE I\r\nPORT 1\r\nNOOP\r\n";
+	static const struct stest_want w1[] = { { "TYPE I", 0 }, { "PORT 1", 0 } };
+	static const struct stest_want w2[] = { { "PORT 1", 0 }, { "NOOP", 0 } };
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	stest_start(c, STEST_SEQ);
+	c->stop = "PORT";
+	ev = stest_feed_str(test, c, STEST_SEQ, seg);
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_STOPPED);
+	stest_expect(test, c, "up to the refused line", w1, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + 8);
+	KUNIT_EXPECT_EQ(test, c->s.flags, FTPE_STREAM_SYNCED);
+	stest_expect_no_partial(test, c, "after a refused line");
+
+	c->n = 0;
+	ev = stest_feed_str(test, c, STEST_SEQ, seg);
+	KUNIT_EXPECT_EQ(test, ev, FTPE_STREAM_EV_RETRANS);
+	stest_expect(test, c, "the resend", w2, 2);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + sizeof(seg) - 1);
+}
+
+/* A refused line begun in an earlier segment keeps that start held. */
+static void stest_stop_held(struct kunit *test)
+{
+	static const struct stest_want w[] = { { "PORT 1,2", 0 } };
+	static const struct stest_want w2[] = { { "PORT 1,2", 0 },
+						{ "NOOP", 0 } };
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	stest_start(c, STEST_SEQ);
+	stest_feed_str(test, c, STEST_SEQ, "PORT 1");
+	c->stop = "PORT";
+	ev = stest_feed_str(test, c, STEST_SEQ + 6, ",2\r\nNOOP\r\n");
+	KUNIT_EXPECT_EQ(test, ev,
+			FTPE_STREAM_EV_SPLIT | FTPE_STREAM_EV_STOPPED);
+	stest_expect(test, c, "the joined line", w, 1);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + 6);
+	KUNIT_EXPECT_EQ(test, c->s.held, 6);
+	KUNIT_ASSERT_NOT_NULL(test, c->s.partial);
+
+	c->n = 0;
+	stest_feed_str(test, c, STEST_SEQ + 6, ",2\r\nNOOP\r\n");
+	stest_expect(test, c, "the resend", w2, 2);
+	stest_expect_no_partial(test, c, "after the resend");
+}
+
+/* The line open at the end of a segment, unread by the caller. */
+static void stest_unread_open(struct kunit *test)
+{
+	static const struct stest_want w[] = { { "NOOP", 0 } };
+	static const struct stest_want w2[] = { { "PORT 1,2", 0 } };
+	struct stest_ctx *c = test->priv;
+
+	stest_start(c, STEST_SEQ);
+	stest_feed_str(test, c, STEST_SEQ, "NOOP\r\nPORT 1");
+	stest_expect(test, c, "the whole line", w, 1);
+	ftpe_stream_unread(&c->s, STEST_SEQ);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + 6);
+	stest_expect_no_partial(test, c, "unread");
+
+	c->n = 0;
+	stest_feed_str(test, c, STEST_SEQ, "NOOP\r\nPORT 1,2\r\n");
+	stest_expect(test, c, "the resend", w2, 1);
+
+	/* Begun in an earlier segment: only this segment's part goes. */
+	stest_start(c, STEST_SEQ);
+	stest_feed_str(test, c, STEST_SEQ, "PORT ");
+	stest_feed_str(test, c, STEST_SEQ + 5, "1,");
+	ftpe_stream_unread(&c->s, STEST_SEQ + 5);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + 5);
+	KUNIT_EXPECT_EQ(test, c->s.held, 5);
+	stest_feed_str(test, c, STEST_SEQ + 5, "1,2\r\n");
+	stest_expect(test, c, "the resend of the second part", w2, 1);
+	stest_expect_no_partial(test, c, "after it");
+}
+
 static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_whole_line),
 	KUNIT_CASE(stest_several_lines),
@@ -917,6 +1008,9 @@ static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_reset),
 	KUNIT_CASE(stest_zero_length),
 	KUNIT_CASE(stest_wraparound),
+	KUNIT_CASE(stest_stop_whole),
+	KUNIT_CASE(stest_stop_held),
+	KUNIT_CASE(stest_unread_open),
 	{}
 };
 

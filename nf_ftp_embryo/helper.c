@@ -17,6 +17,17 @@
  * On a translated connection the announcing line is rewritten (nat.c); the
  * rewrite is queued while the segment is read and applied once it has
  * been, because it may move the segment's bytes.
+ *
+ * Dropping: a segment is dropped, and read again when the sender resends
+ * it, when a pinhole it asks for cannot be made (no memory, conntrack
+ * refuses it, no free NAT port: the sender's retry may succeed), when a
+ * translated endpoint could leave as it was written (nat.c), and when a
+ * segment asks for a second pinhole: each segment may create at most one,
+ * so that the work one segment costs under the global expectation lock is
+ * bounded however many lines it carries.  No real client announces twice
+ * before a reply.  The line is refused before the state machine sees it
+ * (or with its state put back), and the stream unreads it (stream.h), so
+ * the resent segment is read as new.
  */
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -34,6 +45,9 @@ struct ftpe_pkt {
 	const struct net *net;
 	enum ip_conntrack_dir dir;
 	const char *line;		/* the line being read */
+	struct nf_conntrack_expect *nat_exp;	/* registered for this line */
+	bool created;			/* a pinhole was made for the segment */
+	bool drop;			/* NF_DROP: it is to be read again */
 	struct ftpe_nat_edit edit;	/* NAT rewrite of this segment */
 };
 
@@ -82,26 +96,83 @@ static void ftpe_expect_used(struct nf_conn *ct,
 	ftpe_flow_expect_used(exp->master, exp);
 }
 
+/* Refuse the line being read: the segment is dropped and read again. */
+static void ftpe_stop(struct ftpe_pkt *pk)
+{
+	pk->flow->stream[pk->dir].flags |= FTPE_STREAM_STOP;
+	pk->drop = true;
+}
+
+/* One pinhole per segment (see the top of the file). */
+static bool ftpe_may_create(struct ftpe_pkt *pk)
+{
+	if (!pk->created)
+		return true;
+	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_FAILED);
+	return false;
+}
+
 /*
- * NAT: register the negotiated endpoint's expectation and queue the rewrite
- * of the line announcing it.  Active modes get here at PORT/EPRT, as the
- * line passes, and hold the port inactive until the transfer command.
+ * NAT: register the endpoint @mode's line announces and queue the line's
+ * rewrite, before the state machine sees the line, which is refused if
+ * this fails.  Active modes get here at PORT/EPRT, as the line passes, and
+ * hold the port inactive until the transfer command.  False: refuse it.
  */
-static void ftpe_nat_announce(struct ftpe_pkt *pk)
+static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
+			      const struct ftpe_endpoint *ep)
 {
 	struct ftpe_flow *flow = pk->flow;
 	struct nf_conntrack_expect *exp;
 
-	exp = ftpe_nat_expect(pk->ct, flow->fsm.mode, &flow->fsm.ep, pk->line,
+	if (!ftpe_may_create(pk))
+		return false;
+	/* Room to keep the rewrite for a resend, before there is one. */
+	if (!flow->nat_edit) {
+		flow->nat_edit = kzalloc(sizeof(*flow->nat_edit), GFP_ATOMIC);
+		if (!flow->nat_edit) {
+			ftpe_stat_inc(pk->net, FTPE_STAT_NOMEM);
+			return false;
+		}
+	}
+	/* The line replaces the negotiation, and with it the pinhole. */
+	ftpe_flow_unexpect(flow);
+	exp = ftpe_nat_expect(pk->ct, mode, ep, pk->line,
 			      flow->stream[pk->dir].line_seq, ftpe_expect_used,
 			      &pk->edit);
+	/* A third host's endpoint (loose=1) is not translated: no pinhole. */
+	if (PTR_ERR(exp) == -EXDEV)
+		return true;
 	if (IS_ERR(exp))
+		return false;
+	pk->nat_exp = exp;
+	return true;
+}
+
+/* The expectation ftpe_nat_announce() made becomes the pinhole. */
+static void ftpe_nat_take(struct ftpe_pkt *pk)
+{
+	if (!pk->nat_exp)
 		return;
-	flow->exp = exp;
+	ftpe_flow_unexpect(pk->flow);
+	pk->flow->exp = pk->nat_exp;
+	pk->nat_exp = NULL;
+	pk->created = true;
 	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_CREATED);
 }
 
-static void ftpe_expect(struct ftpe_pkt *pk)
+/* ... or is given up, with the line that asked for it. */
+static void ftpe_nat_drop(struct ftpe_pkt *pk)
+{
+	if (!pk->nat_exp)
+		return;
+	nf_ct_unexpect_related(pk->nat_exp);
+	nf_ct_expect_put(pk->nat_exp);
+	pk->nat_exp = NULL;
+	pk->edit.len = 0;
+}
+
+/* Open the pinhole; false if it could not be, so the line is refused. */
+static bool ftpe_expect(struct ftpe_pkt *pk)
 {
 	const struct nf_conntrack_tuple *orig =
 		&pk->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
@@ -111,17 +182,24 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	struct nf_conntrack_expect *exp;
 	union nf_inet_addr third;
 
+	if (!ftpe_may_create(pk))
+		return false;
 	if (ftpe_nat_wanted(pk->ct)) {
-		if (!ftpe_mode_active(flow->fsm.mode))
-			ftpe_nat_announce(pk);
-		else if (flow->exp && ftpe_nat_activate(&flow->exp))
+		/* Passive: registered as the 227/229 was read. */
+		if (!ftpe_mode_active(flow->fsm.mode)) {
+			ftpe_nat_take(pk);
+			return true;
+		}
+		/* A lapsed reservation not renewed: counted, nothing leaks. */
+		if (flow->exp && ftpe_nat_activate(&flow->exp))
 			ftpe_flow_unexpect(flow);
-		return;
+		pk->created = true;
+		return true;
 	}
 	exp = nf_ct_expect_alloc(pk->ct);
 	if (!exp) {
 		ftpe_stat_inc(pk->net, FTPE_STAT_NOMEM);
-		return;
+		return false;
 	}
 	if (ftpe_mode_active(flow->fsm.mode)) {
 		src = &orig->dst.u3;
@@ -141,18 +219,22 @@ static void ftpe_expect(struct ftpe_pkt *pk)
 	if (nf_ct_expect_related(exp, 0)) {
 		ftpe_stat_inc(pk->net, FTPE_STAT_EXP_FAILED);
 		nf_ct_expect_put(exp);
-		return;
+		return false;
 	}
 	/* Keep our allocation reference: it is how we remove it early. */
 	flow->exp = exp;
+	pk->created = true;
 	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_CREATED);
+	return true;
 }
 
 /*
  * Carry out what the state machine decided; @why is the FTPE_STAT_ABORTED_*
- * cause to count should it have ended the negotiation early.
+ * cause to count should it have ended the negotiation early.  False when
+ * the pinhole it asked for could not be made: nothing is counted then, as
+ * the line is refused and will be read again.
  */
-static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
+static bool ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 		       enum ftpe_stat why)
 {
 	static const struct {
@@ -171,8 +253,8 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 
 	if (r & FTPE_DO_REMOVE)
 		ftpe_flow_unexpect(pk->flow);
-	if (r & FTPE_DO_CREATE)
-		ftpe_expect(pk);
+	if ((r & FTPE_DO_CREATE) && !ftpe_expect(pk))
+		return false;
 	if (r & FTPE_EV_OPENED)
 		pk->flow->since = jiffies;
 	if (r & FTPE_EV_TLS)
@@ -182,6 +264,7 @@ static void ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 			ftpe_stat_inc(pk->net, events[i].stat);
 	if (r & FTPE_EV_ABORTED)
 		ftpe_stat_abort(pk->net, why);
+	return true;
 }
 
 /* Is @ep @peer's own address, on a port a pinhole may open? */
@@ -202,15 +285,12 @@ static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
 	return true;
 }
 
-/* Count a line; false once TLS made the channel unreadable. */
-static bool ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
+/* Count a line read for good (not refused, to be read again). */
+static void ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
 {
-	if (pk->flow->dark)
-		return false;
 	ftpe_stat_inc(pk->net, FTPE_STAT_LINES);
 	if (lflags & FTPE_LINE_BARE_LF)
 		ftpe_stat_inc(pk->net, FTPE_STAT_BARE_LF);
-	return true;
 }
 
 static void ftpe_command(void *ctx, const char *line, unsigned int len,
@@ -229,36 +309,61 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		[FTPE_VERB_MALFORMED] = FTPE_STAT_MALFORMED,
 	};
 	struct ftpe_pkt *pk = ctx;
+	struct ftpe_flow *flow = pk->flow;
 	struct ftpe_endpoint ep;
+	enum ftpe_stat counted;
+	struct ftpe_fsm saved;
 	enum ftpe_verb verb;
 	enum ftpe_stat why;
 	unsigned int r;
+	bool active;
 
-	if (!ftpe_line_seen(pk, lflags))
+	/* TLS made the channel unreadable. */
+	if (flow->dark)
 		return;
 
+	pk->line = line;
 	verb = ftpe_parse_command(line, len, &ep);
+	active = verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT;
 	/* A cut-off line may have lost digits: never act on its numbers. */
-	if ((lflags & FTPE_LINE_TRUNCATED) &&
-	    (verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT))
+	if ((lflags & FTPE_LINE_TRUNCATED) && active) {
+		/* Translated, its endpoint cannot leave as it is either. */
+		if (ftpe_nat_wanted(pk->ct)) {
+			ftpe_stat_inc(pk->net, FTPE_STAT_NAT_FAILED);
+			ftpe_stop(pk);
+			return;
+		}
 		verb = FTPE_VERB_MALFORMED;
-	ftpe_stat_inc(pk->net, verb_stat[verb]);
+		active = false;
+	}
+	/* Counted as what it says, refused or not. */
+	counted = verb_stat[verb];
 
-	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
+	if (active &&
 	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
 		verb = FTPE_VERB_REFUSED;
-	pk->line = line;
-	r = ftpe_fsm_command(&pk->flow->fsm, verb, &ep);
+	else if (active && ftpe_nat_wanted(pk->ct) &&
+		 !ftpe_nat_announce(pk, verb, &ep)) {
+		ftpe_stop(pk);
+		return;
+	}
+	saved = flow->fsm;
+	r = ftpe_fsm_command(&flow->fsm, verb, &ep);
 	if (r & FTPE_EV_OVERFLOW)
 		why = FTPE_STAT_ABORTED_OTHER;
 	else if (verb == FTPE_VERB_REFUSED)
 		why = FTPE_STAT_ABORTED_REFUSED;
 	else
 		why = FTPE_STAT_ABORTED_ABOR_QUIT;
-	ftpe_apply(pk, r, why);
-	if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
-	    ftpe_nat_wanted(pk->ct))
-		ftpe_nat_announce(pk);
+	if (!ftpe_apply(pk, r, why)) {
+		flow->fsm = saved;
+		ftpe_nat_drop(pk);
+		ftpe_stop(pk);
+		return;
+	}
+	ftpe_nat_take(pk);
+	ftpe_line_seen(pk, lflags);
+	ftpe_stat_inc(pk->net, counted);
 }
 
 /*
@@ -292,19 +397,23 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	struct ftpe_pkt *pk = ctx;
 	struct ftpe_fsm *f = &pk->flow->fsm;
 	const struct ftpe_endpoint *vetted = NULL;
+	struct ftpe_reply_state replies = pk->flow->replies;
 	enum ftpe_stat why = FTPE_STAT_ABORTED_OTHER;
 	struct ftpe_endpoint ep;
+	struct ftpe_fsm saved;
 	int code;
 
-	if (!ftpe_line_seen(pk, lflags))
+	if (pk->flow->dark)
 		return;
 
+	pk->line = line;
 	code = ftpe_reply_feed(&pk->flow->replies, line, len);
-	if (code < 0)
-		ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
-	if (code <= 0)
+	if (code <= 0) {
+		ftpe_line_seen(pk, lflags);
+		if (code < 0)
+			ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
 		return;
-	ftpe_stat_inc(pk->net, FTPE_STAT_REPLY_1XX + code / 100 - 1);
+	}
 
 	/* Only the reply that answers our PASV/EPSV is read for numbers. */
 	if (ftpe_fsm_wants_endpoint(f, code)) {
@@ -314,11 +423,27 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 			vetted = ftpe_vet_passive(pk, code, line, len, &ep);
 		if (!vetted)
 			why = FTPE_STAT_ABORTED_REFUSED;
+		else if (ftpe_nat_wanted(pk->ct) &&
+			 !ftpe_nat_announce(pk, f->mode, vetted))
+			goto refuse;
 	}
 	if (code >= 400)
 		why = FTPE_STAT_ABORTED_NEGATIVE;
-	pk->line = line;
-	ftpe_apply(pk, ftpe_fsm_reply(f, code, vetted), why);
+	saved = *f;
+	if (!ftpe_apply(pk, ftpe_fsm_reply(f, code, vetted), why)) {
+		*f = saved;
+		goto refuse;
+	}
+	/* Not taken by a DO_CREATE: not wanted after all. */
+	ftpe_nat_drop(pk);
+	ftpe_line_seen(pk, lflags);
+	ftpe_stat_inc(pk->net, FTPE_STAT_REPLY_1XX + code / 100 - 1);
+	return;
+
+refuse:
+	pk->flow->replies = replies;
+	ftpe_nat_drop(pk);
+	ftpe_stop(pk);
 }
 
 static void ftpe_count_stream(const struct net *net, unsigned int ev)
@@ -335,6 +460,38 @@ static void ftpe_count_stream(const struct net *net, unsigned int ev)
 		ftpe_stat_inc(net, FTPE_STAT_SPLIT_LINES);
 }
 
+/*
+ * Translated: does the line still open at the end of the segment already
+ * hold text of an endpoint that will need rewriting?  It cannot be
+ * rewritten once it has left, so the segment waits for the resend, which
+ * usually carries the whole line.  Text before the endpoint may leave.
+ */
+static bool ftpe_nat_cut(const struct ftpe_flow *flow,
+			 enum ip_conntrack_dir dir)
+{
+	const struct ftpe_stream *s = &flow->stream[dir];
+	const char *p = s->partial;
+	unsigned int i, n = s->held;
+	int code;
+
+	if (!n || !p)
+		return false;
+	if (dir == IP_CT_DIR_ORIGINAL) {
+		if (n < 5 || (strncasecmp(p, "PORT ", 5) &&
+			      strncasecmp(p, "EPRT ", 5)))
+			return false;
+		for (i = 5; i < n; i++)
+			if (p[i] != ' ')
+				return true;
+		return false;
+	}
+	if (n < 5 || p[3] != ' ' ||
+	    (strncmp(p, "227", 3) && strncmp(p, "229", 3)))
+		return false;
+	code = p[2] == '7' ? 227 : 229;
+	return ftpe_fsm_wants_endpoint(&flow->fsm, code);
+}
+
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo)
 {
@@ -342,6 +499,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	const struct net *net = nf_ct_net(ct);
 	unsigned int dataoff, datalen;
 	const struct tcphdr *th;
+	unsigned int verdict = NF_ACCEPT;
 	struct ftpe_flow *flow;
 	struct tcphdr _th;
 	struct ftpe_pkt pk;
@@ -350,6 +508,13 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	if (!nf_ct_is_confirmed(ct))
 		ftpe_nat_prepare(ct);
 	if (ctinfo != IP_CT_ESTABLISHED && ctinfo != IP_CT_ESTABLISHED_REPLY)
+		return NF_ACCEPT;
+	/*
+	 * Looped back: this skb was read (and rewritten) on its way out, and
+	 * its sequence number may already be adjusted.  nf_confirm() asks
+	 * the same question before it adjusts sequence numbers.
+	 */
+	if (nf_is_loopback_packet(skb))
 		return NF_ACCEPT;
 	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
 	if (!th)
@@ -376,24 +541,53 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	if (datalen && !flow->dark) {
 		ftpe_line_fn fn = dir == IP_CT_DIR_ORIGINAL ? ftpe_command :
 							      ftpe_reply;
+		struct ftpe_stream *s = &flow->stream[dir];
+		bool nat = ftpe_nat_wanted(ct);
+		u32 seq = ntohl(th->seq);
 		unsigned int ev;
+		u32 from;
 
+		/*
+		 * Translated, a segment beyond a hole could hold the rest of
+		 * an endpoint whose start is in the hole; the sender resends
+		 * from the hole, as the receiver has neither.
+		 */
+		if (nat && ftpe_stream_beyond(s, seq)) {
+			ftpe_stat_inc(net, FTPE_STAT_GAP);
+			verdict = NF_DROP;
+			goto out;
+		}
+		from = ftpe_stream_first(s, seq);
 		pk.flow = flow;
 		pk.ct = ct;
 		pk.net = net;
 		pk.dir = dir;
-		pk.edit.seg_seq = ntohl(th->seq);
+		pk.nat_exp = NULL;
+		pk.created = false;
+		pk.drop = false;
+		pk.edit.seg_seq = seq;
 		pk.edit.seg_len = datalen;
 		pk.edit.len = 0;
 		pk.edit.dir = dir;
-		ev = ftpe_stream_feed(&flow->stream[dir], ntohl(th->seq), skb,
-				      dataoff, datalen, ftpe_skb_read, fn, &pk);
+		pk.edit.repeat = false;
+		if (nat)
+			ftpe_nat_begin(&pk.edit, flow->nat_edit);
+		ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen,
+				      ftpe_skb_read, fn, &pk);
 		ftpe_count_stream(net, ev);
-		/* A line the other side cannot use must open nothing. */
-		if (ftpe_nat_wanted(ct) &&
-		    !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,
-				    &flow->nat_edit))
-			ftpe_flow_unexpect(flow);
+		if (nat && !pk.drop && ftpe_nat_cut(flow, dir)) {
+			ftpe_stream_unread(s, from);
+			ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+			pk.drop = true;
+		}
+		if (nat && !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,
+					   flow->nat_edit, pk.drop))
+			pk.drop = true;
+		/* Its FIN, if any, comes again with it. */
+		if (pk.drop) {
+			verdict = NF_DROP;
+			goto out;
+		}
 	}
 	if (th->fin) {
 		if (dir == IP_CT_DIR_ORIGINAL)
@@ -406,7 +600,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 out:
 	spin_unlock_bh(&flow->lock);
-	return NF_ACCEPT;
+	return verdict;
 }
 
 void ftpe_destroy(struct nf_conn *ct)

@@ -30,12 +30,27 @@
  * it is missing (counted as nat_seqadj_added).  A rewrite that needs seqadj
  * and finds none fails rather than corrupt the stream.
  *
- * Limits: only text inside the segment being read can be rewritten (a line
- * split so that its endpoint began in an earlier segment fails), at most
- * one rewrite per segment, and only the latest rewrite is repeated on a
- * retransmission.  Each failure leaves no pinhole and is counted in
- * nat_failed.
+ * Fail closed: an endpoint that cannot be rewritten must not leave the
+ * router as it was written, so the segment carrying it is dropped (counted
+ * in nat_failed) and read again when the sender resends it, as the stream
+ * layer unreads the line (stream.h).  That covers no free port, a rewrite
+ * that could not be applied, a PORT/EPRT cut off as overlong, and text
+ * that cannot be reached in place: only text inside the segment being read
+ * can be rewritten, so the segment that ends inside an announcing line
+ * already holding endpoint text is dropped too (the sender's resend
+ * usually carries the whole line; Linux joins the two segments), and on a
+ * translated connection so is every segment beyond a hole, which could
+ * hold the rest of such a line.  A sender that resends the same cut for
+ * ever stalls, as with nf_nat_ftp.
+ *
+ * Limits: one rewrite per segment (seqadj keeps one correction per
+ * sequence number), so a second announcement in a segment is dropped and
+ * read from the resend.  A resent segment gets the connection's latest
+ * rewrite again (its length change counted once); one that carries only a
+ * part of it is dropped.  A loopback skb meets the helper on its way in as well
+ * as out; only the way out reads it (helper.c).
  */
+#include <linux/random.h>
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
@@ -46,8 +61,11 @@
 #include "netns.h"
 #include "params.h"
 
-/* Ports tried after the announced one before giving up. */
-#define FTPE_NAT_PORT_TRIES	64
+/*
+ * Random ports tried after the announced one before giving up: each try
+ * takes the global expectation lock, so a line may cost only a few.
+ */
+#define FTPE_NAT_PORT_TRIES	16
 
 void ftpe_nat_prepare(struct nf_conn *ct)
 {
@@ -60,11 +78,14 @@ void ftpe_nat_prepare(struct nf_conn *ct)
 }
 
 /*
- * Register @exp on @port or, when another expectation holds that tuple, on
- * the next free port at or above min_port.  Returns the port, or 0.
+ * Register @exp on @port or, when another expectation holds it, on a
+ * random port at or above min_port: the next one up would tell anybody
+ * who can announce ports which one a pinhole will open.  Returns the
+ * port, or 0.
  */
 static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
 {
+	u32 range = 65536 - ftpe_min_port;
 	unsigned int tries;
 	int ret;
 
@@ -73,10 +94,13 @@ static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
 		ret = nf_ct_expect_related(exp, 0);
 		if (!ret)
 			return port;
-		/* EALREADY: the same tuple, held by another master. */
+		/*
+		 * EBUSY: another master's expectation covers the tuple;
+		 * EALREADY: another master or class has the very same one.
+		 */
 		if (ret != -EBUSY && ret != -EALREADY)
 			return 0;
-		port = port < 65535 ? port + 1 : ftpe_min_port;
+		port = ftpe_min_port + get_random_u32_below(range);
 	}
 	return 0;
 }
@@ -121,14 +145,13 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 	__be16 port = htons(ep->port);
 	u16 chosen;
 
-	/*
-	 * nf_nat_follow_master() leads only to the announcer; bytes of an
-	 * earlier segment are gone; one rewrite per segment.
-	 */
-	if ((mode != FTPE_VERB_EPSV &&
-	     memcmp(ep->addr, &own->src.u3,
-		    nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4)) ||
-	    edit->len || (s32)(at - edit->seg_seq) < 0 ||
+	/* nf_nat_follow_master() leads only to the announcer. */
+	if (mode != FTPE_VERB_EPSV &&
+	    memcmp(ep->addr, &own->src.u3,
+		   nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4))
+		return ERR_PTR(-EXDEV);
+	/* Bytes of an earlier segment are gone; one rewrite per segment. */
+	if (edit->len || edit->repeat || (s32)(at - edit->seg_seq) < 0 ||
 	    at - edit->seg_seq + ep->span > edit->seg_len) {
 		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
 		return ERR_PTR(-ERANGE);
@@ -214,49 +237,86 @@ int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	return ret;
 }
 
+/*
+ * Rewrite @edit in this skb; its length change goes to seqadj only the
+ * first time.  seqadj keeps one correction per sequence number, and a
+ * resend that starts later than the segment first rewritten would add it
+ * a second time.
+ */
 static bool ftpe_nat_mangle(struct sk_buff *skb, unsigned int protoff,
 			    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-			    const struct ftpe_nat_edit *edit, u32 seg_seq)
+			    struct ftpe_nat_edit *edit, u32 seg_seq)
 {
 	if ((edit->text_len != edit->len && !nfct_seqadj(ct)) ||
-	    !nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
-				      edit->seq - seg_seq, edit->len,
-				      edit->text, edit->text_len)) {
+	    !__nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
+					edit->seq - seg_seq, edit->len,
+					edit->text, edit->text_len,
+					!edit->adjusted)) {
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 		return false;
 	}
+	edit->adjusted = true;
 	return true;
+}
+
+/* How much of this segment's stretch of the stream @old covers. */
+static int ftpe_nat_overlap(const struct ftpe_nat_edit *old,
+			    const struct ftpe_nat_edit *edit)
+{
+	u32 at;
+
+	if (!old || !old->len || old->dir != edit->dir)
+		return 0;
+	at = old->seq - edit->seg_seq;
+	if ((s32)at >= 0 && at + old->len <= edit->seg_len)
+		return 2;
+	/* Any byte of it in the segment, at either end? */
+	if ((s32)(old->seq + old->len - edit->seg_seq) > 0 &&
+	    (s32)(edit->seg_seq + edit->seg_len - old->seq) > 0)
+		return 1;
+	return 0;
+}
+
+void ftpe_nat_begin(struct ftpe_nat_edit *edit,
+		    const struct ftpe_nat_edit *last)
+{
+	edit->repeat = ftpe_nat_overlap(last, edit) != 0;
 }
 
 /*
  * Retransmissions: the stream layer reads each byte once, but a segment
  * resent with the rewritten bytes in it must leave the router rewritten
  * alike, or the other side would read two versions of one stretch of the
- * stream (seqadj leaves a resent segment at its first offset).
+ * stream.  A rewrite queued in a segment that is dropped is kept as the
+ * latest, for the resend: its line has been read and will not be read
+ * again.
  */
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 		    const struct ftpe_nat_edit *edit,
-		    struct ftpe_nat_edit **last)
+		    struct ftpe_nat_edit *last, bool drop)
 {
-	const struct ftpe_nat_edit *old = *last;
-	u32 at;
-
 	if (edit->len) {
-		if (!ftpe_nat_mangle(skb, protoff, ct, ctinfo, edit,
-				     edit->seg_seq))
+		/* The caller made room before it queued a rewrite. */
+		if (WARN_ON_ONCE(!last))
+			return false;
+		*last = *edit;
+		last->adjusted = false;
+		if (drop || !ftpe_nat_mangle(skb, protoff, ct, ctinfo, last,
+					     edit->seg_seq))
 			return false;
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_REWRITTEN);
-		if (!old)
-			*last = kmalloc(sizeof(*edit), GFP_ATOMIC);
-		if (*last)
-			**last = *edit;
 		return true;
 	}
-	if (!old || old->dir != edit->dir)
-		return true;
-	at = old->seq - edit->seg_seq;
-	if ((s32)at < 0 || at + old->len > edit->seg_len)
-		return true;
-	return ftpe_nat_mangle(skb, protoff, ct, ctinfo, old, edit->seg_seq);
+	switch (ftpe_nat_overlap(last, edit)) {
+	case 0:
+		return !drop;
+	case 1:
+		/* Part of a rewritten endpoint cannot be rewritten alike. */
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
+		return false;
+	default:
+		return !drop && ftpe_nat_mangle(skb, protoff, ct, ctinfo, last,
+						edit->seg_seq);
+	}
 }

@@ -33,6 +33,8 @@ struct ftpe_nat_edit {
 	u16 len;		/* bytes replaced; 0: no rewrite pending */
 	u8 text_len;
 	u8 dir;			/* enum ip_conntrack_dir of the segment */
+	bool repeat;		/* the segment resends the latest rewrite */
+	bool adjusted;		/* its length change is in seqadj */
 	char text[FTPE_NAT_TEXT_MAX];
 };
 
@@ -52,9 +54,11 @@ void ftpe_nat_prepare(struct nf_conn *ct);
  * byte has sequence number @line_seq) announces, on a free port, and queue
  * the line's rewrite in @edit when the other side must see another endpoint.
  * Active modes register it inactive (see nat.c).  @expectfn must call
- * ftpe_nat_follow().  An endpoint that is not its announcer's own (the
- * loose parameter's third host) is not translated.  Returns the expectation,
- * with the caller's reference, or an ERR_PTR (counted in nat_failed).
+ * ftpe_nat_follow().  Returns the expectation, with the caller's
+ * reference, or an ERR_PTR: -EXDEV for an endpoint that is not its
+ * announcer's own (the loose parameter's third host), which is not
+ * translated, or, counted: -ERANGE when the text is not in this segment or
+ * the segment has a rewrite already, -EBUSY when no port is free, -ENOMEM.
  */
 struct nf_conntrack_expect *
 ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
@@ -72,14 +76,25 @@ static inline void ftpe_nat_follow(struct nf_conn *ct,
 int ftpe_nat_activate(struct nf_conntrack_expect **expp);
 
 /*
- * Apply @edit, the rewrite queued while reading this segment, if any; else
- * repeat *@last on a retransmission that carries its bytes again.  *@last
- * (freed by the caller) keeps the latest rewrite.  False if one failed.
+ * Before reading a segment (@edit's seg_seq, seg_len and dir set): does it
+ * resend @last, the connection's latest rewrite (NULL: none yet)?  Then it
+ * has no room for another.
+ */
+void ftpe_nat_begin(struct ftpe_nat_edit *edit,
+		    const struct ftpe_nat_edit *last);
+
+/*
+ * After reading it: apply @edit, the rewrite queued while reading, if any;
+ * else repeat @last on a retransmission that carries its bytes again.
+ * @last (room the caller made before queuing a rewrite) keeps the latest
+ * rewrite, also when the segment is dropped (@drop) or the rewrite fails.
+ * Returns whether the segment may pass: false when it is to be dropped,
+ * when a rewrite failed or when it carries only a part of @last.
  */
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 		    const struct ftpe_nat_edit *edit,
-		    struct ftpe_nat_edit **last);
+		    struct ftpe_nat_edit *last, bool drop);
 
 #else
 
@@ -110,13 +125,18 @@ static inline int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	return -EOPNOTSUPP;
 }
 
+static inline void ftpe_nat_begin(struct ftpe_nat_edit *edit,
+				  const struct ftpe_nat_edit *last)
+{
+}
+
 static inline bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 				  struct nf_conn *ct,
 				  enum ip_conntrack_info ctinfo,
 				  const struct ftpe_nat_edit *edit,
-				  struct ftpe_nat_edit **last)
+				  struct ftpe_nat_edit *last, bool drop)
 {
-	return true;
+	return !drop;
 }
 
 #endif /* CONFIG_NF_NAT */

@@ -73,17 +73,31 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 		memcpy(dst, p, n);
 	s->held += n;
 
+	/* A refused line keeps its start for the resent segment. */
 	if (nl) {
 		*ev |= FTPE_STREAM_EV_SPLIT;
 		ftpe_emit(line, ctx, s->partial, s->held - 1, ev);
-		ftpe_stream_reset(s);
+		if (!(s->flags & FTPE_STREAM_STOP))
+			ftpe_stream_reset(s);
 	} else if (s->held == FTPE_WINDOW) {
 		ftpe_overlong(s, line, ctx, s->partial, ev);
-		ftpe_free(s->partial);
-		s->partial = NULL;
-		s->held = 0;
+		if (!(s->flags & FTPE_STREAM_STOP))
+			ftpe_stream_reset(s);
 	}
 	return n;
+}
+
+void ftpe_stream_unread(struct ftpe_stream *s, u32 from)
+{
+	if (s->held && (s32)(s->line_seq - from) < 0) {
+		/* Begun in an earlier segment: its start stays held. */
+		s->held = (u16)(from - s->line_seq);
+		s->next_seq = from;
+	} else {
+		ftpe_stream_reset(s);
+		s->next_seq = s->line_seq;
+	}
+	s->flags &= ~(FTPE_STREAM_STOP | FTPE_STREAM_SKIPPING);
 }
 
 /* Sequence numbers wrap: compare them as distances, never as values. */
@@ -151,7 +165,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	char buf[FTPE_WINDOW];
 	unsigned int ev = 0, end, n;
 	const char *p, *nl;
-	u32 seen;
+	u32 seen, first;
 
 	if (!len)
 		return 0;
@@ -189,6 +203,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		len -= seen;
 		seq = s->next_seq;
 	}
+	first = seq;
 	s->next_seq = seq + len;
 	ftpe_known_prune(s);
 	end = off + len;
@@ -198,6 +213,8 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	if (s->held) {
 		s->line_seq = seq + off - s->held;
 		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev);
+		if (s->flags & FTPE_STREAM_STOP)
+			goto stop;
 	}
 
 	while (off < end) {
@@ -220,11 +237,15 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		}
 		if (nl) {
 			ftpe_emit(line, ctx, p, nl - p, &ev);
+			if (s->flags & FTPE_STREAM_STOP)
+				goto stop;
 			off += nl - p + 1;
 			continue;
 		}
 		if (n == FTPE_WINDOW) {
 			ftpe_overlong(s, line, ctx, p, &ev);
+			if (s->flags & FTPE_STREAM_STOP)
+				goto stop;
 			off += n;
 			continue;
 		}
@@ -240,4 +261,8 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		break;
 	}
 	return ev;
+
+stop:
+	ftpe_stream_unread(s, first);
+	return ev | FTPE_STREAM_EV_STOPPED;
 }

@@ -25,6 +25,14 @@
  * exposure nf_conntrack_ftp has with its recorded after-newline sequence
  * numbers.  Conntrack's TCP window check bounds where either may lie.
  *
+ * A line callback that cannot take its line now (its caller is going to
+ * drop the segment, so that the sender's retransmission is read afresh)
+ * sets FTPE_STREAM_STOP in the stream's flags.  Reading stops there, and
+ * the stream is left as if nothing from the start of that line on had been
+ * read: ftpe_stream_feed() returns FTPE_STREAM_EV_STOPPED.  A line begun in
+ * an earlier segment keeps the start held from there, since only this
+ * segment's bytes come again.  The lines before it stay read.
+ *
  * A line still open at the end of a segment is kept in a buffer allocated
  * only then and freed once the line completes, so a stream holds no buffer
  * unless a line is actually split.
@@ -64,6 +72,7 @@ struct ftpe_stream {
 
 #define FTPE_STREAM_SYNCED	0x01	/* next_seq is valid */
 #define FTPE_STREAM_SKIPPING	0x02	/* discarding up to the next '\n' */
+#define FTPE_STREAM_STOP	0x04	/* set by a line callback: see above */
 
 /* Flags passed with each line. */
 #define FTPE_LINE_TRUNCATED	0x01	/* longer than FTPE_LINE_MAX */
@@ -75,6 +84,7 @@ struct ftpe_stream {
 #define FTPE_STREAM_EV_OVERLONG	0x04	/* a line exceeded FTPE_LINE_MAX */
 #define FTPE_STREAM_EV_NOMEM	0x08	/* split line lost: no memory */
 #define FTPE_STREAM_EV_SPLIT	0x10	/* a line was joined across segments */
+#define FTPE_STREAM_EV_STOPPED	0x20	/* a line callback stopped reading */
 
 /*
  * Copy @len bytes at @off of @src into @buf, or return a pointer to them
@@ -99,5 +109,29 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 
 /* Forget any unfinished line and free its buffer. */
 void ftpe_stream_reset(struct ftpe_stream *s);
+
+/*
+ * Would a segment starting at @seq lie beyond a hole?  (It would not be
+ * read, and its caller may want to drop it instead.)
+ */
+static inline bool ftpe_stream_beyond(const struct ftpe_stream *s, u32 seq)
+{
+	return (s->flags & FTPE_STREAM_SYNCED) && (s32)(seq - s->next_seq) > 0;
+}
+
+/* The first byte a segment starting at @seq (not beyond a hole) adds. */
+static inline u32 ftpe_stream_first(const struct ftpe_stream *s, u32 seq)
+{
+	return (s->flags & FTPE_STREAM_SYNCED) &&
+	       (s32)(seq - s->next_seq) < 0 ? s->next_seq : seq;
+}
+
+/*
+ * Unread the line still open after the segment whose first new byte was
+ * @from (see ftpe_stream_first()), as FTPE_STREAM_STOP does for a whole
+ * line.  The line's start, s->partial[0 .. s->held), may be inspected
+ * before.
+ */
+void ftpe_stream_unread(struct ftpe_stream *s, u32 from);
 
 #endif /* _NF_FTP_EMBRYO_STREAM_H */

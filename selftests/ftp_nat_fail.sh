@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# NAT that cannot rewrite fails closed, and costs bounded work
+# (ftp_nat_fail.py): a PORT split so that its digits start in an earlier
+# segment, a rewritten PORT lost after the router, a PORT whose port another
+# pinhole holds, a PORT when no port is free, and one segment of hundreds
+# of PORT lines. The private address
+# never reaches the outside, in a packet or in the reassembled stream.
+#
+#   cli c0 ---------- r0 rtr r1 ---------- s0 srv
+#   192.168.124.10      .1   198.51.100.1     198.51.100.2
+#
+# rtr masquerades cli and forwards its port 2121 to cli:21 (ftp_nat.sh's
+# iptables rules, IPv4 only). The module is reloaded with min_port=65535
+# for the case without a free port, and restored at exit.
+# Usage (in the guest, as root): ftp_nat_fail.sh MODULE.ko
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/lib.sh"
+source "$here/xfer.inc"
+
+ko=${1:?usage: $0 MODULE.ko}
+mod=nf_ftp_embryo
+LAN4=192.168.124.10
+PUB4=198.51.100.1
+WAN4=198.51.100.2
+
+if [[ $ko == - ]]; then
+	echo "not ok - nat fail: the test needs nf_ftp_embryo.ko (got '-')"
+	exit 1
+fi
+
+topo_nat() {
+	topo_links
+	in_ns cli ip addr add $LAN4/24 dev c0
+	in_ns rtr ip addr add 192.168.124.1/24 dev r0
+	in_ns rtr ip addr add $PUB4/24 dev r1
+	in_ns srv ip addr add $WAN4/24 dev s0
+	in_ns cli ip route add default via 192.168.124.1
+}
+
+rules() {
+	rtr_rule iptables -P FORWARD DROP
+	rtr_rule iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+	rtr_rule iptables -A FORWARD -i r0 -o r1 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT
+	rtr_rule iptables -A FORWARD -p tcp --dport 21 -m conntrack --ctstate NEW \
+		-m conntrack --ctstate DNAT -j ACCEPT
+	rtr_rule iptables -t nat -A POSTROUTING -o r1 -s 192.168.124.0/24 -j MASQUERADE
+	rtr_rule iptables -t nat -A PREROUTING -i r1 -d $PUB4 -p tcp --dport 2121 \
+		-j DNAT --to-destination $LAN4:21
+}
+
+# helper_rule -A|-D: the CT rule holds the module; it goes before a reload.
+helper_rule() {
+	rtr_rule iptables -t raw "$1" PREROUTING -p tcp -m multiport --dports 21,2121 \
+		-j CT --helper "$HELPER"
+}
+
+unload() {
+	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
+	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
+}
+
+reload() {
+	helper_rule -D
+	in_ns rtr conntrack -F >/dev/null 2>&1 || true
+	unload
+	insmod "$ko" "$@"
+	helper_rule -A
+	echo "# helper $HELPER on $(uname -r), $*"
+}
+
+restore() {
+	topo_down
+	rm -rf "$NFE_TMP"
+	unload && insmod "$ko"
+}
+
+# cases CASE...: run ftp_nat_fail.py, counting a crash as a failure.
+cases() {
+	local rc=0
+	NFE_TMP=$NFE_TMP "$PY" "$here/ftp_nat_fail.py" "$@" || rc=$?
+	if ((rc != 0)) && ((rc != 1)); then
+		echo "not ok - nat fail: ftp_nat_fail.py $* ran to completion (exit $rc)"
+	fi
+	((rc == 0)) || failed=$((failed + 1))
+}
+
+load_module "$ko"
+trap restore EXIT
+topo_nat
+rules
+helper_rule -A
+echo "# helper $HELPER on $(uname -r)"
+
+cases split resend random burst
+reload min_port=65535
+cases nofree
+
+echo "# $0: ${SECONDS}s"
+((failed == 0))
