@@ -133,8 +133,9 @@ tap "after the flood: through a pinhole" test "$(counter expect_created)" = $((c
 
 # failslab on the module's allocation sites (debug kernel only: Debian's
 # kernel has no fault injection).
+# failslab_case CACHE SPACE TIMES fails|works: what the transfer must do.
 failslab_case() {
-	local cache=$1 space=$2 times=$3 nomem rc=0
+	local cache=$1 space=$2 times=$3 want=$4 nomem rc=0
 	tap "failslab $cache: flagged at boot" \
 		grep -qx 1 "/sys/kernel/slab/$cache/failslab" || return 0
 	nomem=$(counter nomem)
@@ -144,7 +145,12 @@ failslab_case() {
 	fetch_small "$NFE_TMP/fs.bin" -m 15 2>/dev/null || rc=$?
 	echo 0 >$fs/probability
 	((times < 0)) || tap "failslab $cache: every injection used" grep -qx 0 $fs/times
-	tap "failslab $cache: no pinhole, the transfer fails" test "$rc" -ne 0
+	if [[ $want == fails ]]; then
+		tap "failslab $cache: no pinhole, the transfer fails" test "$rc" -ne 0
+	else
+		tap "failslab $cache: the segment is dropped, its retransmission opens the pinhole" \
+			test "$rc" -eq 0
+	fi
 	tap "failslab $cache: counted as nomem" test "$(counter nomem)" -gt "$nomem"
 	tap "failslab $cache: service resumes" fetch_small "$NFE_TMP/fs.bin" -m 30
 }
@@ -155,15 +161,16 @@ if grep -q 'nfe_kernel=debug' /proc/cmdline; then
 	# next one until it exists, so all of them fail for the first case.
 	# The expectation (nf_ct_expect_alloc) comes after the flow record: a
 	# budget ("space") of one flow record lets that through and fails the
-	# expectation, once.
+	# expectation, once; the 227 carrying it is dropped (issue 13), and
+	# TCP's retransmission of it opens the pinhole.
 	if tap "failslab present" test -d $fs; then
 		echo Y >$fs/cache-filter
 		echo Y >$fs/ignore-gfp-wait
 		echo 1 >$fs/interval
 		echo 0 >$fs/verbose
-		failslab_case ftpe_flow 0 -1
+		failslab_case ftpe_flow 0 -1 fails
 		failslab_case nf_conntrack_expect \
-			$(($(cat /sys/kernel/slab/ftpe_flow/object_size) + 1)) 1
+			$(($(cat /sys/kernel/slab/ftpe_flow/object_size) + 1)) 1 works
 	fi
 fi
 
