@@ -16,47 +16,23 @@ still negotiate a normal passive transfer afterwards.  Prints TAP lines.
 Usage: ftp_attacks.py MAX_FLOWS        the suite
        ftp_attacks.py --loose           what loose=1 relaxes, and what not
 """
-import ctypes
-import os
 import socket
 import struct
 import sys
 import time
 
+from nsutil import Ports, Tap, enter
+
 LOOSE = sys.argv[1] == "--loose"
 MAX_FLOWS = 0 if LOOSE else int(sys.argv[1])
-CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 CLI4, CLI6, SRV4, SRV6 = "10.0.1.2", "fd00:1::2", "10.0.2.2", "fd00:2::2"
 THIRD_CLI4, THIRD_CLI6, THIRD_SRV4 = "10.0.1.3", "fd00:1::3", "10.0.2.3"
 NFE = "/proc/net/nf_ftp_embryo"
 DROP_WAIT = 1.0         # seconds a dropped SYN is given before "refused"
 
-libc = ctypes.CDLL(None, use_errno=True)
-NS = {n: os.open(f"/run/netns/{n}", os.O_RDONLY) for n in ("cli", "rtr", "srv")}
-failed = 0
-port_seq = 40000
-
-
-def enter(ns):
-    if libc.setns(NS[ns], CLONE_NEWNET):
-        raise OSError(ctypes.get_errno(), f"setns {ns}")
-
-
-def tap(name, cond, why=""):
-    global failed
-    print(f"{'ok' if cond else 'not ok'} - attack: {name}", flush=True)
-    if not cond:
-        failed += 1
-        for line in str(why).splitlines():
-            print(f"#   {line}", flush=True)
-    return cond
-
-
-def next_port():
-    global port_seq
-    port_seq += 1
-    return port_seq
+tap = Tap("attack")
+next_port = Ports(40000, 1)
 
 
 def rtr_read(path):
@@ -757,7 +733,7 @@ def main():
             tap("nothing left behind", False,
                 f"expectations {expectations()}, stats {stats()}")
         print(f"# {time.monotonic() - t:.1f}s", flush=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if tap.failed else 0)
 
 
 main()

@@ -28,48 +28,25 @@ For split, resend, random and nofree, tcpdump records srv's side of the router:
 no packet, and no reassembled stream, may contain 192.168.124 in any
 spelling.
 """
-import ctypes
 import os
 import struct
 import subprocess
 import sys
 import time
 
+from nsutil import Ports, Tap, enter
+
 import socket
 
 CLI, PUB, SRV = "192.168.124.10", "198.51.100.1", "198.51.100.2"
 PRIVATE = (b"192,168,124", b"192.168.124")
 STATS = "/proc/net/nf_ftp_embryo/stats"
-CLONE_NEWNET = 0x40000000
 # A dropped segment comes back after the retransmission timeout, doubled
 # at each try: 0.2 + 0.4 + ... s.
 RESEND_WAIT = 15
 
-libc = ctypes.CDLL(None, use_errno=True)
-NS = {n: os.open(f"/run/netns/{n}", os.O_RDONLY) for n in ("cli", "rtr", "srv")}
-failed = 0
-port_seq = 41000
-
-
-def enter(ns):
-    if libc.setns(NS[ns], CLONE_NEWNET):
-        raise OSError(ctypes.get_errno(), f"setns {ns}")
-
-
-def tap(name, cond, why=""):
-    global failed
-    print(f"{'ok' if cond else 'not ok'} - nat fail: {name}", flush=True)
-    if not cond:
-        failed += 1
-        for line in str(why).splitlines():
-            print(f"#   {line}", flush=True)
-    return cond
-
-
-def next_port():
-    global port_seq
-    port_seq += 7
-    return port_seq
+tap = Tap("nat fail")
+next_port = Ports(41000, 7)
 
 
 def stats():
@@ -423,7 +400,7 @@ def main(cases):
         leaks = cap.leaks()
         tap(f"capture ({' '.join(cases)}): no 192.168.124 leaves the router",
             not leaks, "\n".join(leaks[:6]))
-    return 1 if failed else 0
+    return 1 if tap.failed else 0
 
 
 if __name__ == "__main__":
