@@ -31,11 +31,11 @@
 # Cells whose result differs between the helpers: none, with the active
 # pinhole opened as PORT/EPRT passes. With it opened only at the
 # transfer command (the founding design's timing; main before branch
-# early-active, or nf_ftp_embryo_strict_active=1), the 12 cells of
+# early-active, or nf_ftp_embryo_strict_active=1), the 13 cells of
 # pyftpdlib in active mode (PORT, EPRT) fail through ftp-embryo alone:
 # pyftpdlib connects back as soon as it gets PORT/EPRT, before its 200,
 # nf_conntrack_ftp has the pinhole open by then, ftp-embryo drops the
-# connection and pyftpdlib answers 425.
+# connection, and pyftpdlib answers 425 or the client times out.
 # A server quirk the cells work around: Pure-FTPd lets no anonymous user
 # change an existing file, so its ftplib cells APPE to a new file.
 # Through nf_conntrack_ftp (HELPER=ftp, make check's matrix-reference)
