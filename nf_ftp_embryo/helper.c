@@ -352,6 +352,8 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		return;
 	}
 	saved = flow->fsm;
+	/* The namespace's choice of timing, for the negotiation it starts. */
+	flow->fsm.strict_active = READ_ONCE(ftpe_net(pk->net)->strict_active);
 	r = ftpe_fsm_command(&flow->fsm, verb, &ep);
 	if (r & FTPE_EV_OVERFLOW)
 		why = FTPE_STAT_ABORTED_OTHER;
