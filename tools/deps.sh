@@ -12,7 +12,7 @@ pkgs=(
 	debootstrap zstd
 	qemu-system-x86 busybox-static
 	iproute2 iptables nftables conntrack
-	vsftpd python3-pyftpdlib python3-scapy lftp curl tcpdump
+	vsftpd python3-pyftpdlib python3-scapy lftp curl wget tcpdump
 	sparse libmnl-dev pkg-config dkms
 	clang libclang-rt-14-dev
 	valgrind
