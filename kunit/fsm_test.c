@@ -8,6 +8,11 @@
  * commands and server replies with, after each, the expected state, the
  * result bits that must be set and those that must not.  "ALL" as the
  * forbidden set means the result must be exactly the required bits.
+ *
+ * Scenarios run under the founding timing (strict_active) unless marked
+ * early: most were written for it, and under it the transfer command is
+ * what opens an active pinhole.  The default timing has its own table and
+ * the loops over every state run both.
  */
 #include <kunit/test.h>
 
@@ -62,6 +67,7 @@ struct ftest_step {
 struct ftest_scenario {
 	const char *name;
 	const struct ftest_step *steps;
+	bool early;		/* the default timing, not strict_active */
 };
 
 static const struct ftpe_endpoint ftest_ep_port = {
@@ -154,6 +160,7 @@ static void ftest_run(struct kunit *test, const struct ftest_scenario *sc)
 	memset(&f, 0xa5, sizeof(f));
 	ftpe_fsm_init(&f);
 	KUNIT_EXPECT_EQ_MSG(test, f.state, FTPE_IDLE, "%s: init", sc->name);
+	f.strict_active = !sc->early;
 	for (i = 0; sc->steps[i].kind != FT_END; i++)
 		if (!ftest_do(test, &f, &sc->steps[i], sc->name, i))
 			break;
@@ -583,8 +590,9 @@ static void ftest_refused(struct kunit *test)
  * checks; false when that already failed.
  */
 static bool ftest_drive(struct kunit *test, struct ftpe_fsm *f, u8 mode,
-			u8 depth, const char *name)
+			u8 depth, bool early, const char *name)
 {
+	bool at_xfer = ftpe_mode_active(mode) && !early;
 	struct ftest_step s[4] = {};
 	int i, n = 0;
 
@@ -594,8 +602,13 @@ static bool ftest_drive(struct kunit *test, struct ftpe_fsm *f, u8 mode,
 	s[n].must = FT_OP | FT_MV;
 	s[n].mustnot = FT_ALL;
 	s[n].mode = mode;
-	if (ftpe_mode_active(mode))
+	if (ftpe_mode_active(mode)) {
 		s[n].ep = mode == FT_PORT ? &ftest_ep_port : &ftest_ep_eprt;
+		if (early) {
+			s[n].must |= FT_CR;
+			s[n].want = s[n].ep;
+		}
+	}
 	n++;
 	if (depth >= FT_OPENED) {
 		s[n].kind = FT_RPL;
@@ -618,7 +631,7 @@ static bool ftest_drive(struct kunit *test, struct ftpe_fsm *f, u8 mode,
 		s[n].arg = FT_XFER;
 		s[n].state = FT_SENT;
 		s[n].must = FT_MV;
-		if (ftpe_mode_active(mode)) {
+		if (at_xfer) {
 			s[n].must |= FT_CR;
 			s[n].want = s[0].ep;
 		}
@@ -634,10 +647,16 @@ static bool ftest_drive(struct kunit *test, struct ftpe_fsm *f, u8 mode,
 		n++;
 	}
 	ftpe_fsm_init(f);
+	f->strict_active = !early;
 	for (i = 0; i < n; i++)
 		if (!ftest_do(test, f, &s[i], name, i))
 			return false;
 	return true;
+}
+
+static const char *ftest_timing(bool early)
+{
+	return early ? "early" : "strict";
 }
 
 static const u8 ftest_modes[] = { FT_PORT, FT_EPRT, FT_PASV, FT_EPSV };
@@ -661,7 +680,7 @@ static const u16 ftest_negative[] = {
 };
 
 /* A negative reply to the negotiation or to the transfer ends it all. */
-static void ftest_negative_exits(struct kunit *test)
+static void ftest_negative_exits_in(struct kunit *test, bool early)
 {
 	static const u8 depths[] = { FT_OPENING, FT_SENT, FT_STARTED };
 	struct ftest_step s = { .kind = FT_RPL, .state = FT_IDLE };
@@ -672,12 +691,12 @@ static void ftest_negative_exits(struct kunit *test)
 	for (m = 0; m < ARRAY_SIZE(ftest_modes); m++) {
 		for (d = 0; d < ARRAY_SIZE(depths); d++) {
 			for (c = 0; c < ARRAY_SIZE(ftest_negative); c++) {
-				snprintf(name, sizeof(name), "%s, %s, %u",
+				snprintf(name, sizeof(name), "%s, %s, %u, %s",
 					 ftest_mode_name(ftest_modes[m]),
 					 ftpe_state_name(depths[d]),
-					 ftest_negative[c]);
+					 ftest_negative[c], ftest_timing(early));
 				if (!ftest_drive(test, &f, ftest_modes[m],
-						 depths[d], name))
+						 depths[d], early, name))
 					return;
 				s.arg = ftest_negative[c];
 				s.must = FT_RM | FT_AB | FT_MV;
@@ -695,8 +714,14 @@ static void ftest_negative_exits(struct kunit *test)
 	}
 }
 
+static void ftest_negative_exits(struct kunit *test)
+{
+	ftest_negative_exits_in(test, false);
+	ftest_negative_exits_in(test, true);
+}
+
 /* ABOR and QUIT end the negotiation from every state. */
-static void ftest_abor_quit(struct kunit *test)
+static void ftest_abor_quit_in(struct kunit *test, bool early)
 {
 	static const u8 depths[] = {
 		FT_OPENING, FT_OPENED, FT_SENT, FT_STARTED,
@@ -720,13 +745,14 @@ static void ftest_abor_quit(struct kunit *test)
 
 		for (m = 0; m < ARRAY_SIZE(ftest_modes); m++) {
 			for (d = 0; d < ARRAY_SIZE(depths); d++) {
-				snprintf(name, sizeof(name), "%s in %s, %s",
+				snprintf(name, sizeof(name), "%s in %s, %s, %s",
 					 verbs[v] == FTPE_VERB_ABOR ?
 					 "ABOR" : "QUIT",
 					 ftpe_state_name(depths[d]),
-					 ftest_mode_name(ftest_modes[m]));
+					 ftest_mode_name(ftest_modes[m]),
+					 ftest_timing(early));
 				if (!ftest_drive(test, &f, ftest_modes[m],
-						 depths[d], name))
+						 depths[d], early, name))
 					return;
 				s.kind = FT_CMD;
 				s.arg = verbs[v];
@@ -747,8 +773,14 @@ static void ftest_abor_quit(struct kunit *test)
 	}
 }
 
+static void ftest_abor_quit(struct kunit *test)
+{
+	ftest_abor_quit_in(test, false);
+	ftest_abor_quit_in(test, true);
+}
+
 /* A new negotiation from each state and mode replaces the old one. */
-static void ftest_replace_everywhere(struct kunit *test)
+static void ftest_replace_everywhere_in(struct kunit *test, bool early)
 {
 	static const u8 depths[] = {
 		FT_OPENING, FT_OPENED, FT_SENT, FT_STARTED,
@@ -757,27 +789,32 @@ static void ftest_replace_everywhere(struct kunit *test)
 	struct ftpe_fsm f;
 	size_t m, d, n;
 	char name[64];
+	bool opens;
 	u8 nm;
 
 	for (m = 0; m < ARRAY_SIZE(ftest_modes); m++) {
 		for (d = 0; d < ARRAY_SIZE(depths); d++) {
 			for (n = 0; n < ARRAY_SIZE(ftest_modes); n++) {
 				nm = ftest_modes[n];
-				snprintf(name, sizeof(name), "%s in %s of %s",
+				snprintf(name, sizeof(name), "%s in %s of %s, %s",
 					 ftest_mode_name(nm),
 					 ftpe_state_name(depths[d]),
-					 ftest_mode_name(ftest_modes[m]));
+					 ftest_mode_name(ftest_modes[m]),
+					 ftest_timing(early));
 				if (!ftest_drive(test, &f, ftest_modes[m],
-						 depths[d], name))
+						 depths[d], early, name))
 					return;
+				/* early: the new PORT/EPRT opens its own */
+				opens = early && ftpe_mode_active(nm);
 				memset(&s, 0, sizeof(s));
 				s.kind = FT_CMD;
 				s.arg = nm;
 				s.ep = nm == FT_PORT ? &ftest_ep_port2 :
 				       nm == FT_EPRT ? &ftest_ep_eprt : NULL;
 				s.state = FT_OPENING;
-				s.must = FT_RP | FT_RM;
-				s.mustnot = FT_CR | FT_DN;
+				s.must = FT_RP | FT_RM | (opens ? FT_CR : 0);
+				s.mustnot = FT_DN | (opens ? 0 : FT_CR);
+				s.want = opens ? s.ep : NULL;
 				s.mode = nm;
 				if (!ftest_do(test, &f, &s, name, 10))
 					return;
@@ -787,6 +824,12 @@ static void ftest_replace_everywhere(struct kunit *test)
 			}
 		}
 	}
+}
+
+static void ftest_replace_everywhere(struct kunit *test)
+{
+	ftest_replace_everywhere_in(test, false);
+	ftest_replace_everywhere_in(test, true);
 }
 
 /*
@@ -1147,6 +1190,197 @@ static void ftest_pipeline_bound(struct kunit *test)
 	ftest_inspected(test, &f, "after more replies than commands");
 }
 
+/*
+ * The default timing: an active pinhole opens as soon as PORT/EPRT has
+ * passed the caller's checks, because some servers (pyftpdlib) connect
+ * before they answer 200.  It closes at the same moments as the founding
+ * timing's, and the transfer command opens nothing more.
+ */
+static const struct ftest_step ftest_early_port_retr[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL, &ftest_ep_port, FT_PORT },
+	{ FT_RPL, 200, NULL, FT_OPENED, FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+static const struct ftest_step ftest_early_eprt_stor[] = {
+	{ FT_CMD, FT_EPRT, &ftest_ep_eprt, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL, &ftest_ep_eprt, FT_EPRT },
+	{ FT_RPL, 200, NULL, FT_OPENED, FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 125, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 250, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* The server refuses the PORT: the pinhole it got closes with the 5xx. */
+static const struct ftest_step ftest_early_port_500[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL, &ftest_ep_port },
+	{ FT_RPL, 500, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_RPL, 425, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_END }
+};
+
+/* The transfer fails (425 after the server could not connect). */
+static const struct ftest_step ftest_early_port_425[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL },
+	{ FT_RPL, 200, NULL, FT_OPENED, FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 425, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* A second PORT replaces the first pinhole with its own at once. */
+static const struct ftest_step ftest_early_port_port[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL, &ftest_ep_port },
+	{ FT_RPL, 200, NULL, FT_OPENED, FT_MV, FT_ALL },
+	{ FT_CMD, FT_PORT, &ftest_ep_port2, FT_OPENING,
+	  FT_OP | FT_RP | FT_RM | FT_CR | FT_MV, FT_ALL, &ftest_ep_port2 },
+	{ FT_RPL, 200, NULL, FT_OPENED, FT_MV, FT_ALL },
+	{ FT_CMD, FT_XFER, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* PASV after PORT: the active pinhole goes, the passive one opens at 227. */
+static const struct ftest_step ftest_early_port_pasv[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL },
+	{ FT_CMD, FT_PASV, NULL, FT_OPENING, FT_OP | FT_RP | FT_RM | FT_MV,
+	  FT_ALL, NULL, FT_PASV },
+	{ FT_RPL, 200, NULL, FT_OPENING, 0, FT_ALL },	/* to PORT */
+	{ FT_RPL, 227, &ftest_ep_227, FT_OPENED, FT_CR | FT_MV, FT_ALL,
+	  &ftest_ep_227 },
+	{ FT_END }
+};
+
+/* A PORT that failed the caller's checks opens nothing, ends the old. */
+static const struct ftest_step ftest_early_refused[] = {
+	{ FT_CMD, FTPE_VERB_REFUSED, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL },
+	{ FT_CMD, FTPE_VERB_REFUSED, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV,
+	  FT_ALL },
+	{ FT_RPL, 200, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_END }
+};
+
+/* Pipelined PORT, TYPE I, RETR: open at PORT, nothing more at the 200. */
+static const struct ftest_step ftest_early_pipelined[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL, &ftest_ep_port },
+	{ FT_CMD, FT_OTHER, NULL, FT_OPENING, 0, FT_ALL },	/* TYPE I */
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_SENT, FT_MV, FT_ALL },
+	{ FT_RPL, 200, NULL, FT_SENT, 0, FT_ALL },		/* to TYPE */
+	{ FT_RPL, 150, NULL, FT_STARTED, FT_MV, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, FT_RM | FT_DN | FT_MV, FT_ALL },
+	{ FT_END }
+};
+
+/* The same with the PORT refused: its pinhole closes, RETR opens none. */
+static const struct ftest_step ftest_early_pipelined_501[] = {
+	{ FT_CMD, FT_EPRT, &ftest_ep_eprt, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL, &ftest_ep_eprt },
+	{ FT_CMD, FT_XFER, NULL, FT_OPENING, 0, FT_ALL },
+	{ FT_RPL, 501, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV, FT_ALL },
+	{ FT_RPL, 425, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_END }
+};
+
+/* ABOR and QUIT before the 200: the open pinhole goes. */
+static const struct ftest_step ftest_early_abor[] = {
+	{ FT_CMD, FT_PORT, &ftest_ep_port, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL },
+	{ FT_CMD, FTPE_VERB_ABOR, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV,
+	  FT_ALL },
+	{ FT_RPL, 200, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_RPL, 226, NULL, FT_IDLE, 0, FT_ALL },
+	{ FT_CMD, FT_EPRT, &ftest_ep_eprt, FT_OPENING, FT_OP | FT_CR | FT_MV,
+	  FT_ALL },
+	{ FT_CMD, FTPE_VERB_QUIT, NULL, FT_IDLE, FT_RM | FT_AB | FT_MV,
+	  FT_ALL },
+	{ FT_END }
+};
+
+static const struct ftest_scenario ftest_early_table[] = {
+	{ "early: PORT RETR", ftest_early_port_retr, true },
+	{ "early: EPRT STOR", ftest_early_eprt_stor, true },
+	{ "early: PORT answered 500", ftest_early_port_500, true },
+	{ "early: RETR answered 425", ftest_early_port_425, true },
+	{ "early: PORT after PORT/200", ftest_early_port_port, true },
+	{ "early: PASV after PORT", ftest_early_port_pasv, true },
+	{ "early: PORT refused by the caller", ftest_early_refused, true },
+	{ "early: PORT+TYPE+RETR pipelined", ftest_early_pipelined, true },
+	{ "early: EPRT+RETR pipelined, 501", ftest_early_pipelined_501, true },
+	{ "early: ABOR, QUIT before the 200", ftest_early_abor, true },
+};
+
+/* A machine fresh from ftpe_fsm_init() uses the default timing. */
+static void ftest_early_active(struct kunit *test)
+{
+	struct ftpe_fsm f;
+
+	ftest_run_all(test, ftest_early_table, ARRAY_SIZE(ftest_early_table));
+
+	memset(&f, 0xa5, sizeof(f));
+	ftpe_fsm_init(&f);
+	KUNIT_EXPECT_EQ(test, f.strict_active, 0);
+	KUNIT_EXPECT_EQ(test, ftpe_fsm_command(&f, FT_PORT, &ftest_ep_port),
+			(unsigned int)(FT_OP | FT_CR | FT_MV));
+}
+
+/*
+ * The namespace's timing may change between a PORT and its transfer
+ * command: the pinhole is still asked for exactly once, by whichever
+ * moment comes first under the timing in force then.
+ */
+static void ftest_timing_switch(struct kunit *test)
+{
+	struct ftpe_fsm f;
+	unsigned int r;
+
+	/* opened at PORT; strict from then on: RETR opens no second one */
+	ftpe_fsm_init(&f);
+	r = ftpe_fsm_command(&f, FT_PORT, &ftest_ep_port);
+	KUNIT_EXPECT_TRUE(test, r & FT_CR);
+	f.strict_active = 1;
+	r = ftpe_fsm_reply(&f, 200, NULL);
+	r |= ftpe_fsm_command(&f, FT_XFER, NULL);
+	KUNIT_EXPECT_FALSE(test, r & FT_CR);
+	KUNIT_EXPECT_EQ(test, f.state, FT_SENT);
+
+	/* strict at PORT, default by RETR: RETR opens it, once */
+	ftpe_fsm_init(&f);
+	f.strict_active = 1;
+	r = ftpe_fsm_command(&f, FT_EPRT, &ftest_ep_eprt);
+	KUNIT_EXPECT_FALSE(test, r & FT_CR);
+	f.strict_active = 0;
+	r = ftpe_fsm_reply(&f, 200, NULL);
+	KUNIT_EXPECT_FALSE(test, r & FT_CR);
+	r = ftpe_fsm_command(&f, FT_XFER, NULL);
+	KUNIT_EXPECT_TRUE(test, r & FT_CR);
+	KUNIT_EXPECT_TRUE(test, ftest_ep_equal(&f.ep, &ftest_ep_eprt));
+	r = ftpe_fsm_command(&f, FT_XFER, NULL);
+	KUNIT_EXPECT_FALSE(test, r & FT_CR);
+
+	/* a new negotiation asks again, under the timing now in force */
+	r = ftpe_fsm_command(&f, FT_PORT, &ftest_ep_port2);
+	KUNIT_EXPECT_EQ(test, r & (FT_CR | FT_RM), (unsigned int)(FT_CR | FT_RM));
+	r = ftpe_fsm_reply(&f, 200, NULL);
+	r |= ftpe_fsm_command(&f, FT_XFER, NULL);
+	KUNIT_EXPECT_FALSE(test, r & FT_CR);
+}
+
 static void ftest_state_names(struct kunit *test)
 {
 	const char *names[FTPE_STATE_COUNT];
@@ -1199,6 +1433,8 @@ static struct kunit_case ftest_cases[] = {
 	KUNIT_CASE(ftest_pipelined),
 	KUNIT_CASE(ftest_pipeline_order),
 	KUNIT_CASE(ftest_pipeline_bound),
+	KUNIT_CASE(ftest_early_active),
+	KUNIT_CASE(ftest_timing_switch),
 	KUNIT_CASE(ftest_state_names),
 	{}
 };

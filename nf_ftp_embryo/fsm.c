@@ -14,6 +14,16 @@
  * so nothing can be attributed: the connection is left uninspected until
  * the count has drained, and a count that cannot stick keeps that window
  * from lasting for good.
+ *
+ * Active mode's timing: the founding design opens the pinhole at the
+ * transfer command, as vsftpd, ProFTPD and Pure-FTPd connect only after it.
+ * pyftpdlib connects as soon as it has read PORT/EPRT, before it answers
+ * 200, and that connection would find nothing open.  So by default the
+ * pinhole opens at the PORT/EPRT the caller let through, to the server's
+ * address only, and a negative reply to it closes it again; strict_active
+ * keeps the founding timing.  A negotiation asks for its pinhole once,
+ * whichever way (asked), so the pipelined 200 or the transfer command that
+ * would open it under the founding timing opens nothing more.
  */
 #include "fsm.h"
 
@@ -119,8 +129,18 @@ static unsigned int ftpe_fsm_clear(struct ftpe_fsm *f, unsigned int why)
 		return 0;
 	f->state = FTPE_IDLE;
 	f->mode = 0;
+	f->asked = 0;
 	memset(&f->ep, 0, sizeof(f->ep));
 	return FTPE_DO_REMOVE | FTPE_EV_MOVED | why;
+}
+
+/* The negotiation's pinhole, unless it was asked for already. */
+static unsigned int ftpe_fsm_create(struct ftpe_fsm *f)
+{
+	if (f->asked)
+		return 0;
+	f->asked = 1;
+	return FTPE_DO_CREATE;
 }
 
 unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
@@ -153,17 +173,21 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 		f->state = FTPE_OPENING;
 		f->mode = verb;
 		f->reply = 0;
-		if (ftpe_mode_active(verb))
+		if (ftpe_mode_active(verb)) {
 			f->ep = *ep;
+			/* The server may connect before its 200 (pyftpdlib). */
+			if (!f->strict_active)
+				r |= ftpe_fsm_create(f);
+		}
 		return r | FTPE_EV_OPENED | FTPE_EV_MOVED;
 	case FTPE_VERB_XFER:
 		if (f->state != FTPE_OPENED)
 			return 0;
-		/* Active mode: the server connects once it has the command. */
+		/* Active, founding timing: the server connects after it. */
 		f->state = FTPE_CMD_SENT;
 		r = FTPE_EV_MOVED;
 		if (ftpe_mode_active(f->mode))
-			r |= FTPE_DO_CREATE;
+			r |= ftpe_fsm_create(f);
 		return r;
 	case FTPE_VERB_ABOR:
 	case FTPE_VERB_QUIT:
@@ -189,8 +213,8 @@ static unsigned int ftpe_fsm_opened(struct ftpe_fsm *f)
 		if (f->pending[i] != FTPE_VERB_XFER)
 			continue;
 		f->state = FTPE_CMD_SENT;
-		/* Active mode: the server connects once it has the command. */
-		return ftpe_mode_active(f->mode) ? FTPE_DO_CREATE : 0;
+		/* Active, founding timing: the server connects after it. */
+		return ftpe_mode_active(f->mode) ? ftpe_fsm_create(f) : 0;
 	}
 	f->state = FTPE_OPENED;
 	return 0;
@@ -215,7 +239,7 @@ static unsigned int ftpe_fsm_negotiated(struct ftpe_fsm *f, u16 code,
 			return ftpe_fsm_clear(f, FTPE_EV_ABORTED);
 		f->ep = *ep;
 		/* Passive mode: the client connects right after this reply. */
-		return ftpe_fsm_opened(f) | FTPE_DO_CREATE | FTPE_EV_MOVED;
+		return ftpe_fsm_create(f) | ftpe_fsm_opened(f) | FTPE_EV_MOVED;
 	}
 	/* Any other completion means the server did not enter passive mode. */
 	if (cls == 2)

@@ -11,6 +11,11 @@
  * negotiation replaces the current one.  The machine only decides; the
  * caller creates and removes the expectation as told by the result bits.
  *
+ * When the pinhole opens: passive, at the 227/229; active, at the PORT/EPRT
+ * itself, unless the caller asks for the founding timing (strict_active),
+ * which opens it at the transfer command.  Either way it closes at the same
+ * moments and serves one transfer.
+ *
  * Pure: no locking, no allocation.  The caller serialises calls.
  */
 #ifndef _NF_FTP_EMBRYO_FSM_H
@@ -41,6 +46,12 @@ struct ftpe_fsm {
 	u8 state;		/* enum ftpe_state */
 	u8 mode;		/* negotiating verb: PORT, EPRT, PASV or EPSV */
 	u8 npending;
+	/*
+	 * Set by the caller, read at each PORT/EPRT: open an active pinhole
+	 * at the transfer command, not at once.
+	 */
+	u8 strict_active;
+	u8 asked;		/* this negotiation's pinhole was asked for */
 	u8 pending[FTPE_PENDING_MAX];	/* enum ftpe_verb, oldest first */
 	u32 blind;		/* unanswered commands past the queue's bound */
 	u16 reply;		/* last reply code seen in this negotiation */
@@ -65,6 +76,7 @@ static inline bool ftpe_mode_active(u8 mode)
 	return mode == FTPE_VERB_PORT || mode == FTPE_VERB_EPRT;
 }
 
+/* A machine in IDLE, with the default timing (strict_active 0). */
 void ftpe_fsm_init(struct ftpe_fsm *f);
 
 /*

@@ -116,7 +116,9 @@ static bool ftpe_may_create(struct ftpe_pkt *pk)
  * NAT: register the endpoint @mode's line announces and queue the line's
  * rewrite, before the state machine sees the line, which is refused if
  * this fails.  Active modes get here at PORT/EPRT, as the line passes, and
- * hold the port inactive until the transfer command.  False: refuse it.
+ * hold the port inactive until the state machine opens the pinhole: at
+ * once by default, at the transfer command under strict_active.  False:
+ * refuse it.
  */
 static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
 			      const struct ftpe_endpoint *ep)
@@ -185,12 +187,14 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	if (!ftpe_may_create(pk))
 		return false;
 	if (ftpe_nat_wanted(pk->ct)) {
-		/* Passive: registered as the 227/229 was read. */
-		if (!ftpe_mode_active(flow->fsm.mode)) {
-			ftpe_nat_take(pk);
+		/* Registered as its line, this one or PORT/EPRT, was read. */
+		ftpe_nat_take(pk);
+		if (!ftpe_mode_active(flow->fsm.mode))
 			return true;
-		}
-		/* A lapsed reservation not renewed: counted, nothing leaks. */
+		/*
+		 * Active: the port was held inactive.  A lapsed reservation
+		 * not renewed is counted; nothing leaks.
+		 */
 		if (flow->exp && ftpe_nat_activate(&flow->exp))
 			ftpe_flow_unexpect(flow);
 		pk->created = true;
@@ -348,6 +352,8 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		return;
 	}
 	saved = flow->fsm;
+	/* The namespace's choice of timing, for the negotiation it starts. */
+	flow->fsm.strict_active = READ_ONCE(ftpe_net(pk->net)->strict_active);
 	r = ftpe_fsm_command(&flow->fsm, verb, &ep);
 	if (r & FTPE_EV_OVERFLOW)
 		why = FTPE_STAT_ABORTED_OTHER;

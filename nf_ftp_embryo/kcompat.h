@@ -9,7 +9,9 @@
 #define _NF_FTP_EMBRYO_KCOMPAT_H
 
 #include <linux/poison.h>
+#include <linux/sysctl.h>
 #include <linux/timer.h>
+#include <net/net_namespace.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
@@ -97,6 +99,28 @@ static inline void ftpe_helpers_unregister(struct nf_conntrack_helper *tmpl,
 					   unsigned int n)
 {
 	nf_conntrack_helpers_unregister(tmpl, n);
+}
+#endif
+
+/*
+ * 6.6 added register_net_sysctl_sz(), which is told how many entries the
+ * table has; since 6.11 tables no longer end in an empty entry.  Before it,
+ * register_net_sysctl() found the end at that empty entry.  @table has
+ * @n entries and an empty one after them, so both ways read it alike.
+ */
+#ifdef FTPE_HAVE_SYSCTL_SZ
+static inline struct ctl_table_header *
+ftpe_register_net_sysctl(struct net *net, const char *path,
+			 struct ctl_table *table, size_t n)
+{
+	return register_net_sysctl_sz(net, path, table, n);
+}
+#else
+static inline struct ctl_table_header *
+ftpe_register_net_sysctl(struct net *net, const char *path,
+			 struct ctl_table *table, size_t n)
+{
+	return register_net_sysctl(net, path, table);
 }
 #endif
 

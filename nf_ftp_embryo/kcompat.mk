@@ -23,3 +23,4 @@ ftpe_probe = $(shell grep -qsw '$(2)' $(srctree)/include/$(1) && echo -DFTPE_HAV
 
 ccflags-y += $(call ftpe_probe,net/netfilter/nf_conntrack_expect.h,nf_ct_exp_is_expired,EXP_GC)
 ccflags-y += $(call ftpe_probe,net/netfilter/nf_conntrack_helper.h,__nf_conntrack_helper_register,HELPER_COPIES)
+ccflags-y += $(call ftpe_probe,net/net_namespace.h,register_net_sysctl_sz,SYSCTL_SZ)

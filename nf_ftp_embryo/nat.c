@@ -13,14 +13,16 @@
  * nf_nat_follow_master() then maps it to the announced (real) endpoint and
  * gives it the source the announcer already knows.
  *
- * Active mode and the design: the pinhole opens at the transfer command, but
- * the PORT/EPRT line has passed long before, and the port it announces must
- * be chosen then and stay ours until the transfer.  So at PORT/EPRT the
- * expectation is registered INACTIVE: it holds its tuple against every other
- * expectation (the port search below relies on that), yet matches no packet
- * (nf_ct_find_expectation() skips it).  The transfer command activates it:
- * the pinhole opens exactly when it does without NAT, and is removed at the
- * same moments.  conntrack -L expect shows the reservation as INACTIVE.
+ * Active mode: the port the PORT/EPRT line announces must be chosen as the
+ * line passes, but the pinhole opens when the state machine says: at that
+ * same line by default, at the transfer command under strict_active, when
+ * the line has passed long before.  So at PORT/EPRT the expectation is
+ * registered INACTIVE: it holds its tuple against every other expectation
+ * (the port search below relies on that), yet matches no packet
+ * (nf_ct_find_expectation() skips it).  ftpe_nat_activate() opens it when
+ * the state machine creates the pinhole: it opens exactly when it does
+ * without NAT, and is removed at the same moments.  conntrack -L expect
+ * shows a reservation waiting for the transfer command as INACTIVE.
  *
  * Rewrites change line lengths, so the conntrack needs a seqadj extension;
  * it can only be added before the conntrack is confirmed.  6.1 adds one when

@@ -15,6 +15,7 @@
 #include "flowtab.h"
 #include "netns.h"
 #include "proc.h"
+#include "sysctl.h"
 
 unsigned int ftpe_net_id __read_mostly;
 
@@ -32,8 +33,13 @@ static int __net_init ftpe_net_init(struct net *net)
 	ret = ftpe_proc_init(net);
 	if (ret)
 		goto err_flowtab;
+	ret = ftpe_sysctl_init(net);
+	if (ret)
+		goto err_proc;
 	return 0;
 
+err_proc:
+	ftpe_proc_exit(net);
 err_flowtab:
 	ftpe_flowtab_net_free(net);
 err_stats:
@@ -43,6 +49,7 @@ err_stats:
 
 static void __net_exit ftpe_net_exit(struct net *net)
 {
+	ftpe_sysctl_exit(net);
 	ftpe_proc_exit(net);
 	ftpe_flowtab_net_exit(net);
 }

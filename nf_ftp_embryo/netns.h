@@ -75,9 +75,16 @@ struct ftpe_stats {
 	unsigned long c[FTPE_STAT_COUNT];
 };
 
-/* The flow table's fields belong to flowtab.c. */
+struct ctl_table;
+struct ctl_table_header;
+
+/* The flow table's fields belong to flowtab.c, the sysctl's to sysctl.c. */
 struct ftpe_net {
 	struct ftpe_stats __percpu *stats;
+	/* net.netfilter.nf_ftp_embryo_strict_active (sysctl.h) */
+	u8 strict_active;
+	struct ctl_table_header *sysctl;
+	struct ctl_table *sysctl_table;
 	struct rhashtable flows;
 	atomic_t records;		/* records in @flows */
 	struct delayed_work gc;		/* reaps records of detached conntracks */

@@ -30,8 +30,8 @@
 # measured 2026-12-03: 116 cells, 116 ok through each).
 # Cells whose result differs between the helpers: none, with the active
 # pinhole opened as PORT/EPRT passes. With it opened only at the
-# transfer command (the founding design's timing; main before branch
-# early-active, or nf_ftp_embryo_strict_active=1), the 13 cells of
+# transfer command (the founding design's timing, sysctl
+# net.netfilter.nf_ftp_embryo_strict_active=1), the 13 cells of
 # pyftpdlib in active mode (PORT, EPRT) fail through ftp-embryo alone:
 # pyftpdlib connects back as soon as it gets PORT/EPRT, before its 200,
 # nf_conntrack_ftp has the pinhole open by then, ftp-embryo drops the

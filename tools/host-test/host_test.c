@@ -51,6 +51,7 @@ struct transcript {
 	const struct msg *msgs;
 	const char *expect;
 	bool refuse_foreign;	/* PORT/EPRT to a third party -> REFUSED */
+	bool strict;		/* strict_active: the founding timing */
 };
 
 enum seg_mode {
@@ -503,6 +504,7 @@ static bool run(const struct transcript *t, enum seg_mode mode)
 		s->st[d].flags = FTPE_STREAM_SYNCED;
 	}
 	ftpe_fsm_init(&s->f);
+	s->f.strict_active = t->strict;
 
 	/* every line of the transcript, and nothing else */
 	for (d = 0; t->msgs[d].text; d++)
@@ -836,6 +838,34 @@ static const struct msg t_pipelined_pasv_multiline[] = {
 	END
 };
 
+/*
+ * pyftpdlib connects back as it reads PORT, before its 200; here the client
+ * gives up on the first PORT (ABOR before the reply) and the server
+ * refuses the second.  By default each opened a pinhole that its ending
+ * closes; under the founding timing neither opens one.
+ */
+static const struct msg t_pyftpdlib_port_ended[] = {
+	S("220 pyftpdlib 1.5.7 ready.\r\n"),
+	C("USER user\r\n"),
+	S("331 Username ok, send password.\r\n"),
+	C("PASS 12345\r\n"),
+	S("230 Login successful.\r\n"),
+	C("PORT 192,168,122,1,195,100\r\n"),
+	C("ABOR\r\n"),
+	S("200 Active data connection established.\r\n"),
+	S("225 ABOR command successful; data channel closed.\r\n"),
+	C("EPRT |1|192.168.122.1|50021|\r\n"),
+	S("501 Rejected data connection to foreign address.\r\n"),
+	C("PORT 192,168,122,1,195,102\r\n"),
+	S("200 Active data connection established.\r\n"),
+	C("RETR f\r\n"),
+	S("125 Data connection already open. Transfer starting.\r\n"),
+	S("226 Transfer complete.\r\n"),
+	C("QUIT\r\n"),
+	S("221 Goodbye.\r\n"),
+	END
+};
+
 #define X2(s)	s s
 #define X4(s)	X2(X2(s))
 #define X16(s)	X4(X4(s))
@@ -878,37 +908,45 @@ static const struct msg t_pipelined_flood[] = {
 
 static const struct transcript transcripts[] = {
 	{ "vsftpd passive RETR", t_vsftpd_pasv,
-	  "+192.168.122.10:30001 -done", false },
+	  "+192.168.122.10:30001 -done", false, false },
 	{ "vsftpd active PORT LIST and STOR", t_vsftpd_port,
-	  "+192.168.122.1:50000 -done +192.168.122.1:50001 -done", false },
+	  "+192.168.122.1:50000 -done +192.168.122.1:50001 -done", false, false },
 	{ "EPRT IPv6 then EPSV", t_eprt_v6,
-	  "+[2001:db8::1]:50002 -done +[*]:30002 -done", false },
+	  "+[2001:db8::1]:50002 -done +[*]:30002 -done", false, false },
 	{ "multi-line replies with embedded 227/229 lines", t_feat_227,
-	  "+192.168.122.10:30002 -done", false },
+	  "+192.168.122.10:30002 -done", false, false },
 	{ "transfers ending in 550 and 426", t_550,
 	  "+192.168.122.10:30003 -abort +192.168.122.1:50003 -abort "
-	  "+192.168.122.10:30004 -abort", false },
+	  "+192.168.122.10:30004 -abort", false, false },
 	{ "curl EPSV, SIZE 550, RETR 550", t_curl_epsv_missing,
-	  "+[*]:30010 -abort", false },
+	  "+[*]:30010 -abort", false, false },
 	{ "ABOR during a passive RETR", t_abor,
-	  "+192.168.122.10:30005 -abort", false },
+	  "+192.168.122.10:30005 -abort", false, false },
 	{ "pyftpdlib passive MLSD", t_pyftpdlib_mlsd,
-	  "+127.0.0.1:43557 -done", false },
+	  "+127.0.0.1:43557 -done", false, false },
 	{ "PORT to a third party refused", t_port_bounce,
-	  "+192.168.122.1:50004 -done", true },
+	  "+192.168.122.1:50004 -done", true, false },
 	{ "lines of 255 and 256 bytes", t_long_lines,
-	  "+192.168.122.10:30006 -done", false },
-	{ "AUTH TLS", t_auth_tls, "tls", false },
+	  "+192.168.122.10:30006 -done", false, false },
+	{ "AUTH TLS", t_auth_tls, "tls", false, false },
 	{ "pipelined commands", t_pipelined,
-	  "+127.0.0.1:30012 -done +192.168.122.1:50010 -done", false },
+	  "+127.0.0.1:30012 -done +192.168.122.1:50010 -done", false, false },
 	{ "pipelined PORT, TYPE I, RETR", t_pipelined_port_type_retr,
-	  "+192.168.122.1:50011 -done", false },
+	  "+192.168.122.1:50011 -done", false, false },
 	{ "pipelined PASV, TYPE I, RETR; multi-line 200",
-	  t_pipelined_pasv_multiline, "+127.0.0.1:30013 -done", false },
+	  t_pipelined_pasv_multiline, "+127.0.0.1:30013 -done", false, false },
 	{ "17 commands pipelined, then one at a time",
-	  t_pipelined_past_bound, "+127.0.0.1:30015 -done", false },
+	  t_pipelined_past_bound, "+127.0.0.1:30015 -done", false, false },
 	{ "300 commands pipelined, then one at a time", t_pipelined_flood,
-	  "+127.0.0.1:30016 -done", false },
+	  "+127.0.0.1:30016 -done", false, false },
+	{ "pyftpdlib PORT ended by ABOR and by 501", t_pyftpdlib_port_ended,
+	  "+192.168.122.1:50020 -abort +192.168.122.1:50021 -abort "
+	  "+192.168.122.1:50022 -done", false, false },
+	{ "... under strict_active", t_pyftpdlib_port_ended,
+	  "+192.168.122.1:50022 -done", false, true },
+	{ "vsftpd active PORT LIST and STOR, strict_active", t_vsftpd_port,
+	  "+192.168.122.1:50000 -done +192.168.122.1:50001 -done", false,
+	  true },
 };
 
 static void no_line(void *ctx, const char *line, unsigned int len,

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The namespace's sysctls.  Each namespace registers its own copy of the
+ * table, pointing at its own value in struct ftpe_net: a value in the
+ * module's data would be shared by every namespace (and 6.1 would make the
+ * copies read-only for that reason).  The net sysctl core lets root of the
+ * user namespace that owns the network namespace write it, so a container's
+ * root chooses for its own namespace and for no other.
+ */
+#include <linux/slab.h>
+#include <linux/sysctl.h>
+#include <net/net_namespace.h>
+
+#include "kcompat.h"
+#include "netns.h"
+#include "sysctl.h"
+
+static const struct ctl_table ftpe_sysctl_template[] = {
+	{
+		.procname	= "nf_ftp_embryo_strict_active",
+		.maxlen		= sizeof(u8),
+		.mode		= 0644,
+		.proc_handler	= proc_dou8vec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{ }	/* the end, for kernels that look for it (kcompat.h) */
+};
+
+/* Entries before the terminator. */
+#define FTPE_SYSCTL_ENTRIES	(ARRAY_SIZE(ftpe_sysctl_template) - 1)
+
+int ftpe_sysctl_init(struct net *net)
+{
+	struct ftpe_net *fn = ftpe_net(net);
+	struct ctl_table *table;
+
+	fn->strict_active = 0;
+	table = kmemdup(ftpe_sysctl_template, sizeof(ftpe_sysctl_template),
+			GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	table[0].data = &fn->strict_active;
+	fn->sysctl = ftpe_register_net_sysctl(net, "net/netfilter", table,
+					      FTPE_SYSCTL_ENTRIES);
+	if (!fn->sysctl) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	fn->sysctl_table = table;
+	return 0;
+}
+
+void ftpe_sysctl_exit(struct net *net)
+{
+	struct ftpe_net *fn = ftpe_net(net);
+
+	unregister_net_sysctl_table(fn->sysctl);
+	kfree(fn->sysctl_table);
+}
