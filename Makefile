@@ -10,7 +10,8 @@
 # make stress     the load and fault selftests at full size on the debug
 #                 kernel: 1000 concurrent sessions, 20 unload rounds x 50
 #                 transfers (not in check, which runs them scaled down)
-# make deps       install the Debian packages the project needs
+# make deps       install the Debian packages the project needs, and unpack
+#                 the extra FTP servers into the cache (tools/peers.sh)
 # make fuzz       libFuzzer over parse/stream/fsm, FUZZ_SECONDS per target (600)
 # make lint       checkpatch --strict, sparse and the W=1 builds
 # make install    the module into /lib/modules/KVER/extra (depmod), and the
@@ -104,8 +105,11 @@ dkms-uninstall:
 	-dkms remove -m nf_ftp_embryo -v $(DKMS_VER) --all
 	rm -rf $(DKMS_SRC)
 
+# The FTP servers that cannot be installed beside vsftpd are unpacked into
+# the cache (tools/peers.sh) instead.
 deps:
 	bash tools/deps.sh
+	tools/peers.sh >/dev/null
 
 lint:
 	tools/lint.sh

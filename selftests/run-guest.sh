@@ -5,7 +5,8 @@
 #        a line tools/kernels/fetch.sh fetches, 6.12 or 7.2; "-": no module; with
 #        HELPER=ftp this checks the harness against the kernel's own helper;
 #        NFE_ONLY='ftp_a* ftp_n*' runs only the tests matching one of
-#        those globs, NFE_SKIP='ftp_f*' all but those)
+#        those globs, NFE_SKIP='ftp_f*' all but those; NFE_MATRIX selects
+#        cells of ftp_matrix.sh)
 # Logs: build/selftests/<flavour>/ (NFE_SELFTEST_OUT overrides).
 # The guest side of this script is the --in-guest mode.
 set -euo pipefail
@@ -84,9 +85,13 @@ limit=1800
 [[ $flavour != debug ]] || limit=3600
 # Test sizes (make stress sets them) reach the guest only when given.
 sizes=()
-for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS; do
+for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX; do
 	[[ -z ${!v:-} ]] || sizes+=("$v=${!v}")
 done
+# The FTP servers Debian cannot install beside vsftpd, unpacked in the
+# cache (tools/peers.sh); a test that needs them fails without them.
+peers=$("$root/tools/peers.sh" | tail -n 1) || peers=
+sizes+=("NFE_PEERS=$peers")
 "$root/tools/vm/run.sh" --kernel "$flavour" --out "$out" --timeout "${NFE_TIMEOUT:-$limit}" -- \
 	env "${sizes[@]}" HELPER="${HELPER:-ftp-embryo}" NFE_ONLY="${NFE_ONLY:-*}" NFE_SKIP="${NFE_SKIP:-}" bash "$here/run-guest.sh" --in-guest "$ko" |
 	tee "$out/tap.log" || rc=${PIPESTATUS[0]}

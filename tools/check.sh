@@ -33,7 +33,9 @@ build() {
 }
 
 # Which selftests run where; make check-all runs every one everywhere.
-#  - Debian 12's stock 6.1: every one, the client matrix in full.
+#  - Debian 12's stock 6.1: every one, the client matrix in full, and the
+#    client matrix once more through the kernel's own nf_conntrack_ftp,
+#    compared cell by cell (matrix-reference, matrix-table).
 #  - The debug 6.12 (KASAN, lockdep, PROVE_RCU, kmemleak, KUnit): every one
 #    but the client matrix and the multi-transfer sessions, whose cells
 #    drive the module's code paths again with other clients.
@@ -90,6 +92,13 @@ stock_lane() {
 		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
 	stage faults-stock env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-stock \
 		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
+	# The client matrix again, through the kernel's own nf_conntrack_ftp,
+	# and both runs cell by cell: what works through it must work
+	# through ftp-embryo.
+	stage matrix-reference env HELPER=ftp NFE_ONLY=ftp_matrix.sh \
+		NFE_SELFTEST_OUT=build/selftests/matrix-reference selftests/run-guest.sh stock -
+	stage matrix-table tools/matrix-table.sh build/selftests/stock/tap.log \
+		build/selftests/matrix-reference/tap.log
 	# The other stock lines' kernels come from the debug lane's first stage.
 	wait_for kernels
 	stage install tools/install-test.sh stock $LINES
@@ -97,7 +106,7 @@ stock_lane() {
 	# A few seconds of each part of make bench, so it keeps working.
 	stage bench-smoke tools/bench/run.sh --smoke
 }
-stock_stages="build-stock host-test fuzz selftest-stock faults-stock install bench-smoke"
+stock_stages="build-stock host-test fuzz selftest-stock faults-stock matrix-reference matrix-table install bench-smoke"
 line_stages=
 for line in $LINES; do
 	line_stages+=" build-$line selftest-$line"

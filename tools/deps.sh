@@ -13,6 +13,9 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	iproute2 iptables nftables conntrack
 	vsftpd python3-pyftpdlib python3-scapy lftp curl wget tcpdump
+	tnftp
+	# What tools/peers.sh's unpacked proftpd-core and pure-ftpd link with
+	libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23
 	sparse libmnl-dev pkg-config dkms
 	clang libclang-rt-14-dev
 	valgrind
@@ -35,6 +38,16 @@ done
 echo "deps: installing ${missing[*]}" >&2
 sudo=()
 ((EUID == 0)) || sudo=(sudo)
+# vsftpd's postinst would start a daemon listening on the host's port 21;
+# the tests start their own in the guest's namespaces. A policy-rc.d that
+# refuses every start, unless the machine has one.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\n# nf_ftp_embryo tools/deps.sh: start no daemons\nexit 101\n' |
+		"${sudo[@]}" tee "$policy" >/dev/null
+	"${sudo[@]}" chmod 755 "$policy"
+	trap '"${sudo[@]}" rm -f "$policy"' EXIT
+fi
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y --no-install-recommends "${missing[@]}"
