@@ -108,9 +108,10 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 }
 
 /*
- * An expectation we still hold (a used one was let go of by
- * ftpe_flow_expect_used()) is either waiting, and removed early now, or
- * past its timeout: expired (kcompat.h).
+ * An expectation we still hold is waiting, and removed early now; or past
+ * its timeout: expired (kcompat.h); or used, but left linked by the lookup
+ * that found it (ftpe_flow_expect_used()), and closed now that its
+ * transfer is over.  A used one counted as used only.
  */
 void ftpe_flow_unexpect(struct ftpe_flow *flow)
 {
@@ -118,7 +119,10 @@ void ftpe_flow_unexpect(struct ftpe_flow *flow)
 
 	if (!flow->exp)
 		return;
-	if (ftpe_exp_expired(flow->exp)) {
+	if (flow->exp_used) {
+		/* Harmless if something unlinked it meanwhile. */
+		nf_ct_unexpect_related(flow->exp);
+	} else if (ftpe_exp_expired(flow->exp)) {
 		ftpe_stat_inc(net, FTPE_STAT_EXP_EXPIRED);
 	} else {
 		nf_ct_unexpect_related(flow->exp);
@@ -126,24 +130,48 @@ void ftpe_flow_unexpect(struct ftpe_flow *flow)
 	}
 	nf_ct_expect_put(flow->exp);
 	flow->exp = NULL;
+	flow->exp_used = 0;
 }
 
-void ftpe_flow_expect_used(const struct nf_conn *master,
+/*
+ * Conntrack unlinks the expectation a new connection matched, and then
+ * it is no pinhole of ours any more.  But a lookup from act_ct or Open
+ * vSwitch with a template not yet committed (nf_ct_find_expectation()
+ * with unlink false; 6.1, 6.12 and 7.2 alike) leaves it linked, so that
+ * the commit that may follow still finds it: it keeps admitting connections
+ * to its port, and nobody but us would remove it before its timeout.
+ * So a used expectation that is still linked stays ours, marked used,
+ * until the negotiation ends.  Called for every lookup that matches: the
+ * first use of it is what the caller counts.
+ */
+bool ftpe_flow_expect_used(const struct nf_conn *master,
 			   struct nf_conntrack_expect *exp)
 {
 	struct ftpe_flow *flow;
+	bool first = true;
 
 	rcu_read_lock();
 	flow = ftpe_flow_find(master);
 	if (flow) {
 		spin_lock_bh(&flow->lock);
 		if (!flow->dead && flow->exp == exp) {
-			nf_ct_expect_put(exp);
-			flow->exp = NULL;
+			first = !flow->exp_used;
+			/*
+			 * Unlinked (or timed out: nobody unlinked it for us
+			 * then, but it admits nothing more either).
+			 */
+			if (ftpe_exp_expired(exp)) {
+				nf_ct_expect_put(exp);
+				flow->exp = NULL;
+				flow->exp_used = 0;
+			} else {
+				flow->exp_used = 1;
+			}
 		}
 		spin_unlock_bh(&flow->lock);
 	}
 	rcu_read_unlock();
+	return first;
 }
 
 bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)

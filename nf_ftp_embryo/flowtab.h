@@ -40,7 +40,9 @@
  *    netlink flush.
  *  - flow->exp is our reference to the expectation.  It is dropped when the
  *    negotiation ends and also when a data connection uses the expectation
- *    (the kernel unlinked it then): ftpe_flow_expect_used(), under the lock.
+ *    and the kernel unlinked it: ftpe_flow_expect_used(), under the lock.
+ *    A used one the kernel left linked (act_ct, Open vSwitch) is kept,
+ *    marked exp_used, and removed when the negotiation ends.
  *  - Walks run in process context and give the CPU up between records when
  *    asked to (leaving and re-entering their RCU section).  A cursor walk
  *    (netlink dumps) also leaves its RCU section between calls; the
@@ -73,7 +75,8 @@ struct ftpe_flow {
 	u8 dead:1,
 	   dark:1,			/* TLS: nothing more is readable */
 	   fin_orig:1,
-	   fin_reply:1;
+	   fin_reply:1,
+	   exp_used:1;			/* exp: used, still linked */
 	struct ftpe_reply_state replies;
 	struct ftpe_fsm fsm;
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
@@ -115,8 +118,13 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct);
  */
 void ftpe_flow_unexpect(struct ftpe_flow *flow);
 
-/* A data connection used @exp of @master's record: let go of it. */
-void ftpe_flow_expect_used(const struct nf_conn *master,
+/*
+ * A data connection used @exp of @master's record: let go of it, or, if
+ * the lookup left it linked, mark it used and keep it until the
+ * negotiation ends.  False when it was marked used already: a repeated
+ * lookup, not a new use.
+ */
+bool ftpe_flow_expect_used(const struct nf_conn *master,
 			   struct nf_conntrack_expect *exp);
 
 /* Is the record's expectation still waiting for its data connection? */

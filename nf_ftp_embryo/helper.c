@@ -82,9 +82,12 @@ static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
 }
 
 /*
- * A data connection matched our expectation; the kernel has unlinked it.
- * The one place that acts on a used pinhole.  Runs in the data
- * connection's softirq, outside nf_conntrack_expect_lock.
+ * A data connection matched our expectation.  The one place that acts on a
+ * used pinhole.  Runs in the data connection's softirq, outside
+ * nf_conntrack_expect_lock; the kernel has unlinked the expectation,
+ * unless the lookup came from act_ct or Open vSwitch with a template not
+ * yet committed, which leave it linked and may find it again for another
+ * packet (flowtab.c).
  */
 static void ftpe_expect_used(struct nf_conn *ct,
 			     struct nf_conntrack_expect *exp)
@@ -92,8 +95,8 @@ static void ftpe_expect_used(struct nf_conn *ct,
 	/* Translated: the data connection follows its master's NAT. */
 	if (ftpe_nat_wanted(exp->master))
 		ftpe_nat_follow(ct, exp);
-	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
-	ftpe_flow_expect_used(exp->master, exp);
+	if (ftpe_flow_expect_used(exp->master, exp))
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
 }
 
 /* Refuse the line being read: the segment is dropped and read again. */

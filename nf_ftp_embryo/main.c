@@ -9,6 +9,13 @@
  * no longer selects anything since automatic helper assignment is gone:
  * users attach the helper explicitly (iptables CT --helper, nft ct helper)
  * on whatever port their servers use.  So both helpers load side by side.
+ *
+ * NAT: nf_nat_ftp is the NAT half of nf_conntrack_ftp; ours is in this
+ * module (nat.c).  tc's act_ct and Open vSwitch, attaching a helper to a
+ * connection they translate, take a reference to that NAT half: they look
+ * it up by the helper's nat_mod_name and, when nobody registered that
+ * name, ask modprobe for a module of that name and fail if none comes.
+ * So this module registers itself under that name, and answers to it.
  */
 #include <linux/module.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -46,6 +53,44 @@ static struct nf_conntrack_expect_policy ftpe_expect_policy = {
 	.max_expected = 1,
 	.name = FTPE_HELPER_NAME,
 };
+
+#if IS_ENABLED(CONFIG_NF_NAT)
+/*
+ * nf_ct_helper_init() derives nat_mod_name as NF_NAT_HELPER_PREFIX and the
+ * name, cut to fit NF_CT_HELPER_NAME_LEN: "ip_nat_ftp-embryo" does not, and
+ * the kernel looks for "ip_nat_ftp-embr".  The module alias needs the name
+ * when we are built; the registration takes it from the helper itself.
+ */
+#define FTPE_NAT_MOD_NAME	NF_NAT_HELPER_PREFIX "ftp-embr"
+static_assert(sizeof(FTPE_NAT_MOD_NAME) == NF_CT_HELPER_NAME_LEN);
+
+static struct nf_conntrack_nat_helper ftpe_nat_helper = {
+	.module = THIS_MODULE,
+};
+
+static void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
+{
+	strscpy(ftpe_nat_helper.mod_name, h->nat_mod_name,
+		sizeof(ftpe_nat_helper.mod_name));
+	if (strcmp(ftpe_nat_helper.mod_name, FTPE_NAT_MOD_NAME))
+		pr_warn("NAT half registered as \"%s\", not as our alias \"%s\"\n",
+			ftpe_nat_helper.mod_name, FTPE_NAT_MOD_NAME);
+	nf_nat_helper_register(&ftpe_nat_helper);
+}
+
+static void ftpe_nat_helper_unregister(void)
+{
+	nf_nat_helper_unregister(&ftpe_nat_helper);
+}
+#else
+static void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
+{
+}
+
+static void ftpe_nat_helper_unregister(void)
+{
+}
+#endif
 
 static struct nf_conntrack_helper ftpe_helpers[2] __read_mostly;
 /* What is registered: the templates above, or copies of them (kcompat.h). */
@@ -95,16 +140,23 @@ static int __init ftpe_init(void)
 		ftpe_helpers[i].destroy = ftpe_destroy;
 		ftpe_helpers[i].data_len = sizeof(struct ftpe_ct_data);
 	}
+	/*
+	 * The NAT half first: whoever finds the helper may look for it at
+	 * once, and would ask modprobe for the module still loading.
+	 */
+	ftpe_nat_helper_register(&ftpe_helpers[0]);
 	ret = ftpe_helpers_register(ftpe_helpers, ftpe_helpers_reg,
 				    ARRAY_SIZE(ftpe_helpers));
 	if (ret) {
 		pr_err("cannot register helper \"%s\": %d\n",
 		       FTPE_HELPER_NAME, ret);
-		goto err_genl;
+		goto err_nat;
 	}
 	return 0;
 
-err_genl:
+err_nat:
+	ftpe_nat_helper_unregister();
+	synchronize_rcu();
 	ftpe_genl_unregister();
 err_netns:
 	ftpe_netns_unregister();
@@ -121,6 +173,12 @@ static void __exit ftpe_exit(void)
 	 */
 	ftpe_helpers_unregister(ftpe_helpers, ftpe_helpers_reg,
 				ARRAY_SIZE(ftpe_helpers));
+	/*
+	 * Whoever took the NAT half holds a reference to this module, so
+	 * nobody holds it now; the grace period covers lookups still walking
+	 * the list.
+	 */
+	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();
 	ftpe_netns_unregister();
@@ -133,3 +191,6 @@ module_exit(ftpe_exit);
 MODULE_DESCRIPTION("FTP conntrack helper with per-transfer pinholes");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME);
+#if IS_ENABLED(CONFIG_NF_NAT)
+MODULE_ALIAS(FTPE_NAT_MOD_NAME);
+#endif
