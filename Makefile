@@ -110,6 +110,7 @@ dkms-uninstall:
 deps:
 	bash tools/deps.sh
 	tools/peers.sh >/dev/null
+	tools/newer-tc.sh >/dev/null
 
 lint:
 	tools/lint.sh

@@ -6,6 +6,8 @@
 #include <net/netfilter/nf_conntrack.h>
 
 #define FTPE_HELPER_NAME	"ftp-embryo"
+/* The same helper under a name tc can say (main.c). */
+#define FTPE_HELPER_NAME_TC	"ftp_embryo"
 
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo);

@@ -16,6 +16,14 @@
  * it up by the helper's nat_mod_name and, when nobody registered that
  * name, ask modprobe for a module of that name and fail if none comes.
  * So this module registers itself under that name, and answers to it.
+ *
+ * A second name, "ftp_embryo": iproute2 reads act_ct's "helper
+ * FAMILY-PROTO-NAME" by splitting at every dash, so "ipv4-tcp-ftp-embryo"
+ * names the kernel's "ftp" helper there.  Under the dash-free name the
+ * same helper can be named by tc; it is registered alongside, with its own
+ * NAT half, and behaves identically.  Its tuple's source port is 1: two
+ * kernel helpers may not share a tuple, and as above the port selects
+ * nothing (no kernel helper claims TCP port 1).
  */
 #include <linux/module.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -58,29 +66,46 @@ static struct nf_conntrack_expect_policy ftpe_expect_policy = {
 /*
  * nf_ct_helper_init() derives nat_mod_name as NF_NAT_HELPER_PREFIX and the
  * name, cut to fit NF_CT_HELPER_NAME_LEN: "ip_nat_ftp-embryo" does not, and
- * the kernel looks for "ip_nat_ftp-embr".  The module alias needs the name
- * when we are built; the registration takes it from the helper itself.
+ * the kernel looks for "ip_nat_ftp-embr" (and "ip_nat_ftp_embr").  The
+ * module aliases need the names when we are built; the registrations take
+ * them from the helpers themselves.
  */
 #define FTPE_NAT_MOD_NAME	NF_NAT_HELPER_PREFIX "ftp-embr"
+#define FTPE_NAT_MOD_NAME_TC	NF_NAT_HELPER_PREFIX "ftp_embr"
 static_assert(sizeof(FTPE_NAT_MOD_NAME) == NF_CT_HELPER_NAME_LEN);
+static_assert(sizeof(FTPE_NAT_MOD_NAME_TC) == NF_CT_HELPER_NAME_LEN);
 
-static struct nf_conntrack_nat_helper ftpe_nat_helper = {
-	.module = THIS_MODULE,
+/* One NAT half for each name (ftpe_helpers[0] and [2]). */
+static struct nf_conntrack_nat_helper ftpe_nat_helpers[2] = {
+	{ .module = THIS_MODULE },
+	{ .module = THIS_MODULE },
 };
 
 static void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
 {
-	strscpy(ftpe_nat_helper.mod_name, h->nat_mod_name,
-		sizeof(ftpe_nat_helper.mod_name));
-	if (strcmp(ftpe_nat_helper.mod_name, FTPE_NAT_MOD_NAME))
-		pr_warn("NAT half registered as \"%s\", not as our alias \"%s\"\n",
-			ftpe_nat_helper.mod_name, FTPE_NAT_MOD_NAME);
-	nf_nat_helper_register(&ftpe_nat_helper);
+	static const char * const alias[] = {
+		FTPE_NAT_MOD_NAME, FTPE_NAT_MOD_NAME_TC
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ftpe_nat_helpers); i++) {
+		struct nf_conntrack_nat_helper *nat = &ftpe_nat_helpers[i];
+
+		strscpy(nat->mod_name, h[2 * i].nat_mod_name,
+			sizeof(nat->mod_name));
+		if (strcmp(nat->mod_name, alias[i]))
+			pr_warn("NAT half registered as \"%s\", not as our alias \"%s\"\n",
+				nat->mod_name, alias[i]);
+		nf_nat_helper_register(nat);
+	}
 }
 
 static void ftpe_nat_helper_unregister(void)
 {
-	nf_nat_helper_unregister(&ftpe_nat_helper);
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ftpe_nat_helpers); i++)
+		nf_nat_helper_unregister(&ftpe_nat_helpers[i]);
 }
 #else
 static void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
@@ -92,9 +117,10 @@ static void ftpe_nat_helper_unregister(void)
 }
 #endif
 
-static struct nf_conntrack_helper ftpe_helpers[2] __read_mostly;
+/* IPv4 and IPv6 under FTPE_HELPER_NAME, then under FTPE_HELPER_NAME_TC. */
+static struct nf_conntrack_helper ftpe_helpers[4] __read_mostly;
 /* What is registered: the templates above, or copies of them (kcompat.h). */
-static struct nf_conntrack_helper *ftpe_helpers_reg[2] __read_mostly;
+static struct nf_conntrack_helper *ftpe_helpers_reg[4] __read_mostly;
 
 static int ftpe_check_param(const char *name, unsigned int val,
 			    unsigned int min, unsigned int max)
@@ -130,13 +156,14 @@ static int __init ftpe_init(void)
 	if (ret)
 		goto err_netns;
 
-	nf_ct_helper_init(&ftpe_helpers[0], AF_INET, IPPROTO_TCP,
-			  FTPE_HELPER_NAME, 0, 0, 0, &ftpe_expect_policy, 0,
-			  ftpe_help, NULL, THIS_MODULE);
-	nf_ct_helper_init(&ftpe_helpers[1], AF_INET6, IPPROTO_TCP,
-			  FTPE_HELPER_NAME, 0, 0, 0, &ftpe_expect_policy, 0,
-			  ftpe_help, NULL, THIS_MODULE);
 	for (i = 0; i < ARRAY_SIZE(ftpe_helpers); i++) {
+		bool tc = i >= 2;
+
+		nf_ct_helper_init(&ftpe_helpers[i], i & 1 ? AF_INET6 : AF_INET,
+				  IPPROTO_TCP,
+				  tc ? FTPE_HELPER_NAME_TC : FTPE_HELPER_NAME,
+				  tc, tc, 0, &ftpe_expect_policy, 0, ftpe_help,
+				  NULL, THIS_MODULE);
 		ftpe_helpers[i].destroy = ftpe_destroy;
 		ftpe_helpers[i].data_len = sizeof(struct ftpe_ct_data);
 	}
@@ -144,7 +171,7 @@ static int __init ftpe_init(void)
 	 * The NAT half first: whoever finds the helper may look for it at
 	 * once, and would ask modprobe for the module still loading.
 	 */
-	ftpe_nat_helper_register(&ftpe_helpers[0]);
+	ftpe_nat_helper_register(ftpe_helpers);
 	ret = ftpe_helpers_register(ftpe_helpers, ftpe_helpers_reg,
 				    ARRAY_SIZE(ftpe_helpers));
 	if (ret) {
@@ -191,6 +218,8 @@ module_exit(ftpe_exit);
 MODULE_DESCRIPTION("FTP conntrack helper with per-transfer pinholes");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME);
+MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME_TC);
 #if IS_ENABLED(CONFIG_NF_NAT)
 MODULE_ALIAS(FTPE_NAT_MOD_NAME);
+MODULE_ALIAS(FTPE_NAT_MOD_NAME_TC);
 #endif

@@ -25,7 +25,9 @@
 # act_ct attaches helpers since Linux 6.2 (TCA_CT_HELPER_*): on 6.1 only
 # the refusal and what needs no helper are checked.  Debian 12's tc cannot
 # say "helper" either, so ftp_act_ct.py makes the ct actions over
-# rtnetlink and the filters bind them by index.
+# rtnetlink and the filters bind them by index; one case makes its action
+# with a newer tc (tools/newer-tc.sh, $NFE_TC) in iproute2's own syntax,
+# which can name only the helper's dash-free alias, ftp_embryo.
 # Usage (in the guest, as root): ftp_act_ct.sh MODULE.ko
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,7 +55,7 @@ rtr_tc() {
 
 # Action indices: lookups, commits with and without the helper.
 A_CT=1 A_CT_NAT=2 A_COMMIT=3 A_COMMIT_NAT=4 A_NOHELPER4=5 A_NOHELPER6=6
-A_HELPER4=7 A_HELPER6=8 A_SNAT=9 A_DNAT=10
+A_HELPER4=7 A_HELPER6=8 A_SNAT=9 A_DNAT=10 A_TC4=11 A_TC_SNAT=12
 
 # chain0 DEV LOOKUP: every IP packet through action LOOKUP, then chain 1;
 # neighbour discovery passes untracked.
@@ -238,6 +240,22 @@ helper_support() {
 	return 1
 }
 
+# tc_named: the helper's dash-free name, as an admin types it with a tc
+# that knows act_ct's helpers (tools/newer-tc.sh): iproute2 reads
+# FAMILY-PROTO-NAME by splitting at every dash, so "ipv4-tcp-ftp-embryo"
+# would name the kernel's "ftp".
+tc_named() {
+	local out
+	[[ -x ${NFE_TC:-} ]] || { echo "# no tc that can name a helper (NFE_TC='${NFE_TC:-}')"; return 1; }
+	in_ns rtr "$NFE_TC" actions add action ct commit helper ipv4-tcp-ftp_embryo \
+		index $A_TC4 || return 1
+	out=$(in_ns rtr "$NFE_TC" actions get action ct index $A_TC4) || return 1
+	[[ $out == *"helper ipv4-tcp-ftp_embryo"* ]] && return 0
+	echo "# tc reads the action back as:"
+	echo "$out" | sed 's/^/#   /'
+	return 1
+}
+
 load_module "${1:?usage: $0 MODULE.ko}"
 trap 'topo_down; rm -rf "$NFE_TMP"' EXIT
 if ! modprobe -a act_ct cls_flower sch_ingress act_gact; then
@@ -279,6 +297,11 @@ if ((HELPERS)); then
 	tap "each transfer's pinhole was used once and removed at its end" \
 		test "$(counter expect_created) $(counter expect_used)" = "5 5"
 	rules_down
+	tap "tc's own syntax names the helper ftp_embryo" tc_named
+	plain_rules $A_TC4 $A_HELPER6
+	case_xfer "tc-named ipv4 PASV" cli "ftp://$SRV4/file.bin" cli $SRV4 \
+		--disable-epsv --no-ftp-skip-pasv-ip
+	rules_down
 fi
 
 # ---- part 2: act_ct's NAT ----
@@ -311,6 +334,9 @@ tap "act_ct attaches ftp-embryo to a masqueraded connection" \
 	act $A_SNAT commit snat $PUB4 helper ftp-embryo inet
 tap "act_ct attaches ftp-embryo to a port-forwarded connection" \
 	act $A_DNAT commit dnat $LAN4 21 helper ftp-embryo inet
+# The dash-free name has a NAT half of its own (ip_nat_ftp_embr).
+tap "act_ct attaches ftp_embryo (tc's name) to a masqueraded connection" \
+	act $A_TC_SNAT commit snat $PUB4 helper ftp_embryo inet
 chain0 r0 $A_CT_NAT
 chain0 r1 $A_CT_NAT
 rtr_tc filter add dev r0 ingress chain 1 prio 1 protocol ip flower \

@@ -92,6 +92,9 @@ done
 # cache (tools/peers.sh); a test that needs them fails without them.
 peers=$("$root/tools/peers.sh" | tail -n 1) || peers=
 sizes+=("NFE_PEERS=$peers")
+# A tc that can name an act_ct helper (ftp_act_ct.sh); likewise.
+newtc=$("$root/tools/newer-tc.sh" | tail -n 1) || newtc=
+sizes+=("NFE_TC=$newtc")
 "$root/tools/vm/run.sh" --kernel "$flavour" --out "$out" --timeout "${NFE_TIMEOUT:-$limit}" -- \
 	env "${sizes[@]}" HELPER="${HELPER:-ftp-embryo}" NFE_ONLY="${NFE_ONLY:-*}" NFE_SKIP="${NFE_SKIP:-}" bash "$here/run-guest.sh" --in-guest "$ko" |
 	tee "$out/tap.log" || rc=${PIPESTATUS[0]}
