@@ -21,37 +21,17 @@ import struct
 import sys
 import time
 
-from nsutil import Ports, Tap, enter
+from nsutil import Ports, Tap, enter, expectations, rtr_read, stats, wait_until
+from scripted import CLI4, SRV4, Ctl, Listener, recv_exact
 
 LOOSE = sys.argv[1] == "--loose"
 MAX_FLOWS = 0 if LOOSE else int(sys.argv[1])
 ETH_P_ALL = 0x0003
-CLI4, CLI6, SRV4, SRV6 = "10.0.1.2", "fd00:1::2", "10.0.2.2", "fd00:2::2"
 THIRD_CLI4, THIRD_CLI6, THIRD_SRV4 = "10.0.1.3", "fd00:1::3", "10.0.2.3"
-NFE = "/proc/net/nf_ftp_embryo"
 DROP_WAIT = 1.0         # seconds a dropped SYN is given before "refused"
 
 tap = Tap("attack")
 next_port = Ports(40000, 1)
-
-
-def rtr_read(path):
-    enter("rtr")
-    with open(path) as f:
-        return f.read()
-
-
-def stats():
-    out = {}
-    for line in rtr_read(f"{NFE}/stats").splitlines():
-        k, _, v = line.partition(":")
-        out[k.strip()] = int(v)
-    return out
-
-
-def expectations():
-    return [line for line in rtr_read("/proc/net/nf_conntrack_expect").splitlines()
-            if line.strip()]
 
 
 def ct_invalid():
@@ -61,83 +41,8 @@ def ct_invalid():
     return sum(int(line.split()[col], 16) for line in lines[1:])
 
 
-def wait_until(cond, secs=3.0):
-    end = time.monotonic() + secs
-    while not cond():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def hostport(addr, port):
     return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(min(n - len(buf), 1 << 16))
-        if not chunk:
-            raise EOFError(f"peer closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
-
-
-class Listener:
-    """The scripted server's control sockets on srv:21."""
-
-    def __init__(self):
-        enter("srv")
-        self.socks = {}
-        for fam, addr in ((socket.AF_INET, SRV4), (socket.AF_INET6, SRV6)):
-            s = socket.socket(fam, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((addr, 21))
-            s.listen(128)
-            s.settimeout(5)
-            self.socks[fam] = s
-
-
-class Ctl:
-    """One control connection: c is the client's end, s the server's."""
-
-    def __init__(self, lst, v6=False):
-        fam = socket.AF_INET6 if v6 else socket.AF_INET
-        self.v6 = v6
-        enter("cli")
-        self.c = socket.socket(fam, socket.SOCK_STREAM)
-        self.c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.c.settimeout(10)
-        # Not a third-host address that source selection might prefer.
-        self.c.bind((CLI6 if v6 else CLI4, 0))
-        self.c.connect((SRV6 if v6 else SRV4, 21))
-        self.s, _ = lst.socks[fam].accept()
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.s.settimeout(10)
-
-    def cmd(self, text):
-        data = text.encode() if isinstance(text, str) else text
-        self.c.sendall(data)
-        recv_exact(self.s, len(data))
-
-    def rep(self, text):
-        data = text.encode() if isinstance(text, str) else text
-        self.s.sendall(data)
-        recv_exact(self.c, len(data))
-
-    def close(self):
-        for sock in (self.c, self.s):
-            try:
-                sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-        for sock in (self.c, self.s):
-            try:
-                sock.recv(1)
-            except OSError:
-                pass
-            sock.close()
 
 
 def connects(ns, dst, port, bind_ns, bind_addr):
@@ -693,7 +598,7 @@ def loose(lst):
 
 
 def main():
-    lst = Listener()
+    lst = Listener(128)
     cases = [loose] if LOOSE else [
         baseline,
         bounce_port,

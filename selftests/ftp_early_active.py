@@ -22,11 +22,11 @@ import ipaddress
 import socket
 import struct
 import sys
-import time
 
-from nsutil import Ports, Tap, enter
+import scripted
+from nsutil import Ports, Tap, enter, expectations, rtr_read, stats, wait_until
+from scripted import CLI4, CLI6, SRV4, SRV6, Listener
 
-CLI4, CLI6, SRV4, SRV6 = "10.0.1.2", "fd00:1::2", "10.0.2.2", "fd00:2::2"
 THIRD4, THIRD6 = "10.0.1.3", "fd00:1::3"
 NFE = "/proc/net/nf_ftp_embryo"
 DROP_WAIT = 1.5		# seconds a dropped SYN is given before "blocked"
@@ -58,26 +58,6 @@ def pyftpd(root, addrs):
     servers[0].serve_forever()
 
 
-def rtr_read(path):
-    enter("rtr")
-    with open(path) as f:
-        return f.read()
-
-
-def stats():
-    out = {}
-    for line in rtr_read(f"{NFE}/stats").splitlines():
-        k, _, v = line.partition(":")
-        out[k.strip()] = int(v)
-    return out
-
-
-def expectations():
-    return [line for line in
-            rtr_read("/proc/net/nf_conntrack_expect").splitlines()
-            if line.strip()]
-
-
 def pinhole(port):
     """The expectation for data port PORT on rtr, or None."""
     for e in expectations():
@@ -94,67 +74,12 @@ def admits_only(e, src):
     return False
 
 
-def wait_until(cond, secs=3.0):
-    end = time.monotonic() + secs
-    while not cond():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError(f"peer closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
-
-
-class Listener:
-    """The scripted server's control sockets on srv:21."""
-
-    def __init__(self):
-        enter("srv")
-        self.socks = {}
-        for fam, addr in ((socket.AF_INET, SRV4), (socket.AF_INET6, SRV6)):
-            s = socket.socket(fam, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((addr, 21))
-            s.listen(16)
-            s.settimeout(5)
-            self.socks[fam] = s
-
-
-class Ctl:
-    """One control connection: c is the client's end, s the server's."""
+class Ctl(scripted.Ctl):
+    """A control connection that the server has greeted."""
 
     def __init__(self, lst, v6):
-        fam = socket.AF_INET6 if v6 else socket.AF_INET
-        self.v6 = v6
-        self.me = CLI6 if v6 else CLI4
-        enter("cli")
-        self.c = socket.socket(fam, socket.SOCK_STREAM)
-        self.c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.c.settimeout(10)
-        self.c.bind((self.me, 0))
-        self.c.connect((SRV6 if v6 else SRV4, 21))
-        self.s, _ = lst.socks[fam].accept()
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.s.settimeout(10)
+        super().__init__(lst, v6)
         self.rep("220 scripted\r\n")
-
-    def cmd(self, text):
-        data = text.encode()
-        self.c.sendall(data)
-        recv_exact(self.s, len(data))
-
-    def rep(self, text):
-        data = text.encode()
-        self.s.sendall(data)
-        recv_exact(self.c, len(data))
 
     def announce(self, port, addr=None):
         """PORT (IPv4) or EPRT (IPv6) for ADDR:PORT, ADDR the client's."""
@@ -168,19 +93,6 @@ class Ctl:
 
     def verb(self):
         return "EPRT" if self.v6 else "PORT"
-
-    def close(self):
-        for sock in (self.c, self.s):
-            try:
-                sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-        for sock in (self.c, self.s):
-            try:
-                sock.recv(1)
-            except OSError:
-                pass
-            sock.close()
 
     def reset(self):
         """The client aborts the connection: an RST crosses rtr."""

@@ -34,44 +34,18 @@ import subprocess
 import sys
 import time
 
-from nsutil import Ports, Tap, enter
+from nsutil import Ports, Tap, enter, expectations, stats, wait_until
 
 import socket
 
 CLI, PUB, SRV = "192.168.124.10", "198.51.100.1", "198.51.100.2"
 PRIVATE = (b"192,168,124", b"192.168.124")
-STATS = "/proc/net/nf_ftp_embryo/stats"
 # A dropped segment comes back after the retransmission timeout, doubled
 # at each try: 0.2 + 0.4 + ... s.
 RESEND_WAIT = 15
 
 tap = Tap("nat fail")
 next_port = Ports(41000, 7)
-
-
-def stats():
-    enter("rtr")
-    out = {}
-    with open(STATS) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k.strip()] = int(v)
-    return out
-
-
-def expectations():
-    enter("rtr")
-    with open("/proc/net/nf_conntrack_expect") as f:
-        return [line for line in f.read().splitlines() if line.strip()]
-
-
-def wait_until(cond, secs):
-    end = time.monotonic() + secs
-    while not cond():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def hostport(addr, port):
