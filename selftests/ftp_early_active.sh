@@ -55,7 +55,8 @@ pyftpd_up() {
 	ftpd_down vsftpd
 	"$PY" "$here/ftp_early_active.py" pyftpd "$NFE_TMP/ftp" $SRV4 $SRV6 \
 		</dev/null >"$NFE_TMP/pyftpd.log" 2>&1 &
-	if ! wait_for 30 pyftpd_listening; then
+	# Python starts slowly under TCG, most of all on the debug kernel.
+	if ! wait_for 120 pyftpd_listening; then
 		echo "# FATAL: pyftpdlib did not start:" >&2
 		sed 's/^/#   /' "$NFE_TMP/pyftpd.log" >&2
 		exit 1
