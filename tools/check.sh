@@ -92,8 +92,11 @@ stock_lane() {
 		make -s build/stock/nf_ftp_embryo.ko
 	stage host-test make -s -C tools/host-test check
 	stage fuzz make -s -C tools/fuzz smoke
-	# The fault tests get guests of their own: they alone take minutes.
-	stage selftest-stock env NFE_SKIP=ftp_faults.sh \
+	# The fault tests get a guest of their own: they alone take minutes.
+	stage selftest-stock env NFE_SKIP="ftp_faults.sh ftp_matrix.sh" \
+		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
+	# So does the client matrix, which is as long as the rest together.
+	stage matrix-stock env NFE_ONLY=ftp_matrix.sh NFE_SELFTEST_OUT=build/selftests/matrix-stock \
 		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
 	stage faults-stock env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-stock \
 		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
@@ -107,7 +110,7 @@ stock_lane() {
 			NFE_SELFTEST_OUT=build/selftests/matrix-reference selftests/run-guest.sh stock -
 		ref=build/selftests/matrix-reference/tap.log
 	fi
-	stage matrix-table tools/matrix-table.sh build/selftests/stock/tap.log "$ref"
+	stage matrix-table tools/matrix-table.sh build/selftests/matrix-stock/tap.log "$ref"
 	# The other stock lines' kernels come from the debug lane's first stage.
 	wait_for kernels
 	stage install tools/install-test.sh stock $LINES
@@ -115,7 +118,7 @@ stock_lane() {
 	# A few seconds of each part of make bench, so it keeps working.
 	stage bench-smoke tools/bench/run.sh --smoke
 }
-stock_stages="build-stock host-test fuzz selftest-stock faults-stock matrix-table install bench-smoke"
+stock_stages="build-stock host-test fuzz selftest-stock faults-stock matrix-stock matrix-table install bench-smoke"
 [[ -z ${NFE_CHECK_ALL:-} ]] || stock_stages+=" matrix-reference"
 line_stages=
 for line in $LINES; do
