@@ -39,9 +39,6 @@ FILE_SIZE=$((256 * 1024))
 FTPD_MAX_RATE=$((64 * 1024))
 REF=$NFE_TMP/ftp/file.bin
 GOT=$NFE_TMP/got
-LAN4=192.168.124.10
-PUB4=198.51.100.1
-WAN4=198.51.100.2
 
 # act INDEX WORDS...: a ct action in rtr's action table (ftp_act_ct.py).
 act() {
@@ -307,12 +304,7 @@ fi
 # ---- part 2: act_ct's NAT ----
 ((HELPERS)) || { echo "# $0: ${SECONDS}s"; exit $((failed != 0)); }
 topo_down
-topo_links
-in_ns cli ip addr add $LAN4/24 dev c0
-in_ns rtr ip addr add 192.168.124.1/24 dev r0
-in_ns rtr ip addr add $PUB4/24 dev r1
-in_ns srv ip addr add $WAN4/24 dev s0
-in_ns cli ip route add default via 192.168.124.1
+topo_nat4
 rtr_proc_up
 # act_ct translates on ingress, before routing: a masqueraded packet
 # enters from r0 with rtr's own public address as its source (so does

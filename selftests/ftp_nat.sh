@@ -26,28 +26,20 @@ source "$here/lib.sh"
 source "$here/xfer.inc"
 
 FILE_SIZE=$((256 * 1024))
-LAN4=192.168.124.10
 LAN6=fd00:124::10
-PUB4=198.51.100.1
 PUB6=2001:db8:100::1
-WAN4=198.51.100.2
 WAN6=2001:db8:100::2
 REF=$NFE_TMP/ftp/file.bin
 GOT=$NFE_TMP/got
 
-# lib.sh's namespaces and links, with the addresses drawn above; srv has
-# no route back to cli's networks.
+# lib.sh's NAT topology (topo_nat4) and its IPv6 twin; srv has no route
+# back to cli's networks.
 nat_topo_up() {
-	topo_links
-	in_ns cli ip addr add $LAN4/24 dev c0
+	topo_nat4
 	in_ns cli ip addr add $LAN6/64 dev c0 nodad
-	in_ns rtr ip addr add 192.168.124.1/24 dev r0
 	in_ns rtr ip addr add fd00:124::1/64 dev r0 nodad
-	in_ns rtr ip addr add $PUB4/24 dev r1
 	in_ns rtr ip addr add $PUB6/64 dev r1 nodad
-	in_ns srv ip addr add $WAN4/24 dev s0
 	in_ns srv ip addr add $WAN6/64 dev s0 nodad
-	in_ns cli ip route add default via 192.168.124.1
 	in_ns cli ip -6 route add default via fd00:124::1
 }
 

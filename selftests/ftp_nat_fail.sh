@@ -21,23 +21,11 @@ source "$here/xfer.inc"
 
 ko=${1:?usage: $0 MODULE.ko}
 mod=nf_ftp_embryo
-LAN4=192.168.124.10
-PUB4=198.51.100.1
-WAN4=198.51.100.2
 
 if [[ $ko == - ]]; then
 	echo "not ok - nat fail: the test needs nf_ftp_embryo.ko (got '-')"
 	exit 1
 fi
-
-topo_nat() {
-	topo_links
-	in_ns cli ip addr add $LAN4/24 dev c0
-	in_ns rtr ip addr add 192.168.124.1/24 dev r0
-	in_ns rtr ip addr add $PUB4/24 dev r1
-	in_ns srv ip addr add $WAN4/24 dev s0
-	in_ns cli ip route add default via 192.168.124.1
-}
 
 rules() {
 	rtr_rule iptables -P FORWARD DROP
@@ -88,7 +76,7 @@ cases() {
 
 load_module "$ko"
 trap restore EXIT
-topo_nat
+topo_nat4
 rules
 helper_rule -A
 echo "# helper $HELPER on $(uname -r)"

@@ -17,20 +17,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source "$here/xfer.inc"
 FILE_SIZE=$((64 * 1024))
-LAN4=192.168.124.10
-WAN4=198.51.100.2
 KEY=net.netfilter.nf_ftp_embryo_strict_active
 failed=0
 
 trap 'topo_down; rm -rf "$NFE_TMP"' EXIT
 load_module "${1:?usage: $0 MODULE.ko}"
 echo "# helper $HELPER on $(uname -r)"
-topo_links
-in_ns cli ip addr add $LAN4/24 dev c0
-in_ns rtr ip addr add 192.168.124.1/24 dev r0
-in_ns rtr ip addr add 198.51.100.1/24 dev r1
-in_ns srv ip addr add $WAN4/24 dev s0
-in_ns cli ip route add default via 192.168.124.1
+topo_nat4
 rtr_rule iptables -P FORWARD DROP
 rtr_rule iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 rtr_rule iptables -A FORWARD -i r0 -o r1 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT

@@ -60,6 +60,20 @@ topo_links() {
 	in_ns rtr sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
+# The NAT topology, IPv4: cli LAN4 on a private LAN behind rtr, whose
+# public address PUB4 faces srv WAN4; srv has no route back to the LAN.
+LAN4=192.168.124.10
+PUB4=198.51.100.1
+WAN4=198.51.100.2
+topo_nat4() {
+	topo_links
+	in_ns cli ip addr add $LAN4/24 dev c0
+	in_ns rtr ip addr add 192.168.124.1/24 dev r0
+	in_ns rtr ip addr add $PUB4/24 dev r1
+	in_ns srv ip addr add $WAN4/24 dev s0
+	in_ns cli ip route add default via 192.168.124.1
+}
+
 topo_up() {
 	topo_links
 	# nodad: tentative addresses would make the first IPv6 connect fail.
