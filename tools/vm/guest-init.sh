@@ -73,6 +73,8 @@ cd "$cwd" 2>/dev/null || { echo "guest-init: $cwd not visible in the guest, usin
 read -r level _ </proc/sys/kernel/printk
 ((level >= 5)) || dmesg -n 5
 
+# run.sh retries a boot that died before this line, and only such a boot.
+: >"$ctl/started"
 rc=0
 bash "$ctl/cmd" </dev/null || rc=$?
 
