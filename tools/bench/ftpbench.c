@@ -4,7 +4,8 @@
  * server it talks to.  One program so both ends always agree.
  *
  *   ftpbench server [-l ADDR] [-p PORT] [-b BYTES] [-T THREADS]
- *   ftpbench client -s ADDR [-p PORT] [-c CONNS] [-T THREADS] [-m pasv|port]
+ *   ftpbench client -s ADDR [-p PORT] [-c CONNS] [-T THREADS]
+ *                   [-m pasv|epsv|port|eprt]
  *                   [-d SECONDS] [-w WARMUP] [-B SRC[,SRC...]]
  *   ftpbench idle   -s ADDR [-p PORT] -n COUNT [-T THREADS] [-B SRC[,SRC...]]
  *   ftpbench probe  -s ADDR [-p PORT] -k pasv-ok|pasv-fail|port-fail
@@ -13,7 +14,8 @@
  * client: CONNS control connections each log in (USER -> 230), then repeat,
  * as fast as the server
  * answers: PASV -> 227 -> connect -> RETR -> 150, data, EOF, 226 (or PORT ->
- * 200 -> RETR -> the server connects -> 150, data, 226).  Prints one line
+ * 200 -> RETR -> the server connects -> 150, data, 226); EPSV and EPRT
+ * (RFC 2428, over IPv4) in place of PASV and PORT.  Prints one line
  * "rate R negotiations N seconds S errors E" for the D seconds after the
  * warm-up.
  *
@@ -32,6 +34,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -62,7 +65,8 @@ static struct {
 	unsigned int bytes;		/* payload of each transfer */
 	unsigned int threads;
 	unsigned int conns;
-	bool active;			/* PORT instead of PASV */
+	bool active;			/* PORT or EPRT: the server connects */
+	bool extended;			/* EPSV or EPRT instead of PASV or PORT */
 	double seconds, warmup;
 	unsigned long idle;
 	struct in_addr src[MAX_SRCS];
@@ -236,6 +240,39 @@ static bool parse_hostport(const char *s, struct sockaddr_in *sa)
 	return true;
 }
 
+/* "|1|a.b.c.d|port|" (EPRT's argument, RFC 2428 section 2). */
+static bool parse_eprt(const char *s, struct sockaddr_in *sa)
+{
+	char host[INET_ADDRSTRLEN];
+	unsigned int port;
+
+	while (*s == ' ')
+		s++;
+	memset(sa, 0, sizeof(*sa));
+	if (sscanf(s, "|1|%15[0-9.]|%u|", host, &port) != 2 || !port ||
+	    port > 65535 || inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return false;
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	return true;
+}
+
+/* The port in a 229 "(|||port|)"; the address is the control peer's. */
+static bool parse_229(const char *s, struct in_addr peer,
+		      struct sockaddr_in *sa)
+{
+	const char *p = strstr(s, "(|||");
+	unsigned int port;
+
+	if (!p || sscanf(p + 4, "%u|)", &port) != 1 || !port || port > 65535)
+		return false;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr = peer;
+	sa->sin_port = htons(port);
+	return true;
+}
+
 static bool verb_is(const char *line, const char *verb)
 {
 	size_t n = strlen(verb);
@@ -332,7 +369,7 @@ static bool srv_transfer(struct srv_conn *c)
 					    "426 Transfer aborted\r\n");
 }
 
-static bool srv_pasv(struct srv_conn *c)
+static bool srv_pasv(struct srv_conn *c, bool extended)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -347,6 +384,11 @@ static bool srv_pasv(struct srv_conn *c)
 	if (c->pasv_fd < 0)
 		return say(c->fd, "425 Cannot open passive connection\r\n");
 	ep_set(c->ep, EPOLL_CTL_ADD, c->pasv_fd, EPOLLIN, &c->t_pasv);
+	if (extended) {
+		snprintf(msg, sizeof(msg),
+			 "229 Entering Extended Passive Mode (|||%u|)\r\n", port);
+		return say(c->fd, msg);
+	}
 	fmt_hostport(hp, sizeof(hp), sa.sin_addr, port);
 	snprintf(msg, sizeof(msg), "227 Entering Passive Mode (%s).\r\n", hp);
 	return say(c->fd, msg);
@@ -375,11 +417,13 @@ static bool srv_retr(struct srv_conn *c, const char *arg)
 
 static bool srv_line(struct srv_conn *c, const char *line)
 {
-	if (verb_is(line, "PASV"))
-		return srv_pasv(c);
-	if (verb_is(line, "PORT")) {
+	if (verb_is(line, "PASV") || verb_is(line, "EPSV"))
+		return srv_pasv(c, toupper((unsigned char)line[0]) == 'E');
+	if (verb_is(line, "PORT") || verb_is(line, "EPRT")) {
 		srv_close_data(c);
-		c->have_port = parse_hostport(line + 4, &c->port_addr);
+		c->have_port = toupper((unsigned char)line[0]) == 'E' ?
+			       parse_eprt(line + 4, &c->port_addr) :
+			       parse_hostport(line + 4, &c->port_addr);
 		return say(c->fd, c->have_port ? "200 PORT command successful\r\n" :
 						 "501 Bad PORT\r\n");
 	}
@@ -572,14 +616,19 @@ static bool cli_negotiate(struct cli_conn *c)
 	c->got226 = c->data_eof = false;
 	if (!opt.active) {
 		c->state = C_NEG;
-		return say(c->fd, "PASV\r\n");
+		return say(c->fd, opt.extended ? "EPSV\r\n" : "PASV\r\n");
 	}
 	c->lsn_fd = listen_any(c->src, &port);
 	if (c->lsn_fd < 0)
 		return false;
 	ep_set(c->w->ep, EPOLL_CTL_ADD, c->lsn_fd, EPOLLIN, &c->t_pasv);
-	fmt_hostport(hp, sizeof(hp), c->src, port);
-	snprintf(msg, sizeof(msg), "PORT %s\r\n", hp);
+	if (opt.extended) {
+		inet_ntop(AF_INET, &c->src, hp, sizeof(hp));
+		snprintf(msg, sizeof(msg), "EPRT |1|%s|%u|\r\n", hp, port);
+	} else {
+		fmt_hostport(hp, sizeof(hp), c->src, port);
+		snprintf(msg, sizeof(msg), "PORT %s\r\n", hp);
+	}
 	c->state = C_NEG;
 	return say(c->fd, msg);
 }
@@ -632,7 +681,8 @@ static bool cli_line(struct cli_conn *c, const char *line)
 			c->state = C_XFER;
 			return say(c->fd, "RETR file\r\n");
 		}
-		if (code != 227 || !parse_hostport(line + 4, &sa))
+		if (opt.extended ? code != 229 || !parse_229(line, opt.addr, &sa) :
+				   code != 227 || !parse_hostport(line + 4, &sa))
 			return false;
 		c->data_fd = connect_from(c->src, &sa);
 		if (c->data_fd < 0)
@@ -980,7 +1030,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ftpbench server [-l ADDR] [-p PORT] [-b BYTES] [-T THREADS]\n"
-		"       ftpbench client -s ADDR [-p PORT] [-c CONNS] [-T THREADS] [-m pasv|port]\n"
+		"       ftpbench client -s ADDR [-p PORT] [-c CONNS] [-T THREADS] [-m pasv|epsv|port|eprt]\n"
 		"                       [-d SECONDS] [-w WARMUP] [-B SRC[,SRC...]]\n"
 		"       ftpbench idle -s ADDR [-p PORT] -n COUNT [-T THREADS] [-B SRC[,...]]\n"
 		"       ftpbench probe -s ADDR [-p PORT] -k pasv-ok|pasv-fail|port-fail\n"
@@ -1048,8 +1098,12 @@ int main(int argc, char **argv)
 			opt.conns = atoi(optarg);
 			break;
 		case 'm':
-			opt.active = !strcmp(optarg, "port");
-			if (!opt.active && strcmp(optarg, "pasv"))
+			opt.active = !strcmp(optarg, "port") ||
+				     !strcmp(optarg, "eprt");
+			opt.extended = !strcmp(optarg, "epsv") ||
+				       !strcmp(optarg, "eprt");
+			if (!opt.active && !opt.extended &&
+			    strcmp(optarg, "pasv"))
 				usage();
 			break;
 		case 'd':

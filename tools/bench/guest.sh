@@ -5,6 +5,10 @@
 #   A  no helper; data connections allowed by a permissive rule (the ceiling)
 #   B  the kernel's nf_conntrack_ftp, attached with the CT target
 #   C  nf_ftp_embryo, attached the same way
+# each plain and behind MASQUERADE ("nat-" modes).  In instruction time
+# (run.sh's default: QEMU -icount, one vCPU) a guest nanosecond is one
+# instruction; the callbacks' own instructions come from the function_graph
+# tracer and the locks they take from kprobes (tools/bench/trace.py).
 # Usage (in the guest, as root): guest.sh [--smoke] MODULE.ko RAW_OUT
 # Writes one measurement per line to RAW_OUT ("section key... value...");
 # tools/bench/report.py turns them into medians, ratios and JSON.
@@ -22,14 +26,26 @@ raw=${2:?usage: $0 [--smoke] MODULE.ko RAW_OUT}
 FB=$repo/build/bench/ftpbench
 
 if ((smoke)); then
-	ROUNDS=1 DUR=0.5 WARM=0.2 LEVELS="20" PROBE_WINDOW=0.2 PROBES=1
-	MP_CONNS=8
+	ROUNDS=1 DUR=0.1 WARM=0.02 LEVELS="20" PROBE_WINDOW=0.2 PROBES=1
+	MP_CONNS=8 TRACE_DUR=0.05 LOCK_CONNS=2 LOCK_DUR=0.05
+	# The traced parts once each, in one plain and one NAT'd mode.
+	CB_MODES="pasv nat-port" PROF_MODES="pasv" LOCK_MODES="pasv"
 else
-	ROUNDS=${BENCH_ROUNDS:-5} DUR=${BENCH_DUR:-4} WARM=${BENCH_WARM:-1}
+	ROUNDS=${BENCH_ROUNDS:-3} DUR=${BENCH_DUR:-1} WARM=${BENCH_WARM:-0.2}
 	LEVELS=${BENCH_LEVELS:-1 1000 10000 100000}
-	PROBE_WINDOW=2 PROBES=3 MP_CONNS=64
+	PROBE_WINDOW=2 PROBES=3 MP_CONNS=64 TRACE_DUR=${BENCH_TRACE_DUR:-0.5}
+	LOCK_CONNS=4 LOCK_DUR=0.3
+	CB_MODES="pasv epsv port eprt nat-pasv nat-port"
+	PROF_MODES="pasv port nat-pasv nat-port" LOCK_MODES=$PROF_MODES
 fi
 CONFIGS="A B C"
+MODES="pasv epsv port eprt nat-pasv nat-port"
+# Each helper's callbacks (function_graph filter syntax).
+CALLBACKS_B="help:mod:nf_conntrack_ftp nf_nat_follow_master"
+CALLBACKS_C="ftpe_help ftpe_expect_used ftpe_destroy"
+# The same as the graph prints them.
+GRAPH_ROOTS="help nf_nat_follow_master ftpe_help ftpe_expect_used ftpe_destroy"
+T=/sys/kernel/tracing
 SRC_ADDRS=10.0.1.2,10.0.1.3,10.0.1.4,10.0.1.5
 
 source "$repo/selftests/lib.sh"
@@ -45,7 +61,8 @@ setup() {
 	local max
 	max=$(($(echo "$LEVELS" | tr ' ' '\n' | sort -n | tail -n1) * 2 + 100000))
 	if [[ -d /lib/modules/$(uname -r) ]]; then
-		modprobe -a nf_conntrack nf_nat nf_conntrack_ftp
+		modprobe -a nf_conntrack nf_nat nf_conntrack_ftp nf_nat_ftp \
+			iptable_nat
 	fi
 	[[ -d /sys/module/nf_conntrack_ftp ]] || { log "FATAL: no nf_conntrack_ftp"; exit 1; }
 	if [[ ! -d /sys/module/nf_ftp_embryo ]]; then
@@ -63,7 +80,8 @@ setup() {
 	for ns in cli srv; do
 		in_ns "$ns" sysctl -q -w net.ipv4.ip_local_port_range="1024 65535" \
 			net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=4096 \
-			net.ipv4.tcp_max_syn_backlog=4096
+			net.ipv4.tcp_max_syn_backlog=4096 \
+			net.ipv4.tcp_max_tw_buckets=0
 	done
 	in_ns srv "$FB" server -l 10.0.2.2 -p 21 -T 2 </dev/null &
 	wait_for 10 ftpd_listening_v4 || { log "FATAL: ftpbench server did not start"; exit 1; }
@@ -74,17 +92,33 @@ setup() {
 	local x
 	for x in $CONFIGS; do
 		rules "$x" >"$NFE_TMP/rules.$x"
+		rules "$x" nat >"$NFE_TMP/rules.$x.nat"
 	done
 	rec "info kernel $(uname -r)"
 	rec "info cpus $(nproc)"
 	rec "info smoke $smoke"
+	rec "info clock $(clock)"
+	rec "info mp_conns $MP_CONNS"
+	[[ -e $T/trace ]] || mount -t tracefs tracefs "$T"
+	echo 65536 >"$T/buffer_size_kb"
+}
+
+# icount: guest time is instructions (one vCPU, as run.sh boots it for
+# instruction time); wallclock otherwise.
+clock() {
+	if [[ ${BENCH_CLOCK:-icount} == icount ]]; then
+		echo icount
+	else
+		echo wallclock
+	fi
 }
 
 ftpd_listening_v4() {
 	in_ns srv awk '$2 ~ /:0015$/ && $4 == "0A" { up = 1 } END { exit !up }' /proc/net/tcp
 }
 
-# rules A|B|C: the router's rule set for that configuration (iptables-restore).
+# rules A|B|C [nat]: the router's rule set for that configuration
+# (iptables-restore); with nat, the client network leaves behind MASQUERADE.
 rules() {
 	local raw
 	case $1 in
@@ -109,13 +143,20 @@ rules() {
 	# A: data connections pass by a permissive rule instead of a helper.
 	[[ $1 != A ]] || echo "-A FORWARD -p tcp -m conntrack --ctstate NEW -j ACCEPT"
 	echo COMMIT
+	# Always the nat table, so switching from NAT to none empties it.
+	printf '%s\n' '*nat' ':PREROUTING ACCEPT [0:0]' ':INPUT ACCEPT [0:0]' \
+		':OUTPUT ACCEPT [0:0]' ':POSTROUTING ACCEPT [0:0]'
+	[[ ${2:-} != nat ]] || echo "-A POSTROUTING -s 10.0.1.0/24 -o r1 -j MASQUERADE"
+	echo COMMIT
 }
 
-# config A|B|C: load that rule set (one process: TCG makes each one
+# config A|B|C [MODE]: load that rule set (one process: TCG makes each one
 # expensive), then start from an empty conntrack table.
 config() {
-	if ! in_ns rtr iptables-restore <"$NFE_TMP/rules.$1"; then
-		log "FATAL: rules for $1 did not load"
+	local f=$NFE_TMP/rules.$1
+	[[ ${2:-} != nat-* ]] || f+=.nat
+	if ! in_ns rtr iptables-restore <"$f"; then
+		log "FATAL: rules for $1 ${2:-} did not load"
 		exit 1
 	fi
 	settle
@@ -142,18 +183,179 @@ rate() {
 
 # ---- (1) and (3): negotiation rate -----------------------------------------
 
+# Each round measures every mode in A, B and C back to back, so a ratio
+# within a round compares neighbours.
 bench_rate() {
-	local r x
+	local r x m
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for x in $CONFIGS; do
-			config "$x"
-			rec "rate pasv $x $r $(rate 1 1 pasv)"
-			settle
-			rec "rate port $x $r $(rate 1 1 port)"
-			settle
-			rec "mp pasv $x $r $(rate "$MP_CONNS" 2 pasv)"
+		for m in $MODES; do
+			for x in $CONFIGS; do
+				config "$x" "$m"
+				rec "rate $m $x $r $(rate 1 1 "${m#nat-}")"
+			done
 		done
+		# Several connections on several CPUs: only the wall clock
+		# with more than one vCPU says anything about that.
+		if [[ $(clock) == wallclock ]]; then
+			for x in $CONFIGS; do
+				config "$x"
+				rec "mp pasv $x $r $(rate "$MP_CONNS" 2 pasv)"
+			done
+		fi
 		log "rate round $r done"
+	done
+}
+
+# ---- the callbacks' own instructions, and the locks they take ---------------
+
+trace_off() {
+	echo 0 >"$T/tracing_on"
+	echo nop >"$T/current_tracer"
+	echo 0 >"$T/events/enable"
+	: >"$T/set_ftrace_filter"
+	: >"$T/set_graph_function"
+	: >"$T/kprobe_events"
+	: >"$T/trace"
+}
+
+# trace_calls FUNC...: function_graph on FUNC only, from now on.
+trace_calls() {
+	local fn
+	trace_off
+	for fn in "$@"; do
+		echo "$fn" >>"$T/set_ftrace_filter"
+	done
+	echo 1 >"$T/options/funcgraph-tail"
+	echo function_graph >"$T/current_tracer"
+	echo 1 >"$T/tracing_on"
+}
+
+# traced_run MODE CONNS: one client run with -w 0, so every negotiation it
+# counts happened while tracing; prints the negotiations.
+traced_run() {
+	local out
+	if ! out=$(in_ns cli "$FB" client -s 10.0.2.2 -c "$2" -T 1 -m "${1#nat-}" \
+		-d "$TRACE_DUR" -w 0 -B "$SRC_ADDRS" 2>&1); then
+		log "client failed: $out"
+		echo 0
+		return
+	fi
+	awk '/^rate/ { print $4 }' <<<"$out"
+}
+
+# The tracer's own share of a traced call, measured on getppid(), which
+# does almost nothing (about 20 instructions) but call __task_pid_nr_ns():
+# LEAF is what one traced call adds inside its own time, NESTED what a
+# traced call adds to the one around it.
+getppid_calls() {
+	trace_calls "$@"
+	python3 -c 'import os
+for _ in range(20000): os.getppid()'
+	echo 0 >"$T/tracing_on"
+	python3 "$here/trace.py" calls "$T/trace" 0 0 __do_sys_getppid |
+		awk '$1 == "__do_sys_getppid" { printf "%d", $3 / $2 }'
+}
+
+bench_calibrate() {
+	local alone around
+	alone=$(getppid_calls __do_sys_getppid)
+	around=$(getppid_calls __do_sys_getppid __task_pid_nr_ns)
+	LEAF=$alone NESTED=$((around - alone))
+	rec "calib $LEAF $NESTED"
+	trace_off
+}
+
+# callbacks X: the function names X's helper is called through.
+callbacks() {
+	local v=CALLBACKS_$1
+	echo "${!v}"
+}
+
+# cb KIND LEVEL MODE X [FUNC...]: one traced run of X with LEVEL idle flows
+# around; per callback (and FUNC) its calls and instructions, with and
+# without the traced calls inside ("KIND LEVEL MODE X FUNC CALLS INCL SELF
+# NEGOTIATIONS").
+cb() {
+	local kind=$1 level=$2 m=$3 x=$4 n fns
+	shift 4
+	read -ra fns <<<"$(callbacks "$x")"
+	trace_calls "${fns[@]}" "$@"
+	n=$(traced_run "$m" 1)
+	echo 0 >"$T/tracing_on"
+	python3 "$here/trace.py" calls "$T/trace" "$LEAF" "$NESTED" $GRAPH_ROOTS |
+		sed "s/\$/ $n/; s/^/$kind $level $m $x /" >>"$raw"
+	trace_off
+}
+
+bench_callbacks() {
+	local m x
+	[[ -n ${LEAF:-} ]] || bench_calibrate
+	for m in $CB_MODES; do
+		for x in B C; do
+			config "$x" "$m"
+			cb cb 0 "$m" "$x"
+		done
+	done
+}
+
+# What the callbacks call, where the tracer can see it (not inlined): a
+# profile of each helper by function.
+PROFILE_B="_raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits __pskb_pull_tail nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
+PROFILE_C="ftpe_flow_get ftpe_flow_find ftpe_stream_feed ftpe_command ftpe_reply ftpe_parse_command ftpe_fsm_command ftpe_fsm_reply ftpe_parse_227 ftpe_parse_hostport ftpe_apply ftpe_line_seen ftpe_skb_read ftpe_flow_expect_used ftpe_flow_kill _raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
+
+bench_profile() {
+	local m x v fn fns
+	[[ -n ${LEAF:-} ]] || bench_calibrate
+	for m in $PROF_MODES; do
+		for x in B C; do
+			config "$x" "$m"
+			v=PROFILE_$x
+			fns=()
+			for fn in ${!v}; do
+				# Inlined by this compiler: nothing to trace.
+				if grep -q "^$fn\b" "$T/available_filter_functions"; then
+					fns+=("$fn")
+				fi
+			done
+			cb prof 0 "$m" "$x" "${fns[@]}"
+		done
+	done
+}
+
+# Every lock the callbacks take, from kprobes on the lock functions while
+# function_graph follows the callbacks into everything they call; with
+# several control connections, so that one lock per connection shows as
+# several addresses.
+LOCK_FUNCS="_raw_spin_lock _raw_spin_lock_bh _raw_spin_lock_irq _raw_spin_lock_irqsave _raw_read_lock _raw_read_lock_bh _raw_write_lock _raw_write_lock_bh"
+
+bench_locks() {
+	local m x fn n fns
+	for m in $LOCK_MODES; do
+		for x in B C; do
+			config "$x" "$m"
+			trace_off
+			read -ra fns <<<"$(callbacks "$x")"
+			# set_graph_function takes no ":mod:"; only
+			# nf_conntrack_ftp has a function named help here.
+			for fn in "${fns[@]}"; do
+				echo "${fn%%:*}" >>"$T/set_graph_function"
+			done
+			echo 1 >"$T/options/funcgraph-tail"
+			for fn in $LOCK_FUNCS; do
+				echo "p:bench/$fn $fn lock=%di:x64" >>"$T/kprobe_events"
+			done
+			echo 1 >"$T/events/bench/enable"
+			echo function_graph >"$T/current_tracer"
+			echo 1 >"$T/tracing_on"
+			n=$(TRACE_DUR=$LOCK_DUR traced_run "$m" "$LOCK_CONNS")
+			echo 0 >"$T/tracing_on"
+			# Events lost to a full buffer would undercount.
+			rec "lockinfo $m $x overrun $(awk '$1 == "overrun:" { print $2 }' "$T/per_cpu/cpu0/stats")"
+			# Callback names as the graph prints them.
+			python3 "$here/trace.py" locks "$T/trace" /proc/kallsyms $GRAPH_ROOTS |
+				sed "s/\$/ $n/; s/^/lock $m $x /" >>"$raw"
+			trace_off
+		done
 	done
 }
 
@@ -221,6 +423,7 @@ bench_scale() {
 			mafter=$(meminfo)
 			rec "mem $x $n $before $after $mbefore $mafter"
 			rec "scale $x $n $(rate 1 1 pasv) $open_s"
+			[[ $x == A ]] || cb cb "$n" pasv "$x"
 			if [[ $x == C ]]; then
 				rec "info ftpe_records_$n $(in_ns rtr awk '$1 == "flows_created:" { print $2 }' /proc/net/nf_ftp_embryo/stats)"
 			fi
@@ -258,9 +461,9 @@ bench_pinhole() {
 }
 
 setup
-bench_rate
-bench_pinhole
-bench_scale
+for part in ${BENCH_ONLY:-rate callbacks profile locks pinhole scale}; do
+	"bench_$part"
+done
 in_ns rtr cat /proc/net/nf_ftp_embryo/stats | sed 's/^/stat /; s/://' >>"$raw"
 kill "$rtr_pid" 2>/dev/null || true
 wait "$rtr_pid" 2>/dev/null || true

@@ -11,15 +11,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # hidden by the guest's tmpfs mounts otherwise.
 repo=$(cd "$here/../.." && pwd -P)
 usage() {
-	echo "usage: $0 [--kernel stock|debug|6.12|7.2] [--cpus N] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
+	echo "usage: $0 [--kernel stock|debug|6.12|7.2] [--cpus N] [--icount] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
-flavour=stock cpus=2 mem= limit=900 out=
+flavour=stock cpus=2 mem= limit=900 out= icount=0
 while (($#)); do
 	case $1 in
 	--kernel) flavour=${2:?}; shift 2 ;;
 	--cpus) cpus=${2:?}; shift 2 ;;
+	--icount) icount=1; shift ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--timeout) limit=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
@@ -110,7 +111,14 @@ debug)
 *) usage ;;
 esac
 
-if [[ ${NFE_KVM:-0} == 1 ]]; then
+if ((icount)); then
+	# Instruction time (make bench): one guest nanosecond per instruction
+	# and no host clock, so guest time measures work, not host load.
+	# sleep=off jumps over idle time instead of waiting it out.  One vCPU:
+	# the guest hangs bringing up a second one in this mode.
+	accel=(-accel tcg -cpu max -icount shift=0,sleep=off)
+	cpus=1
+elif [[ ${NFE_KVM:-0} == 1 ]]; then
 	accel=(-accel kvm -cpu host)
 else
 	accel=(-accel tcg -cpu max)
