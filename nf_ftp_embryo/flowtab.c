@@ -50,14 +50,15 @@ struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct)
 struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 {
 	struct ftpe_flow __rcu **slot = ftpe_ct_slot(ct);
-	struct ftpe_net *fn = ftpe_net(nf_ct_net(ct));
 	struct ftpe_flow *flow, *old;
+	struct ftpe_net *fn;
 
 	if (!slot)
 		return ERR_PTR(-ESRCH);
 	flow = rcu_dereference(*slot);
 	if (flow)
 		return flow;
+	fn = ftpe_net(nf_ct_net(ct));
 	if (nf_ct_is_dying(ct))
 		return ERR_PTR(-ESRCH);
 	if (atomic_inc_return(&fn->records) > ftpe_max_flows) {
@@ -177,14 +178,13 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 {
 	struct ftpe_net *fn = ftpe_net(nf_ct_net(flow->ct));
-	const struct net *net = nf_ct_net(flow->ct);
 	int dir;
 
 	if (flow->dead)
 		return false;
 	flow->dead = 1;
 	if (flow->fsm.state != FTPE_IDLE)
-		ftpe_stat_abort(net, why);
+		ftpe_stat_abort(fn, why);
 	ftpe_flow_unexpect(flow);
 	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
 		ftpe_stream_reset(&flow->stream[dir]);

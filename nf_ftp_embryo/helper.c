@@ -42,7 +42,7 @@
 struct ftpe_pkt {
 	struct ftpe_flow *flow;
 	struct nf_conn *ct;
-	const struct net *net;
+	struct ftpe_net *fn;		/* looked up once per packet */
 	enum ip_conntrack_dir dir;
 	const char *line;		/* the line being read */
 	struct nf_conntrack_expect *nat_exp;	/* registered for this line */
@@ -111,7 +111,7 @@ static bool ftpe_may_create(struct ftpe_pkt *pk)
 {
 	if (!pk->created)
 		return true;
-	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_FAILED);
+	ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
 	return false;
 }
 
@@ -135,7 +135,7 @@ static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
 	if (!flow->nat_edit) {
 		flow->nat_edit = kzalloc(sizeof(*flow->nat_edit), GFP_ATOMIC);
 		if (!flow->nat_edit) {
-			ftpe_stat_inc(pk->net, FTPE_STAT_NOMEM);
+			ftpe_count(pk->fn, FTPE_STAT_NOMEM);
 			return false;
 		}
 	}
@@ -162,7 +162,7 @@ static void ftpe_nat_take(struct ftpe_pkt *pk)
 	pk->flow->exp = pk->nat_exp;
 	pk->nat_exp = NULL;
 	pk->created = true;
-	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_CREATED);
+	ftpe_count(pk->fn, FTPE_STAT_EXP_CREATED);
 }
 
 /* ... or is given up, with the line that asked for it. */
@@ -205,7 +205,7 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	}
 	exp = nf_ct_expect_alloc(pk->ct);
 	if (!exp) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_NOMEM);
+		ftpe_count(pk->fn, FTPE_STAT_NOMEM);
 		return false;
 	}
 	if (ftpe_mode_active(flow->fsm.mode)) {
@@ -224,14 +224,14 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 			  src, dst, IPPROTO_TCP, NULL, &port);
 	exp->expectfn = ftpe_expect_used;
 	if (nf_ct_expect_related(exp, 0)) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_EXP_FAILED);
+		ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
 		nf_ct_expect_put(exp);
 		return false;
 	}
 	/* Keep our allocation reference: it is how we remove it early. */
 	flow->exp = exp;
 	pk->created = true;
-	ftpe_stat_inc(pk->net, FTPE_STAT_EXP_CREATED);
+	ftpe_count(pk->fn, FTPE_STAT_EXP_CREATED);
 	return true;
 }
 
@@ -268,9 +268,9 @@ static bool ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 		pk->flow->dark = 1;
 	for (i = 0; i < ARRAY_SIZE(events); i++)
 		if (r & events[i].bit)
-			ftpe_stat_inc(pk->net, events[i].stat);
+			ftpe_count(pk->fn, events[i].stat);
 	if (r & FTPE_EV_ABORTED)
-		ftpe_stat_abort(pk->net, why);
+		ftpe_stat_abort(pk->fn, why);
 	return true;
 }
 
@@ -282,11 +282,11 @@ static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
 	if (!ftpe_ep_is(ep, pk->ct, peer) &&
 	    !(ftpe_loose && refusal == FTPE_STAT_REFUSED_BOUNCE &&
 	      ep->family == ftpe_family(pk->ct))) {
-		ftpe_stat_inc(pk->net, refusal);
+		ftpe_count(pk->fn, refusal);
 		return false;
 	}
 	if (ep->port < ftpe_min_port) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_REFUSED_PORT);
+		ftpe_count(pk->fn, FTPE_STAT_REFUSED_PORT);
 		return false;
 	}
 	return true;
@@ -295,9 +295,9 @@ static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
 /* Count a line read for good (not refused, to be read again). */
 static void ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
 {
-	ftpe_stat_inc(pk->net, FTPE_STAT_LINES);
+	ftpe_count(pk->fn, FTPE_STAT_LINES);
 	if (lflags & FTPE_LINE_BARE_LF)
-		ftpe_stat_inc(pk->net, FTPE_STAT_BARE_LF);
+		ftpe_count(pk->fn, FTPE_STAT_BARE_LF);
 }
 
 static void ftpe_command(void *ctx, const char *line, unsigned int len,
@@ -336,7 +336,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	if ((lflags & FTPE_LINE_TRUNCATED) && active) {
 		/* Translated, its endpoint cannot leave as it is either. */
 		if (ftpe_nat_wanted(pk->ct)) {
-			ftpe_stat_inc(pk->net, FTPE_STAT_NAT_FAILED);
+			ftpe_count(pk->fn, FTPE_STAT_NAT_FAILED);
 			ftpe_stop(pk);
 			return;
 		}
@@ -356,7 +356,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	}
 	saved = flow->fsm;
 	/* The namespace's choice of timing, for the negotiation it starts. */
-	flow->fsm.strict_active = READ_ONCE(ftpe_net(pk->net)->strict_active);
+	flow->fsm.strict_active = READ_ONCE(pk->fn->strict_active);
 	r = ftpe_fsm_command(&flow->fsm, verb, &ep);
 	if (r & FTPE_EV_OVERFLOW)
 		why = FTPE_STAT_ABORTED_OTHER;
@@ -372,7 +372,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	}
 	ftpe_nat_take(pk);
 	ftpe_line_seen(pk, lflags);
-	ftpe_stat_inc(pk->net, counted);
+	ftpe_count(pk->fn, counted);
 }
 
 /*
@@ -387,7 +387,7 @@ ftpe_vet_passive(struct ftpe_pkt *pk, u16 code, const char *line,
 
 	if (code == 227 ? ftpe_parse_227(line, len, ep) :
 			  ftpe_parse_229(line, len, ep)) {
-		ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
+		ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
 		return NULL;
 	}
 	/* EPSV names only a port: the server is the one already talked to. */
@@ -420,14 +420,14 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	if (code <= 0) {
 		ftpe_line_seen(pk, lflags);
 		if (code < 0)
-			ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
+			ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
 		return;
 	}
 
 	/* Only the reply that answers our PASV/EPSV is read for numbers. */
 	if (ftpe_fsm_wants_endpoint(f, code)) {
 		if (lflags & FTPE_LINE_TRUNCATED)
-			ftpe_stat_inc(pk->net, FTPE_STAT_MALFORMED);
+			ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
 		else
 			vetted = ftpe_vet_passive(pk, code, line, len, &ep);
 		if (!vetted)
@@ -446,7 +446,7 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	/* Not taken by a DO_CREATE: not wanted after all. */
 	ftpe_nat_drop(pk);
 	ftpe_line_seen(pk, lflags);
-	ftpe_stat_inc(pk->net, FTPE_STAT_REPLY_1XX + code / 100 - 1);
+	ftpe_count(pk->fn, FTPE_STAT_REPLY_1XX + code / 100 - 1);
 	return;
 
 refuse:
@@ -455,18 +455,18 @@ refuse:
 	ftpe_stop(pk);
 }
 
-static void ftpe_count_stream(const struct net *net, unsigned int ev)
+static void ftpe_count_stream(struct ftpe_net *fn, unsigned int ev)
 {
 	if (ev & FTPE_STREAM_EV_RETRANS)
-		ftpe_stat_inc(net, FTPE_STAT_RETRANS);
+		ftpe_count(fn, FTPE_STAT_RETRANS);
 	if (ev & FTPE_STREAM_EV_GAP)
-		ftpe_stat_inc(net, FTPE_STAT_GAP);
+		ftpe_count(fn, FTPE_STAT_GAP);
 	if (ev & FTPE_STREAM_EV_OVERLONG)
-		ftpe_stat_inc(net, FTPE_STAT_OVERLONG);
+		ftpe_count(fn, FTPE_STAT_OVERLONG);
 	if (ev & FTPE_STREAM_EV_NOMEM)
-		ftpe_stat_inc(net, FTPE_STAT_NOMEM);
+		ftpe_count(fn, FTPE_STAT_NOMEM);
 	if (ev & FTPE_STREAM_EV_SPLIT)
-		ftpe_stat_inc(net, FTPE_STAT_SPLIT_LINES);
+		ftpe_count(fn, FTPE_STAT_SPLIT_LINES);
 }
 
 /*
@@ -509,6 +509,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	unsigned int dataoff, datalen;
 	const struct tcphdr *th;
 	unsigned int verdict = NF_ACCEPT;
+	struct ftpe_net *fnet;
 	struct ftpe_flow *flow;
 	struct tcphdr _th;
 	struct ftpe_pkt pk;
@@ -542,7 +543,8 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 			ftpe_stat_inc(net, FTPE_STAT_NOMEM);
 		return NF_ACCEPT;
 	}
-	ftpe_stat_inc(net, FTPE_STAT_PACKETS);
+	fnet = ftpe_net(net);
+	ftpe_count(fnet, FTPE_STAT_PACKETS);
 
 	spin_lock_bh(&flow->lock);
 	if (flow->dead)
@@ -562,14 +564,14 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		 * from the hole, as the receiver has neither.
 		 */
 		if (nat && ftpe_stream_beyond(s, seq)) {
-			ftpe_stat_inc(net, FTPE_STAT_GAP);
+			ftpe_count(fnet, FTPE_STAT_GAP);
 			verdict = NF_DROP;
 			goto out;
 		}
 		from = ftpe_stream_first(s, seq);
 		pk.flow = flow;
 		pk.ct = ct;
-		pk.net = net;
+		pk.fn = fnet;
 		pk.dir = dir;
 		pk.nat_exp = NULL;
 		pk.created = false;
@@ -583,10 +585,10 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 			ftpe_nat_begin(&pk.edit, flow->nat_edit);
 		ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen,
 				      ftpe_skb_read, fn, &pk);
-		ftpe_count_stream(net, ev);
+		ftpe_count_stream(fnet, ev);
 		if (nat && !pk.drop && ftpe_nat_cut(flow, dir)) {
 			ftpe_stream_unread(s, from);
-			ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+			ftpe_count(fnet, FTPE_STAT_NAT_FAILED);
 			pk.drop = true;
 		}
 		if (nat && !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,

@@ -98,16 +98,26 @@ static inline struct ftpe_net *ftpe_net(const struct net *net)
 	return net_generic(net, ftpe_net_id);
 }
 
+/*
+ * net_generic() is an RCU read-side section of its own, two calls with
+ * preemptible RCU: the packet path looks @fn up once and counts with
+ * ftpe_count().
+ */
+static inline void ftpe_count(struct ftpe_net *fn, enum ftpe_stat s)
+{
+	this_cpu_inc(fn->stats->c[s]);
+}
+
 static inline void ftpe_stat_inc(const struct net *net, enum ftpe_stat s)
 {
-	this_cpu_inc(ftpe_net(net)->stats->c[s]);
+	ftpe_count(ftpe_net(net), s);
 }
 
 /* A negotiation ended early; @why is one of the FTPE_STAT_ABORTED_* causes. */
-static inline void ftpe_stat_abort(const struct net *net, enum ftpe_stat why)
+static inline void ftpe_stat_abort(struct ftpe_net *fn, enum ftpe_stat why)
 {
-	ftpe_stat_inc(net, FTPE_STAT_ABORTED);
-	ftpe_stat_inc(net, why);
+	ftpe_count(fn, FTPE_STAT_ABORTED);
+	ftpe_count(fn, why);
 }
 
 int ftpe_netns_register(void);
