@@ -33,6 +33,7 @@ typedef int s32;
 
 #define ftpe_alloc(n)	malloc(n)
 #define ftpe_free(p)	free(p)
+#define __uninitialized
 #endif
 
 #endif /* _NF_FTP_EMBRYO_COMPAT_H */

@@ -162,7 +162,11 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			      unsigned int len, ftpe_read_fn read,
 			      ftpe_line_fn line, void *ctx)
 {
-	char buf[FTPE_WINDOW];
+	/*
+	 * Filled by @read before each use; left as it is rather than zeroed
+	 * on each call (CONFIG_INIT_STACK_ALL_ZERO), once per segment.
+	 */
+	char buf[FTPE_WINDOW] __uninitialized;
 	unsigned int ev = 0, end, n;
 	const char *p, *nl;
 	u32 seen, first;

@@ -35,7 +35,7 @@ else
 	LEVELS=${BENCH_LEVELS:-1 1000 10000 100000}
 	PROBE_WINDOW=2 PROBES=3 MP_CONNS=64 TRACE_DUR=${BENCH_TRACE_DUR:-0.5}
 	LOCK_CONNS=4 LOCK_DUR=0.3
-	CB_MODES="pasv epsv port eprt nat-pasv nat-port"
+	CB_MODES=${BENCH_CB_MODES:-pasv epsv port eprt nat-pasv nat-port}
 	PROF_MODES="pasv port nat-pasv nat-port" LOCK_MODES=$PROF_MODES
 fi
 CONFIGS="A B C"
