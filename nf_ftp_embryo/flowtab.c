@@ -11,6 +11,7 @@
 #include "flowtab.h"
 #include "netns.h"
 #include "params.h"
+#include "report.h"
 
 static_assert(sizeof(struct ftpe_ct_data) <=
 	      sizeof_field(struct nf_conn_help, data));
@@ -183,6 +184,7 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 	if (flow->dead)
 		return false;
 	flow->dead = 1;
+	ftpe_report_kill(flow, why);
 	if (flow->fsm.state != FTPE_IDLE)
 		ftpe_stat_abort(net, why);
 	ftpe_flow_unexpect(flow);
