@@ -163,7 +163,7 @@ static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
 	    nla_put_u8(skb, FTPE_FLOW_A_MODE, ftpe_genl_modes[f->mode]) ||
 	    ftpe_genl_put_ep(skb, FTPE_FLOW_A_DATA_FAMILY, &f->ep) ||
 	    nla_put_u16(skb, FTPE_FLOW_A_REPLY, f->reply) ||
-	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS,
+	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS, f->state == FTPE_IDLE ? 0 :
 			jiffies_to_msecs(jiffies - flow->since)) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_PINHOLE, ftpe_flow_pinhole_open(flow)))
 		return -EMSGSIZE;

@@ -81,6 +81,7 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 		   ftpe_mode_names[f->mode] ?: "-");
 	ftpe_show_ep(seq, &f->ep);
 	seq_printf(seq, " %u %u %d %s ", f->reply,
+		   f->state == FTPE_IDLE ? 0 :
 		   jiffies_to_msecs(jiffies - flow->since),
 		   ftpe_flow_pinhole_open(flow),
 		   flow->refused ? ftpe_reason_name(flow->refused) : "-");

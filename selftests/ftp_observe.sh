@@ -75,6 +75,41 @@ echo "# not loaded: exit $rc: $out"
 tap "observe: not loaded: exit 3 and a modprobe hint" \
 	eval '((rc == 3)) && [[ $out == *"modprobe $mod"* ]]'
 
+# The admin guide's nft layout, with the module missing: the helper's own
+# file fails, the firewall's loads; in one file the firewall is lost too.
+ip netns add nftchk
+cat >"$NFE_TMP/filter.nft" <<-'NFT'
+	table inet filter {
+		chain forward {
+			type filter hook forward priority filter; policy drop;
+			ct state established,related accept
+			tcp dport 21 ct state new accept
+		}
+	}
+NFT
+cat >"$NFE_TMP/helper.nft" <<-'NFT'
+	table inet ftp_helper {
+		ct helper ftp-embryo {
+			type "ftp-embryo" protocol tcp
+		}
+		chain pre {
+			type filter hook prerouting priority filter; policy accept;
+			tcp dport 21 ct helper set "ftp-embryo"
+		}
+	}
+NFT
+tap "observe: module missing: the helper's own nft file is rejected" \
+	eval '! in_ns nftchk nft -f "$NFE_TMP/helper.nft" 2>/dev/null'
+tap "observe: module missing: the firewall's file still loads, policy drop" \
+	eval 'in_ns nftchk nft -f "$NFE_TMP/filter.nft" &&
+		in_ns nftchk nft list chain inet filter forward | grep -q "policy drop"'
+in_ns nftchk nft flush ruleset
+cat "$NFE_TMP/filter.nft" "$NFE_TMP/helper.nft" >"$NFE_TMP/both.nft"
+tap "observe: module missing: in one file, the firewall is lost too (why the guide splits)" \
+	eval '! in_ns nftchk nft -f "$NFE_TMP/both.nft" 2>/dev/null &&
+		[[ -z $(in_ns nftchk nft list ruleset) ]]'
+ip netns del nftchk
+
 # Every message names the module (pr_fmt).
 since=$(dmesg | wc -l)
 ! insmod "$ko" max_flows=0 2>/dev/null
