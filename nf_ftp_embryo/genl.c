@@ -137,19 +137,25 @@ static int ftpe_genl_put_conn(struct sk_buff *skb, const struct nf_conn *ct)
 	return 0;
 }
 
-static_assert(FTPE_FLOW_A_DATA_PORT == FTPE_FLOW_A_DATA_FAMILY + 2);
-static_assert(FTPE_FLOW_A_REFUSED_PORT == FTPE_FLOW_A_REFUSED_FAMILY + 2);
+/* Where an endpoint goes: the data one or the one a refused line named. */
+static const int ftpe_genl_data_attrs[] = {
+	FTPE_FLOW_A_DATA_FAMILY, FTPE_FLOW_A_DATA_ADDR, FTPE_FLOW_A_DATA_PORT
+};
 
-/* A data endpoint under @family_attr and the two attributes after it. */
-static int ftpe_genl_put_ep(struct sk_buff *skb, int family_attr,
+static const int ftpe_genl_refused_attrs[] = {
+	FTPE_FLOW_A_REFUSED_FAMILY, FTPE_FLOW_A_REFUSED_ADDR,
+	FTPE_FLOW_A_REFUSED_PORT
+};
+
+/* @ep as family, address (if any) and port, in the attributes @at names. */
+static int ftpe_genl_put_ep(struct sk_buff *skb, const int *at,
 			    const struct ftpe_endpoint *ep)
 {
 	u8 family = ftpe_genl_family_of(ep->family);
 
-	if (nla_put_u8(skb, family_attr, family) ||
-	    (family && ftpe_genl_put_addr(skb, family_attr + 1, family,
-					  ep->addr)) ||
-	    nla_put_u16(skb, family_attr + 2, ep->port))
+	if (nla_put_u8(skb, at[0], family) ||
+	    (family && ftpe_genl_put_addr(skb, at[1], family, ep->addr)) ||
+	    nla_put_u16(skb, at[2], ep->port))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -161,7 +167,7 @@ static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
 	if (ftpe_genl_put_conn(skb, flow->ct) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_STATE, ftpe_genl_states[f->state]) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_MODE, ftpe_genl_modes[f->mode]) ||
-	    ftpe_genl_put_ep(skb, FTPE_FLOW_A_DATA_FAMILY, &f->ep) ||
+	    ftpe_genl_put_ep(skb, ftpe_genl_data_attrs, &f->ep) ||
 	    nla_put_u16(skb, FTPE_FLOW_A_REPLY, f->reply) ||
 	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS, f->state == FTPE_IDLE ? 0 :
 			jiffies_to_msecs(jiffies - flow->since)) ||
@@ -170,8 +176,7 @@ static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
 	if (!flow->refused)
 		return 0;
 	if (nla_put_u8(skb, FTPE_FLOW_A_REFUSED, flow->refused) ||
-	    ftpe_genl_put_ep(skb, FTPE_FLOW_A_REFUSED_FAMILY,
-			     &flow->refused_ep) ||
+	    ftpe_genl_put_ep(skb, ftpe_genl_refused_attrs, &flow->refused_ep) ||
 	    nla_put_u32(skb, FTPE_FLOW_A_REFUSED_AGE_MS,
 			jiffies_to_msecs(jiffies - flow->refused_at)))
 		return -EMSGSIZE;
@@ -326,7 +331,7 @@ void ftpe_genl_event(const struct ftpe_event *ev)
 	     nla_put_u8(msg, FTPE_FLOW_A_STATE,
 			ftpe_genl_states[ev->state])) ||
 	    nla_put_u8(msg, FTPE_FLOW_A_MODE, ftpe_genl_modes[ev->mode]) ||
-	    (ev->ep && ftpe_genl_put_ep(msg, FTPE_FLOW_A_DATA_FAMILY, ev->ep)))
+	    (ev->ep && ftpe_genl_put_ep(msg, ftpe_genl_data_attrs, ev->ep)))
 		goto err;
 	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);
