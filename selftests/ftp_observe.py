@@ -176,6 +176,8 @@ def main():
             ("state", "IDLE", "completed")]
     wait_until(lambda: len(mon.of(port)) >= len(want), 5)
     got = [(e["event"], e["state"], e["reason"]) for e in mon.of(port)]
+    for e in mon.of(port):
+        print("# monitor: " + json.dumps(e), flush=True)
     tap("monitor: a PASV transfer's events in order", got == want,
         f"got  {got}\nwant {want}")
     ev = mon.of(port)
@@ -247,6 +249,8 @@ def main():
         cli("flows", "-6").stdout)
     tap("flows -a 10.0.1.9: none", cli("flows", "-n", "-a", "10.0.1.9").stdout == "")
     out = cli("flows").stdout.splitlines()
+    print("# flows:\n" + "\n".join("#   " + line for line in out), flush=True)
+    print("# flows --json row: " + json.dumps(rows[bport]), flush=True)
     tap("flows: a header and two rows, columns aligned",
         len(out) == 3 and out[0].split()[0] == "AF" and
         len({line.index("10.0.2.2:21") for line in out[1:]}) == 1, out)
@@ -274,6 +278,10 @@ def main():
         why = f"{len(fams)} families, /proc has {len(proc)}"
     except Exception as e:  # the parser's verdict
         ok, why = False, repr(e)
+    print("# openmetrics: " + " | ".join(line for line in text.splitlines()
+                                           if "refused_bounce" in line or
+                                           "flows_current" in line or
+                                           line.startswith("# EOF")), flush=True)
     tap("stats --format openmetrics parses (prometheus_client) and matches /proc",
         ok, why + "\n" + text[-300:])
     w = subprocess.Popen([CLI, "-N", "rtr", "stats", "-w", "3", "-c", "1", "-j"],
@@ -287,6 +295,8 @@ def main():
     doc = json.loads(out)
     tap("stats -w 3 -j validates against the schema", *valid(doc))
     rb = doc["counters"]["refused_bounce"]
+    print(f"# stats -w 3 -j: interval_s {doc['interval_s']}, refused_bounce {json.dumps(rb)}",
+          flush=True)
     tap("stats -w 3 -j: refused_bounce delta 1, rate 1/3 unrounded, total as /proc",
         rb["delta"] == 1 and abs(rb["rate"] - 1 / 3) < 1e-12 and
         rb["total"] == stats()["refused_bounce"], rb)
