@@ -157,6 +157,11 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 		spin_lock_bh(&flow->lock);
 		if (!flow->dead && flow->exp == exp) {
 			first = !flow->exp_used;
+			if (first)
+				ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+						  FTPE_REASON_USED,
+						  flow->fsm.state,
+						  &flow->fsm.ep);
 			/*
 			 * Unlinked (or timed out: nobody unlinked it for us
 			 * then, but it admits nothing more either).

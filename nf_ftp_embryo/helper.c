@@ -37,7 +37,6 @@
 #include <net/netfilter/nf_conntrack_expect.h>
 
 #include "flowtab.h"
-#include "genl.h"
 #include "helper.h"
 #include "nat.h"
 #include "netns.h"
@@ -89,27 +88,6 @@ static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
 	       !memcmp(ep->addr, a, family == FTPE_AF_INET6 ? 16 : 4);
 }
 
-/* A pinhole's first use, as the data connection it admitted sees it. */
-static void ftpe_report_used(const struct nf_conntrack_expect *exp)
-{
-	const struct nf_conntrack_tuple *t = &exp->tuple;
-	struct ftpe_endpoint ep = {
-		.family = t->src.l3num == NFPROTO_IPV6 ? FTPE_AF_INET6 :
-							 FTPE_AF_INET,
-		.port = ntohs(t->dst.u.tcp.port),
-	};
-	struct ftpe_event ev = {
-		.ct = exp->master,
-		.type = FTPE_EVENT_PINHOLE_CLOSE,
-		.reason = FTPE_REASON_USED,
-		.state = FTPE_STATE_COUNT,
-		.ep = &ep,
-	};
-
-	memcpy(ep.addr, &t->dst.u3, sizeof(ep.addr));
-	ftpe_genl_event(&ev);
-}
-
 /*
  * A data connection matched our expectation.  The one place that acts on a
  * used pinhole.  Runs in the data connection's softirq, outside
@@ -124,10 +102,8 @@ static void ftpe_expect_used(struct nf_conn *ct,
 	/* Translated: the data connection follows its master's NAT. */
 	if (ftpe_nat_wanted(exp->master))
 		ftpe_nat_follow(ct, exp);
-	if (ftpe_flow_expect_used(exp->master, exp)) {
+	if (ftpe_flow_expect_used(exp->master, exp))
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
-		ftpe_report_used(exp);
-	}
 }
 
 /* Report a refusal of the line being read. */

@@ -171,7 +171,7 @@ def main():
     a = pasv_transfer(lst, 10021)
     port = client_port(a)
     want = [("started", "OPENING", None), ("pinhole_open", "OPENED", None),
-            ("state", "OPENED", None), ("pinhole_close", None, "used"),
+            ("state", "OPENED", None), ("pinhole_close", "OPENED", "used"),
             ("state", "CMD_SENT", None), ("state", "EXEC_STARTED", None),
             ("state", "IDLE", "completed")]
     wait_until(lambda: len(mon.of(port)) >= len(want), 5)
