@@ -11,6 +11,7 @@
 #include "flowtab.h"
 #include "netns.h"
 #include "params.h"
+#include "report.h"
 
 static_assert(sizeof(struct ftpe_ct_data) <=
 	      sizeof_field(struct nf_conn_help, data));
@@ -157,6 +158,11 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 		spin_lock_bh(&flow->lock);
 		if (!flow->dead && flow->exp == exp) {
 			first = !flow->exp_used;
+			if (first)
+				ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+						  FTPE_REASON_USED,
+						  flow->fsm.state,
+						  &flow->fsm.ep);
 			/*
 			 * Unlinked (or timed out: nobody unlinked it for us
 			 * then, but it admits nothing more either).
@@ -183,6 +189,7 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 	if (flow->dead)
 		return false;
 	flow->dead = 1;
+	ftpe_report_kill(flow, why);
 	if (flow->fsm.state != FTPE_IDLE)
 		ftpe_stat_abort(fn, why);
 	ftpe_flow_unexpect(flow);

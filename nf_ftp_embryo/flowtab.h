@@ -2,9 +2,9 @@
 /*
  * The flow table: one record per helped FTP control connection.  A record
  * carries the seed's flow-table row (state machine, negotiated endpoint,
- * last reply) plus the stream state both directions need between segments.
- * A connection with no negotiation in progress has state IDLE and is not
- * shown as a row.
+ * last reply, last refusal) plus the stream state both directions need
+ * between segments.  A connection with no negotiation in progress has
+ * state IDLE and is shown as a row only if something was refused on it.
  *
  * Binding and lifetime rules (the only place they are written down):
  *  - A record is reached from its conntrack only: the pointer to it lives in
@@ -82,6 +82,10 @@ struct ftpe_flow {
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
 	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
 	unsigned long since;		/* jiffies: negotiation start */
+	/* The last refusal, kept for the views (report.c). */
+	u8 refused;			/* enum ftpe_reason, 0: none */
+	struct ftpe_endpoint refused_ep;	/* what was announced */
+	unsigned long refused_at;	/* jiffies */
 	struct ftpe_stream stream[IP_CT_DIR_MAX];
 	struct rcu_head rcu;
 };
@@ -133,6 +137,15 @@ static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)
 	/* A port held for NAT in active mode admits nothing yet. */
 	return flow->exp && !ftpe_exp_expired(flow->exp) &&
 	       !(READ_ONCE(flow->exp->flags) & NF_CT_EXPECT_INACTIVE);
+}
+
+/*
+ * Is the record a row of the views: a negotiation in progress, or a
+ * refusal to show?
+ */
+static inline bool ftpe_flow_shown(const struct ftpe_flow *flow)
+{
+	return flow->fsm.state != FTPE_IDLE || flow->refused;
 }
 
 /*

@@ -9,6 +9,12 @@
  * reading them, like changing anything, needs CAP_NET_ADMIN over the
  * namespace (as conntrack's own tables do).
  *
+ * Flow events go to the multicast group "events" of the namespace the
+ * control connection lives in, built with GFP_ATOMIC where they happen
+ * (softirq, under the record's lock) and only while someone listens.
+ * After the family is unregistered (module unload) none is sent: records
+ * torn down then have no family left to speak for them.
+ *
  * The flow dump keeps a flow-table cursor between recvmsg() batches, so a
  * table of any size comes out complete; see flowtab.h for what a resize in
  * between does (the dump is then flagged NLM_F_DUMP_INTR).
@@ -28,6 +34,10 @@
 #define FTPE_STAT_ROOM	(4 * NLA_HDRLEN + 64 + 8 + 8)
 
 static struct genl_family ftpe_genl_family;
+static bool ftpe_genl_up;
+
+/* Room for one event: its headers and a flow nest with every attribute. */
+#define FTPE_EVENT_ROOM	256
 
 static int ftpe_genl_put_stat(const struct ftpe_stat_value *v, void *arg)
 {
@@ -103,14 +113,18 @@ static int ftpe_genl_put_addr(struct sk_buff *skb, int type, u8 family,
 	return nla_put(skb, type, family == AF_INET6 ? 16 : 4, addr);
 }
 
-static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
+static u8 ftpe_genl_family_of(u8 ftpe_af)
+{
+	return ftpe_af == FTPE_AF_INET6 ? AF_INET6 :
+	       ftpe_af == FTPE_AF_INET ? AF_INET : 0;
+}
+
+/* The control connection: who talks to whom. */
+static int ftpe_genl_put_conn(struct sk_buff *skb, const struct nf_conn *ct)
 {
 	const struct nf_conntrack_tuple *t =
-		&flow->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	const struct ftpe_fsm *f = &flow->fsm;
-	u8 family = nf_ct_l3num(flow->ct) == NFPROTO_IPV6 ? AF_INET6 : AF_INET;
-	u8 dfamily = f->ep.family == FTPE_AF_INET6 ? AF_INET6 :
-		     f->ep.family == FTPE_AF_INET ? AF_INET : 0;
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	u8 family = nf_ct_l3num(ct) == NFPROTO_IPV6 ? AF_INET6 : AF_INET;
 
 	if (nla_put_u8(skb, FTPE_FLOW_A_FAMILY, family) ||
 	    ftpe_genl_put_addr(skb, FTPE_FLOW_A_CLIENT, family, &t->src.u3) ||
@@ -118,17 +132,53 @@ static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
 			ntohs(t->src.u.tcp.port)) ||
 	    ftpe_genl_put_addr(skb, FTPE_FLOW_A_SERVER, family, &t->dst.u3) ||
 	    nla_put_u16(skb, FTPE_FLOW_A_SERVER_PORT,
-			ntohs(t->dst.u.tcp.port)) ||
+			ntohs(t->dst.u.tcp.port)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Where an endpoint goes: the data one or the one a refused line named. */
+static const int ftpe_genl_data_attrs[] = {
+	FTPE_FLOW_A_DATA_FAMILY, FTPE_FLOW_A_DATA_ADDR, FTPE_FLOW_A_DATA_PORT
+};
+
+static const int ftpe_genl_refused_attrs[] = {
+	FTPE_FLOW_A_REFUSED_FAMILY, FTPE_FLOW_A_REFUSED_ADDR,
+	FTPE_FLOW_A_REFUSED_PORT
+};
+
+/* @ep as family, address (if any) and port, in the attributes @at names. */
+static int ftpe_genl_put_ep(struct sk_buff *skb, const int *at,
+			    const struct ftpe_endpoint *ep)
+{
+	u8 family = ftpe_genl_family_of(ep->family);
+
+	if (nla_put_u8(skb, at[0], family) ||
+	    (family && ftpe_genl_put_addr(skb, at[1], family, ep->addr)) ||
+	    nla_put_u16(skb, at[2], ep->port))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
+{
+	const struct ftpe_fsm *f = &flow->fsm;
+
+	if (ftpe_genl_put_conn(skb, flow->ct) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_STATE, ftpe_genl_states[f->state]) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_MODE, ftpe_genl_modes[f->mode]) ||
-	    nla_put_u8(skb, FTPE_FLOW_A_DATA_FAMILY, dfamily) ||
-	    (dfamily && ftpe_genl_put_addr(skb, FTPE_FLOW_A_DATA_ADDR, dfamily,
-					   f->ep.addr)) ||
-	    nla_put_u16(skb, FTPE_FLOW_A_DATA_PORT, f->ep.port) ||
+	    ftpe_genl_put_ep(skb, ftpe_genl_data_attrs, &f->ep) ||
 	    nla_put_u16(skb, FTPE_FLOW_A_REPLY, f->reply) ||
-	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS,
+	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS, f->state == FTPE_IDLE ? 0 :
 			jiffies_to_msecs(jiffies - flow->since)) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_PINHOLE, ftpe_flow_pinhole_open(flow)))
+		return -EMSGSIZE;
+	if (!flow->refused)
+		return 0;
+	if (nla_put_u8(skb, FTPE_FLOW_A_REFUSED, flow->refused) ||
+	    ftpe_genl_put_ep(skb, ftpe_genl_refused_attrs, &flow->refused_ep) ||
+	    nla_put_u32(skb, FTPE_FLOW_A_REFUSED_AGE_MS,
+			jiffies_to_msecs(jiffies - flow->refused_at)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -140,7 +190,7 @@ static int ftpe_genl_put_flow(struct ftpe_flow *flow, void *arg)
 	struct nlattr *nest;
 	void *hdr;
 
-	if (flow->fsm.state == FTPE_IDLE)
+	if (!ftpe_flow_shown(flow))
 		return 0;
 	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
 			  d->cb->nlh->nlmsg_seq, &ftpe_genl_family,
@@ -238,6 +288,11 @@ static const struct genl_ops ftpe_genl_ops[] = {
 	},
 };
 
+static const struct genl_multicast_group ftpe_genl_mcgrps[] = {
+	/* Events name who talks to whom, as the flows do. */
+	{ .name = FTPE_GENL_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
+};
+
 static struct genl_family ftpe_genl_family __ro_after_init = {
 	.name = FTPE_GENL_NAME,
 	.version = FTPE_GENL_VERSION,
@@ -246,15 +301,57 @@ static struct genl_family ftpe_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = ftpe_genl_ops,
 	.n_ops = ARRAY_SIZE(ftpe_genl_ops),
+	.mcgrps = ftpe_genl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(ftpe_genl_mcgrps),
 	.resv_start_op = 0,
 };
 
+void ftpe_genl_event(const struct ftpe_event *ev)
+{
+	struct net *net = nf_ct_net(ev->ct);
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+
+	if (!READ_ONCE(ftpe_genl_up) ||
+	    !genl_has_listeners(&ftpe_genl_family, net, 0))
+		return;
+	msg = genlmsg_new(FTPE_EVENT_ROOM, GFP_ATOMIC);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &ftpe_genl_family, 0, FTPE_CMD_EVENT);
+	if (!hdr)
+		goto err;
+	if (nla_put_u8(msg, FTPE_A_EVENT, ev->type) ||
+	    (ev->reason && nla_put_u8(msg, FTPE_A_REASON, ev->reason)))
+		goto err;
+	nest = nla_nest_start(msg, FTPE_A_FLOW);
+	if (!nest || ftpe_genl_put_conn(msg, ev->ct) ||
+	    (ev->state < FTPE_STATE_COUNT &&
+	     nla_put_u8(msg, FTPE_FLOW_A_STATE,
+			ftpe_genl_states[ev->state])) ||
+	    nla_put_u8(msg, FTPE_FLOW_A_MODE, ftpe_genl_modes[ev->mode]) ||
+	    (ev->ep && ftpe_genl_put_ep(msg, ftpe_genl_data_attrs, ev->ep)))
+		goto err;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&ftpe_genl_family, net, msg, 0, 0, GFP_ATOMIC);
+	return;
+err:
+	nlmsg_free(msg);
+}
+
 int ftpe_genl_register(void)
 {
-	return genl_register_family(&ftpe_genl_family);
+	int ret = genl_register_family(&ftpe_genl_family);
+
+	if (!ret)
+		WRITE_ONCE(ftpe_genl_up, true);
+	return ret;
 }
 
 void ftpe_genl_unregister(void)
 {
+	WRITE_ONCE(ftpe_genl_up, false);
 	genl_unregister_family(&ftpe_genl_family);
 }

@@ -14,6 +14,10 @@
  * own, and data ports must be at least min_port; anything else opens
  * nothing and is counted.
  *
+ * Every refusal, and every line dropped because NAT or its pinhole failed,
+ * is reported (report.h): logged, kept as the record's last refusal, and
+ * sent as an event, as are the negotiation's steps (ftpe_apply()).
+ *
  * On a translated connection the announcing line is rewritten (nat.c); the
  * rewrite is queued while the segment is read and applied once it has
  * been, because it may move the segment's bytes.
@@ -37,14 +41,17 @@
 #include "nat.h"
 #include "netns.h"
 #include "params.h"
+#include "report.h"
 
 /* Everything a line callback needs about the segment being read. */
 struct ftpe_pkt {
 	struct ftpe_flow *flow;
 	struct nf_conn *ct;
 	struct ftpe_net *fn;		/* looked up once per packet */
+	struct sk_buff *skb;
 	enum ip_conntrack_dir dir;
 	const char *line;		/* the line being read */
+	unsigned int len;		/* its length */
 	struct nf_conntrack_expect *nat_exp;	/* registered for this line */
 	bool created;			/* a pinhole was made for the segment */
 	bool drop;			/* NF_DROP: it is to be read again */
@@ -99,6 +106,26 @@ static void ftpe_expect_used(struct nf_conn *ct,
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
 }
 
+/* Report a refusal of the line being read. */
+static void ftpe_refuse(struct ftpe_pkt *pk, u8 reason,
+			const struct ftpe_endpoint *ep)
+{
+	ftpe_report_refusal(pk->flow, pk->skb, reason, ep);
+}
+
+/* The pinhole is closed for @reason, if it is still open. */
+static void ftpe_unexpect(struct ftpe_pkt *pk, u8 reason)
+{
+	struct ftpe_flow *flow = pk->flow;
+
+	if (flow->exp && !flow->exp_used)
+		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+				  ftpe_exp_expired(flow->exp) ?
+				  FTPE_REASON_EXPIRED : reason,
+				  flow->fsm.state, &flow->fsm.ep);
+	ftpe_flow_unexpect(flow);
+}
+
 /* Refuse the line being read: the segment is dropped and read again. */
 static void ftpe_stop(struct ftpe_pkt *pk)
 {
@@ -112,6 +139,7 @@ static bool ftpe_may_create(struct ftpe_pkt *pk)
 	if (!pk->created)
 		return true;
 	ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
+	ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, NULL);
 	return false;
 }
 
@@ -136,19 +164,22 @@ static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
 		flow->nat_edit = kzalloc(sizeof(*flow->nat_edit), GFP_ATOMIC);
 		if (!flow->nat_edit) {
 			ftpe_count(pk->fn, FTPE_STAT_NOMEM);
+			ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, ep);
 			return false;
 		}
 	}
 	/* The line replaces the negotiation, and with it the pinhole. */
-	ftpe_flow_unexpect(flow);
+	ftpe_unexpect(pk, FTPE_REASON_REPLACED);
 	exp = ftpe_nat_expect(pk->ct, mode, ep, pk->line,
 			      flow->stream[pk->dir].line_seq, ftpe_expect_used,
 			      &pk->edit);
 	/* A third host's endpoint (loose=1) is not translated: no pinhole. */
 	if (PTR_ERR(exp) == -EXDEV)
 		return true;
-	if (IS_ERR(exp))
+	if (IS_ERR(exp)) {
+		ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, ep);
 		return false;
+	}
 	pk->nat_exp = exp;
 	return true;
 }
@@ -206,6 +237,7 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	exp = nf_ct_expect_alloc(pk->ct);
 	if (!exp) {
 		ftpe_count(pk->fn, FTPE_STAT_NOMEM);
+		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &flow->fsm.ep);
 		return false;
 	}
 	if (ftpe_mode_active(flow->fsm.mode)) {
@@ -225,6 +257,7 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	exp->expectfn = ftpe_expect_used;
 	if (nf_ct_expect_related(exp, 0)) {
 		ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
+		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &flow->fsm.ep);
 		nf_ct_expect_put(exp);
 		return false;
 	}
@@ -233,6 +266,38 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	pk->created = true;
 	ftpe_count(pk->fn, FTPE_STAT_EXP_CREATED);
 	return true;
+}
+
+/* How what the state machine ended (@r) ended; see ftpe_apply(). */
+static u8 ftpe_end_reason(unsigned int r, enum ftpe_stat why)
+{
+	if (r & FTPE_EV_DONE)
+		return FTPE_REASON_COMPLETED;
+	if (r & FTPE_EV_REPLACED)
+		return FTPE_REASON_REPLACED;
+	return ftpe_reason_of(why);
+}
+
+/* The events of a decision carried out, in the order they happened. */
+static void ftpe_apply_report(struct ftpe_pkt *pk, unsigned int r,
+			      enum ftpe_stat why)
+{
+	const struct ftpe_flow *flow = pk->flow;
+	const struct ftpe_fsm *f = &flow->fsm;
+	const struct ftpe_endpoint *ep = f->ep.port ? &f->ep : NULL;
+
+	if (r & FTPE_EV_REPLACED)
+		ftpe_report_event(flow, FTPE_EVENT_STATE, FTPE_REASON_REPLACED,
+				  FTPE_IDLE, NULL);
+	if (r & FTPE_EV_OPENED)
+		ftpe_report_event(flow, FTPE_EVENT_STARTED, 0, f->state, ep);
+	if ((r & FTPE_DO_CREATE) && flow->exp)
+		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_OPEN, 0, f->state,
+				  ep);
+	if ((r & FTPE_EV_MOVED) && !(r & FTPE_EV_OPENED))
+		ftpe_report_event(flow, FTPE_EVENT_STATE,
+				  f->state == FTPE_IDLE ?
+				  ftpe_end_reason(r, why) : 0, f->state, ep);
 }
 
 /*
@@ -259,9 +324,10 @@ static bool ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 	int i;
 
 	if (r & FTPE_DO_REMOVE)
-		ftpe_flow_unexpect(pk->flow);
+		ftpe_unexpect(pk, ftpe_end_reason(r, why));
 	if ((r & FTPE_DO_CREATE) && !ftpe_expect(pk))
 		return false;
+	ftpe_apply_report(pk, r, why);
 	if (r & FTPE_EV_OPENED)
 		pk->flow->since = jiffies;
 	if (r & FTPE_EV_TLS)
@@ -283,10 +349,13 @@ static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
 	    !(ftpe_loose && refusal == FTPE_STAT_REFUSED_BOUNCE &&
 	      ep->family == ftpe_family(pk->ct))) {
 		ftpe_count(pk->fn, refusal);
+		ftpe_refuse(pk, refusal == FTPE_STAT_REFUSED_BOUNCE ?
+			    FTPE_REASON_BOUNCE : FTPE_REASON_THIRD_PARTY, ep);
 		return false;
 	}
 	if (ep->port < ftpe_min_port) {
 		ftpe_count(pk->fn, FTPE_STAT_REFUSED_PORT);
+		ftpe_refuse(pk, FTPE_REASON_LOW_PORT, ep);
 		return false;
 	}
 	return true;
@@ -330,6 +399,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		return;
 
 	pk->line = line;
+	pk->len = len;
 	verb = ftpe_parse_command(line, len, &ep);
 	active = verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT;
 	/* A cut-off line may have lost digits: never act on its numbers. */
@@ -337,6 +407,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		/* Translated, its endpoint cannot leave as it is either. */
 		if (ftpe_nat_wanted(pk->ct)) {
 			ftpe_count(pk->fn, FTPE_STAT_NAT_FAILED);
+			ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, NULL);
 			ftpe_stop(pk);
 			return;
 		}
@@ -400,6 +471,24 @@ ftpe_vet_passive(struct ftpe_pkt *pk, u16 code, const char *line,
 	return ep;
 }
 
+/*
+ * A 227/229 nobody asked for opens nothing; what it announced is read for
+ * the report only (NULL if unreadable).
+ */
+static void ftpe_refuse_unsolicited(struct ftpe_pkt *pk, int code)
+{
+	struct ftpe_endpoint ep;
+	int bad;
+
+	bad = code == 227 ? ftpe_parse_227(pk->line, pk->len, &ep) :
+			    ftpe_parse_229(pk->line, pk->len, &ep);
+	if (!bad && code == 229) {
+		ep.family = ftpe_family(pk->ct);
+		memcpy(ep.addr, ftpe_server(pk->ct), sizeof(ep.addr));
+	}
+	ftpe_refuse(pk, FTPE_REASON_UNSOLICITED, bad ? NULL : &ep);
+}
+
 static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 		       unsigned int lflags)
 {
@@ -410,12 +499,14 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	enum ftpe_stat why = FTPE_STAT_ABORTED_OTHER;
 	struct ftpe_endpoint ep;
 	struct ftpe_fsm saved;
+	unsigned int r;
 	int code;
 
 	if (pk->flow->dark)
 		return;
 
 	pk->line = line;
+	pk->len = len;
 	code = ftpe_reply_feed(&pk->flow->replies, line, len);
 	if (code <= 0) {
 		ftpe_line_seen(pk, lflags);
@@ -439,10 +530,13 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	if (code >= 400)
 		why = FTPE_STAT_ABORTED_NEGATIVE;
 	saved = *f;
-	if (!ftpe_apply(pk, ftpe_fsm_reply(f, code, vetted), why)) {
+	r = ftpe_fsm_reply(f, code, vetted);
+	if (!ftpe_apply(pk, r, why)) {
 		*f = saved;
 		goto refuse;
 	}
+	if (r & FTPE_EV_UNSOLICITED)
+		ftpe_refuse_unsolicited(pk, code);
 	/* Not taken by a DO_CREATE: not wanted after all. */
 	ftpe_nat_drop(pk);
 	ftpe_line_seen(pk, lflags);
@@ -572,6 +666,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.flow = flow;
 		pk.ct = ct;
 		pk.fn = fnet;
+		pk.skb = skb;
 		pk.dir = dir;
 		pk.nat_exp = NULL;
 		pk.created = false;
@@ -589,11 +684,15 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		if (nat && !pk.drop && ftpe_nat_cut(flow, dir)) {
 			ftpe_stream_unread(s, from);
 			ftpe_count(fnet, FTPE_STAT_NAT_FAILED);
+			ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
 			pk.drop = true;
 		}
 		if (nat && !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,
-					   flow->nat_edit, pk.drop))
+					   flow->nat_edit, pk.drop)) {
+			if (!pk.drop)
+				ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
 			pk.drop = true;
+		}
 		/* Its FIN, if any, comes again with it. */
 		if (pk.drop) {
 			verdict = NF_DROP;

@@ -26,8 +26,10 @@
  * nothing (no kernel helper claims TCP port 1).
  */
 #include <linux/module.h>
+#include <net/genetlink.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 #include <net/netfilter/nf_conntrack_helper.h>
+#include <linux/nf_ftp_embryo.h>
 
 #include "flowtab.h"
 #include "genl.h"
@@ -35,6 +37,7 @@
 #include "kcompat.h"
 #include "netns.h"
 #include "params.h"
+#include "version.h"
 
 unsigned int ftpe_max_flows = 65536;
 module_param_named(max_flows, ftpe_max_flows, uint, 0444);
@@ -217,6 +220,9 @@ module_exit(ftpe_exit);
 
 MODULE_DESCRIPTION("FTP conntrack helper with per-transfer pinholes");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(FTPE_VERSION);
+/* A request to the family loads the module (genl asks modprobe). */
+MODULE_ALIAS_GENL_FAMILY(FTPE_GENL_NAME);
 MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME);
 MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME_TC);
 #if IS_ENABLED(CONFIG_NF_NAT)

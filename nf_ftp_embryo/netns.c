@@ -11,10 +11,12 @@
  * The destroy callbacks that follow find no record.
  */
 #include <linux/module.h>
+#include <linux/ratelimit.h>
 
 #include "flowtab.h"
 #include "netns.h"
 #include "proc.h"
+#include "report.h"
 #include "sysctl.h"
 
 unsigned int ftpe_net_id __read_mostly;
@@ -27,6 +29,9 @@ static int __net_init ftpe_net_init(struct net *net)
 	fn->stats = alloc_percpu(struct ftpe_stats);
 	if (!fn->stats)
 		return -ENOMEM;
+	/* Nothing is printed of the lines it suppresses. */
+	ratelimit_state_init(&fn->log_rs, FTPE_LOG_INTERVAL, FTPE_LOG_BURST);
+	ratelimit_set_flags(&fn->log_rs, RATELIMIT_MSG_ON_RELEASE);
 	ret = ftpe_flowtab_net_init(net);
 	if (ret)
 		goto err_stats;

@@ -12,6 +12,7 @@
 
 #include <linux/atomic.h>
 #include <linux/percpu.h>
+#include <linux/ratelimit_types.h>
 #include <linux/rhashtable-types.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
@@ -88,6 +89,7 @@ struct ftpe_net {
 	struct rhashtable flows;
 	atomic_t records;		/* records in @flows */
 	struct delayed_work gc;		/* reaps records of detached conntracks */
+	struct ratelimit_state log_rs;	/* refusals logged (report.c) */
 	struct net *net;
 };
 

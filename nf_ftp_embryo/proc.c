@@ -7,6 +7,10 @@
  * root only (0440, as /proc/net/nf_conntrack):
  *   <family> <client>:<port> -> <server>:<port> <state> <command>
  *   <data address>:<data port> <last reply> <age in ms> <pinhole 0|1>
+ *   <last refusal> <endpoint it announced>
+ * A connection whose last line was refused stays a row (state IDLE) until
+ * it ends.  "-" stands for what is not known, IPv6 addresses are in
+ * brackets.
  */
 #include <linux/jiffies.h>
 #include <linux/proc_fs.h>
@@ -15,6 +19,7 @@
 #include "flowtab.h"
 #include "netns.h"
 #include "proc.h"
+#include "report.h"
 #include "stats.h"
 
 #define FTPE_PROC_DIR	"nf_ftp_embryo"
@@ -46,6 +51,18 @@ static void ftpe_show_addr(struct seq_file *seq, u8 family, const void *addr,
 		seq_printf(seq, "%pI4:%u", addr, port);
 }
 
+/* An announced endpoint: "-" when none was read. */
+static void ftpe_show_ep(struct seq_file *seq, const struct ftpe_endpoint *ep)
+{
+	if (ep->family)
+		ftpe_show_addr(seq, ep->family == FTPE_AF_INET6 ?
+			       NFPROTO_IPV6 : NFPROTO_IPV4, ep->addr, ep->port);
+	else if (ep->port)
+		seq_printf(seq, "-:%u", ep->port);
+	else
+		seq_putc(seq, '-');
+}
+
 static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 {
 	const struct nf_conntrack_tuple *t =
@@ -54,7 +71,7 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 	struct seq_file *seq = arg;
 	u8 family = nf_ct_l3num(flow->ct);
 
-	if (f->state == FTPE_IDLE)
+	if (!ftpe_flow_shown(flow))
 		return 0;
 	seq_printf(seq, "%s ", family == NFPROTO_IPV6 ? "ipv6" : "ipv4");
 	ftpe_show_addr(seq, family, &t->src.u3, ntohs(t->src.u.tcp.port));
@@ -62,11 +79,14 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 	ftpe_show_addr(seq, family, &t->dst.u3, ntohs(t->dst.u.tcp.port));
 	seq_printf(seq, " %s %s ", ftpe_state_name(f->state),
 		   ftpe_mode_names[f->mode] ?: "-");
-	ftpe_show_addr(seq, f->ep.family == FTPE_AF_INET6 ? NFPROTO_IPV6 :
-		       NFPROTO_IPV4, f->ep.addr, f->ep.port);
-	seq_printf(seq, " %u %u %d\n", f->reply,
+	ftpe_show_ep(seq, &f->ep);
+	seq_printf(seq, " %u %u %d %s ", f->reply,
+		   f->state == FTPE_IDLE ? 0 :
 		   jiffies_to_msecs(jiffies - flow->since),
-		   ftpe_flow_pinhole_open(flow));
+		   ftpe_flow_pinhole_open(flow),
+		   flow->refused ? ftpe_reason_name(flow->refused) : "-");
+	ftpe_show_ep(seq, &flow->refused_ep);
+	seq_putc(seq, '\n');
 	return 0;
 }
 

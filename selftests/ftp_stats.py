@@ -146,7 +146,8 @@ def drain(conn):
 
 
 def mine(flows, ctl):
-    return [f for f in flows if f["client"] == f"{ME}:{ctl.port}"]
+    return [f for f in flows
+            if (f["client_address"], f["client_port"]) == (ME, ctl.port)]
 
 
 def retr_passive(c, how, watch=False):
@@ -226,15 +227,18 @@ x_addr = x.pasv()
 x_since = time.monotonic()
 rows, lines = cli_flows(), proc_flows()
 tap("flows during a negotiation: one row, OPENED, PASV, reply 227, pinhole open",
-    len(rows) == 1 and rows[0]["client"] == f"{ME}:{x.port}" and
-    rows[0]["server"] == f"{SRV}:21" and rows[0]["state"] == "OPENED" and
+    len(rows) == 1 and rows[0]["client_address"] == ME and
+    rows[0]["client_port"] == x.port and rows[0]["server_address"] == SRV and
+    rows[0]["server_port"] == 21 and rows[0]["state"] == "OPENED" and
     rows[0]["mode"] == "PASV" and rows[0]["reply"] == 227 and
-    rows[0]["data"] == f"{x_addr[0]}:{x_addr[1]}" and rows[0]["pinhole"] and
+    rows[0]["data_address"] == x_addr[0] and
+    rows[0]["data_port"] == x_addr[1] and rows[0]["pinhole"] and
+    rows[0]["refused"] is None and rows[0]["refused_address"] is None and
     rows[0]["family"] == "ipv4", rows)
 tap("flows during a negotiation: /proc has the same one row",
     len(lines) == 1 and lines[0].startswith(
         f"ipv4 {ME}:{x.port} -> {SRV}:21 OPENED PASV {x_addr[0]}:{x_addr[1]} 227 ")
-    and lines[0].endswith(" 1"), lines)
+    and lines[0].endswith(" 1 - -"), lines)
 
 a = Ctl()
 a.login()
@@ -249,6 +253,16 @@ code, _ = a.cmd("RETR no-such-file")
 tap("A: RETR of a missing file answered 550", code == 550, code)
 code, text = a.cmd("PORT 10,0,2,2,39,16")
 tap("A: PORT naming the server (a bounce) refused by vsftpd too", code == 500, text)
+rows = mine(cli_flows(), a)
+tap("A: the flows keep the refusal: bounce, announced 10.0.2.2:10000, IDLE",
+    len(rows) == 1 and rows[0]["refused"] == "bounce" and
+    rows[0]["refused_address"] == "10.0.2.2" and
+    rows[0]["refused_port"] == 10000 and rows[0]["state"] == "IDLE" and
+    rows[0]["data_address"] is None and not rows[0]["pinhole"], rows)
+tap("A: /proc shows the same refusal",
+    any(line.startswith(f"ipv4 {ME}:{a.port} -> {SRV}:21 IDLE - - ") and
+        line.endswith(" 0 bounce 10.0.2.2:10000") for line in proc_flows()),
+    proc_flows())
 code, _ = a.cmd("QUIT")
 a.close()
 

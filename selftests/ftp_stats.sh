@@ -207,9 +207,10 @@ import json, sys
 rows = json.load(open(sys.argv[1]))["flows"]
 want = int(sys.argv[2])
 ok = (len(rows) == want == int(sys.argv[3]) and
-      len({r["client"] for r in rows}) == want and
+      len({(r["client_address"], r["client_port"]) for r in rows}) == want and
       all(r["state"] == "OPENING" and r["mode"] == "PASV" for r in rows))
-print("# dump: %d rows, %d distinct" % (len(rows), len({r["client"] for r in rows})))
+print("# dump: %d rows, %d distinct" %
+      (len(rows), len({(r["client_address"], r["client_port"]) for r in rows})))
 sys.exit(not ok)' "$dump" "$ROWS" "$proc_rows"
 tap "ftp-embryo flows (text): $ROWS rows" \
 	test "$(in_ns rtr "$CLI" flows | tail -n +2 | wc -l)" = "$ROWS"

@@ -49,7 +49,7 @@ build() {
 #    config has no traffic control (tools/vm/kernel.config), so make
 #    check-all skips it there too.
 NAT_TESTS="ftp_nat.sh ftp_nat_fail.sh ftp_nat_lo.sh"
-DEBUG_TESTS="ftp_active.sh ftp_early_active.sh ftp_passive.sh $NAT_TESTS ftp_attacks.sh ftp_stats.sh ftp_segments.sh ftp_load.sh ftp_lifetime.sh ftp_reserve.sh ftp_pipelined.sh"
+DEBUG_TESTS="ftp_active.sh ftp_early_active.sh ftp_passive.sh $NAT_TESTS ftp_attacks.sh ftp_stats.sh ftp_observe.sh ftp_segments.sh ftp_load.sh ftp_lifetime.sh ftp_reserve.sh ftp_pipelined.sh"
 TESTS_6_12="ftp_active.sh ftp_passive.sh $NAT_TESTS ftp_attacks.sh ftp_faults.sh ftp_lifetime.sh ftp_reserve.sh ftp_act_ct.sh"
 TESTS_7_2="ftp_active.sh ftp_early_active.sh ftp_passive.sh $NAT_TESTS ftp_attacks.sh ftp_stats.sh ftp_faults.sh ftp_lifetime.sh ftp_reserve.sh ftp_act_ct.sh"
 if [[ -n ${NFE_CHECK_ALL:-} ]]; then

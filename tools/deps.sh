@@ -17,6 +17,8 @@ pkgs=(
 	# What tools/peers.sh's unpacked proftpd-core and pure-ftpd link with
 	libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23
 	sparse libmnl-dev pkg-config dkms
+	# The CLI: tables and JSON; the tests: its JSON Schema and OpenMetrics
+	libsmartcols-dev libjson-c-dev python3-jsonschema python3-prometheus-client man-db
 	clang libclang-rt-14-dev
 	valgrind
 )

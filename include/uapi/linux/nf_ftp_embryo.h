@@ -21,10 +21,17 @@ enum ftpe_genl_cmd {
 	FTPE_CMD_STATS_GET,	/* do: one reply with FTPE_A_STATS */
 	FTPE_CMD_FLOWS_GET,	/* dump, CAP_NET_ADMIN: FTPE_A_FLOW per row */
 	FTPE_CMD_FLOWS_FLUSH,	/* do, CAP_NET_ADMIN: end every negotiation */
+	FTPE_CMD_EVENT,		/* notification on FTPE_GENL_MCGRP_EVENTS */
 	__FTPE_CMD_MAX
 };
 
 #define FTPE_CMD_MAX (__FTPE_CMD_MAX - 1)
+
+/*
+ * Multicast group of flow events (FTPE_CMD_EVENT), per namespace; joining
+ * it needs CAP_NET_ADMIN over the namespace, as reading the flows does.
+ */
+#define FTPE_GENL_MCGRP_EVENTS	"events"
 
 /* Top-level attributes. */
 enum ftpe_genl_attr {
@@ -33,6 +40,8 @@ enum ftpe_genl_attr {
 	FTPE_A_STATS,		/* nested: FTPE_A_STAT, repeated */
 	FTPE_A_STAT,		/* nested: FTPE_STAT_A_* */
 	FTPE_A_FLOW,		/* nested: FTPE_FLOW_A_* */
+	FTPE_A_EVENT,		/* u8: enum ftpe_event_type (FTPE_CMD_EVENT) */
+	FTPE_A_REASON,		/* u8: enum ftpe_reason (FTPE_CMD_EVENT) */
 	__FTPE_A_MAX
 };
 
@@ -66,6 +75,12 @@ enum ftpe_genl_flow_attr {
 	FTPE_FLOW_A_REPLY,	/* u16: last reply code, 0 if none yet */
 	FTPE_FLOW_A_AGE_MS,	/* u32: since the negotiation started */
 	FTPE_FLOW_A_PINHOLE,	/* u8: 1 while the expectation waits */
+	/* The connection's last refusal, if any (then the row stays shown). */
+	FTPE_FLOW_A_REFUSED,	/* u8: enum ftpe_reason */
+	FTPE_FLOW_A_REFUSED_FAMILY, /* u8: AF_INET, AF_INET6, or 0: none read */
+	FTPE_FLOW_A_REFUSED_ADDR, /* binary, 4 or 16 bytes: what was announced */
+	FTPE_FLOW_A_REFUSED_PORT, /* u16: the port announced */
+	FTPE_FLOW_A_REFUSED_AGE_MS, /* u32: since the refusal */
 	__FTPE_FLOW_A_MAX
 };
 
@@ -86,6 +101,46 @@ enum ftpe_flow_mode {
 	FTPE_FLOW_MODE_EPRT,
 	FTPE_FLOW_MODE_PASV,
 	FTPE_FLOW_MODE_EPSV,
+};
+
+/*
+ * What an FTPE_CMD_EVENT reports; its FTPE_A_FLOW names the control
+ * connection (family, client, server and ports), the state after the event
+ * where known, the mode, and the data endpoint the event is about
+ * (FTPE_FLOW_A_DATA_*: the pinhole's, or for a refusal the one announced).
+ */
+enum ftpe_event_type {
+	FTPE_EVENT_NONE,
+	FTPE_EVENT_STARTED,	/* a negotiation started (PORT/EPRT/PASV/EPSV) */
+	FTPE_EVENT_STATE,	/* its state changed; IDLE: ended, A_REASON why */
+	FTPE_EVENT_PINHOLE_OPEN, /* the expectation was created */
+	FTPE_EVENT_PINHOLE_CLOSE, /* it admits no more: A_REASON why */
+	FTPE_EVENT_REFUSED,	/* a line was refused: A_REASON why */
+};
+
+/* Why a negotiation or pinhole ended, or why a line was refused. */
+enum ftpe_reason {
+	FTPE_REASON_NONE,
+	/* refusals: nothing opens */
+	FTPE_REASON_BOUNCE,	/* PORT/EPRT naming a host not the client */
+	FTPE_REASON_THIRD_PARTY, /* 227/229 naming a host not the server */
+	FTPE_REASON_LOW_PORT,	/* a data port below min_port */
+	FTPE_REASON_UNSOLICITED, /* 227/229 answering no PASV/EPSV */
+	/* refusals that drop the segment (the sender resends it) */
+	FTPE_REASON_NAT_FAILED,	/* the endpoint could not be translated */
+	FTPE_REASON_EXPECT_FAILED, /* the pinhole could not be made */
+	/* ends */
+	FTPE_REASON_USED,	/* the data connection came */
+	FTPE_REASON_COMPLETED,	/* the transfer's final reply */
+	FTPE_REASON_NEGATIVE,	/* a 4xx/5xx reply */
+	FTPE_REASON_REFUSED,	/* the negotiation was refused */
+	FTPE_REASON_ABOR_QUIT,	/* ABOR or QUIT */
+	FTPE_REASON_CLOSED,	/* RST or FIN on the control connection */
+	FTPE_REASON_DESTROYED,	/* its conntrack went away */
+	FTPE_REASON_FLUSHED,	/* FTPE_CMD_FLOWS_FLUSH */
+	FTPE_REASON_REPLACED,	/* a new negotiation replaced it */
+	FTPE_REASON_EXPIRED,	/* expect_timeout passed unused */
+	FTPE_REASON_OTHER,	/* TLS, too many commands in flight, ... */
 };
 
 #endif /* _UAPI_LINUX_NF_FTP_EMBRYO_H */

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Refusals and flow events, for admins.
+ *
+ * The log goes wherever the admin pointed the namespace's netfilter log
+ * backend for the family (net.netfilter.nf_log.2 and .10: nf_log_syslog,
+ * which is what LOG prints through, or nfnetlink_log, NFLOG's and ulogd's),
+ * and nowhere if none is bound.  The backend adds the packet's addresses
+ * and ports, which name the control connection; the prefix names the
+ * helper, the reason and the endpoint announced.  Neither backend limits
+ * its rate, and a client can repeat a refused line as fast as it likes: a
+ * per-namespace ratelimit does.
+ */
+#include <net/netfilter/nf_conntrack_helper.h>
+#include <net/netfilter/nf_log.h>
+
+#include "genl.h"
+#include "report.h"
+
+static const char * const ftpe_reason_names[] = {
+	[FTPE_REASON_NONE] = "none",
+	[FTPE_REASON_BOUNCE] = "bounce",
+	[FTPE_REASON_THIRD_PARTY] = "third_party",
+	[FTPE_REASON_LOW_PORT] = "low_port",
+	[FTPE_REASON_UNSOLICITED] = "unsolicited",
+	[FTPE_REASON_NAT_FAILED] = "nat_failed",
+	[FTPE_REASON_EXPECT_FAILED] = "expect_failed",
+	[FTPE_REASON_USED] = "used",
+	[FTPE_REASON_COMPLETED] = "completed",
+	[FTPE_REASON_NEGATIVE] = "negative_reply",
+	[FTPE_REASON_REFUSED] = "refused",
+	[FTPE_REASON_ABOR_QUIT] = "abor_quit",
+	[FTPE_REASON_CLOSED] = "rst_fin",
+	[FTPE_REASON_DESTROYED] = "conntrack_destroy",
+	[FTPE_REASON_FLUSHED] = "flush",
+	[FTPE_REASON_REPLACED] = "replaced",
+	[FTPE_REASON_EXPIRED] = "expired",
+	[FTPE_REASON_OTHER] = "other",
+};
+
+const char *ftpe_reason_name(u8 reason)
+{
+	return reason < ARRAY_SIZE(ftpe_reason_names) &&
+	       ftpe_reason_names[reason] ? ftpe_reason_names[reason] : "?";
+}
+
+u8 ftpe_reason_of(enum ftpe_stat why)
+{
+	switch (why) {
+	case FTPE_STAT_ABORTED_NEGATIVE:
+		return FTPE_REASON_NEGATIVE;
+	case FTPE_STAT_ABORTED_REFUSED:
+		return FTPE_REASON_REFUSED;
+	case FTPE_STAT_ABORTED_ABOR_QUIT:
+		return FTPE_REASON_ABOR_QUIT;
+	case FTPE_STAT_ABORTED_CLOSE:
+		return FTPE_REASON_CLOSED;
+	case FTPE_STAT_ABORTED_DESTROY:
+		return FTPE_REASON_DESTROYED;
+	case FTPE_STAT_ABORTED_FLUSH:
+		return FTPE_REASON_FLUSHED;
+	default:
+		return FTPE_REASON_OTHER;
+	}
+}
+
+static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
+		     u8 reason, const struct ftpe_endpoint *ep)
+{
+	const struct nf_conntrack_helper *helper;
+	const char *what = ftpe_reason_name(reason);
+	struct net *net = nf_ct_net(ct);
+	char at[48];
+
+	if (!__ratelimit(&ftpe_net(net)->log_rs))
+		return;
+	if (ep && ep->family == FTPE_AF_INET6)
+		snprintf(at, sizeof(at), "[%pI6c]:%u", ep->addr, ep->port);
+	else if (ep && ep->family == FTPE_AF_INET)
+		snprintf(at, sizeof(at), "%pI4:%u", ep->addr, ep->port);
+	else if (ep)
+		snprintf(at, sizeof(at), "port %u", ep->port);
+	else
+		strscpy(at, "-", sizeof(at));
+	/* The segment is dropped: say it the way kernel helpers do. */
+	if (reason == FTPE_REASON_NAT_FAILED ||
+	    reason == FTPE_REASON_EXPECT_FAILED) {
+		nf_ct_helper_log(skb, ct, "%s %s", what, at);
+		return;
+	}
+	helper = rcu_dereference(nfct_help(ct)->helper);
+	if (!helper)
+		return;
+	nf_log_packet(net, nf_ct_l3num(ct), 0, skb, NULL, NULL, NULL,
+		      "nf_ct_%s: refused %s %s ", helper->name, what, at);
+}
+
+void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
+			 u8 reason, const struct ftpe_endpoint *ep)
+{
+	flow->refused = reason;
+	if (ep)
+		flow->refused_ep = *ep;
+	else
+		memset(&flow->refused_ep, 0, sizeof(flow->refused_ep));
+	flow->refused_at = jiffies;
+	ftpe_report_event(flow, FTPE_EVENT_REFUSED, reason, flow->fsm.state,
+			  ep);
+	ftpe_log(skb, flow->ct, reason, ep);
+}
+
+void ftpe_report_event(const struct ftpe_flow *flow, u8 type, u8 reason,
+		       u8 state, const struct ftpe_endpoint *ep)
+{
+	struct ftpe_event ev = {
+		.ct = flow->ct,
+		.type = type,
+		.reason = reason,
+		.state = state,
+		.mode = flow->fsm.mode,
+		.ep = ep,
+	};
+
+	ftpe_genl_event(&ev);
+}
+
+void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why)
+{
+	u8 reason = ftpe_reason_of(why);
+
+	if (flow->exp && !flow->exp_used)
+		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+				  ftpe_exp_expired(flow->exp) ?
+				  FTPE_REASON_EXPIRED : reason,
+				  flow->fsm.state, &flow->fsm.ep);
+	if (flow->fsm.state != FTPE_IDLE)
+		ftpe_report_event(flow, FTPE_EVENT_STATE, reason, FTPE_IDLE,
+				  &flow->fsm.ep);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the helper tells the admin about a control connection: refusals to
+ * the netfilter log backend, and flow events to the netlink group (genl.c).
+ * Callers hold the record's flow->lock, in softirq or process context.
+ */
+#ifndef _NF_FTP_EMBRYO_REPORT_H
+#define _NF_FTP_EMBRYO_REPORT_H
+
+#include <linux/skbuff.h>
+#include <linux/nf_ftp_embryo.h>
+
+#include "flowtab.h"
+
+/* The name of an enum ftpe_reason, as /proc and the log show it. */
+const char *ftpe_reason_name(u8 reason);
+
+/* The enum ftpe_reason of an FTPE_STAT_ABORTED_* cause. */
+u8 ftpe_reason_of(enum ftpe_stat why);
+
+/*
+ * @flow refused what @skb carries for @reason, announcing @ep (NULL: none
+ * readable): kept as the record's last refusal, sent as an event, and
+ * logged, at most FTPE_LOG_BURST lines per FTPE_LOG_INTERVAL and namespace.
+ * The NAT and pinhole failures, which drop the segment, are logged as
+ * kernel helpers log their drops (nf_ct_helper_log()).
+ */
+#define FTPE_LOG_BURST		10
+#define FTPE_LOG_INTERVAL	(5 * HZ)
+void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
+			 u8 reason, const struct ftpe_endpoint *ep);
+
+/*
+ * Event @type about @flow, now in @state (FTPE_STATE_COUNT: not known),
+ * with @reason (or 0) and the data endpoint @ep (or NULL).
+ */
+void ftpe_report_event(const struct ftpe_flow *flow, u8 type, u8 reason,
+		       u8 state, const struct ftpe_endpoint *ep);
+
+/* The record is torn down for @why: its pinhole and negotiation end. */
+void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why);
+
+#endif /* _NF_FTP_EMBRYO_REPORT_H */

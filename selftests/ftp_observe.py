@@ -1,0 +1,310 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""What an admin sees (issue 16): refusals in the netfilter log, flow events
+on the netlink group, and the CLI's JSON and OpenMetrics read by real
+parsers.
+
+Run by ftp_observe.sh in the guest: lib.sh's namespaces up, the helper
+attached on rtr, nothing listening on srv:21, rtr's IPv4 log backend bound
+to nfnetlink_log (net.netfilter.nf_log.2).  One process plays client and
+server (scripted.py) and listens on rtr's NFLOG group 0, where the
+backend sends what nf_log_packet() gets without a rule of its own.
+Prints TAP lines.
+Usage: ftp_observe.py CLI SCHEMA
+"""
+import json
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import jsonschema
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from nsutil import Tap, enter, stats, wait_until
+from scripted import CLI4, SRV4, Ctl, Listener, recv_exact
+
+CLI, SCHEMA = sys.argv[1], sys.argv[2]
+tap = Tap("observe")
+validator = jsonschema.Draft7Validator(json.load(open(SCHEMA)),
+                                       format_checker=jsonschema.FormatChecker())
+
+NETLINK_NETFILTER = 12
+NFULNL_MSG_PACKET = 4 << 8              # NFNL_SUBSYS_ULOG, NFULNL_MSG_PACKET
+NFULNL_MSG_CONFIG = (4 << 8) | 1
+NFULA_PAYLOAD, NFULA_PREFIX = 9, 10
+NFULA_CFG_CMD, NFULA_CFG_MODE, NFULA_CFG_QTHRESH = 1, 2, 5
+NFULNL_CFG_CMD_BIND, NFULNL_COPY_PACKET = 1, 2
+
+
+def hostport(addr, port):
+    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
+
+
+def nla(kind, payload):
+    n = 4 + len(payload)
+    return struct.pack("=HH", n, kind) + payload + b"\0" * (-n % 4)
+
+
+class Nflog:
+    """rtr's NFLOG group 0: every message's prefix and packet, as read."""
+
+    def __init__(self):
+        enter("rtr")
+        self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
+                               NETLINK_NETFILTER)
+        self.s.bind((0, 0))
+        self.lines = []
+        self.config(nla(NFULA_CFG_CMD, bytes([NFULNL_CFG_CMD_BIND])))
+        self.config(nla(NFULA_CFG_MODE,
+                        struct.pack(">IBB", 0xffff, NFULNL_COPY_PACKET, 0)) +
+                    nla(NFULA_CFG_QTHRESH, struct.pack(">I", 1)))
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def config(self, attrs):
+        body = struct.pack("=BBH", socket.AF_INET, 0, socket.htons(0)) + attrs
+        hdr = struct.pack("=IHHII", 16 + len(body), NFULNL_MSG_CONFIG, 1 | 4, 1, 0)
+        self.s.send(hdr + body)
+        ack = self.s.recv(65536)
+        err = struct.unpack_from("=i", ack, 16)[0]
+        if err:
+            raise OSError(-err, "NFLOG config")
+
+    def read(self):
+        while True:
+            buf = self.s.recv(1 << 20)
+            off = 0
+            while off + 16 <= len(buf):
+                n, kind = struct.unpack_from("=IH", buf, off)
+                if kind == NFULNL_MSG_PACKET:
+                    self.lines.append(self.parse(buf[off + 20:off + n]))
+                off += (n + 3) & ~3
+
+    @staticmethod
+    def parse(attrs):
+        prefix, src, dst = "", None, None
+        off = 0
+        while off + 4 <= len(attrs):
+            n, kind = struct.unpack_from("=HH", attrs, off)
+            data = attrs[off + 4:off + n]
+            if kind & 0x3fff == NFULA_PREFIX:
+                prefix = data.rstrip(b"\0").decode()
+            elif kind & 0x3fff == NFULA_PAYLOAD and len(data) >= 24:
+                src = socket.inet_ntoa(data[12:16])
+                dst = socket.inet_ntoa(data[16:20])
+                ihl = (data[0] & 15) * 4
+                src += ":%d" % struct.unpack_from(">H", data, ihl)[0]
+                dst += ":%d" % struct.unpack_from(">H", data, ihl + 2)[0]
+            off += (n + 3) & ~3
+        return prefix, src, dst
+
+    def matching(self, text):
+        return [line for line in self.lines if text in line[0]]
+
+
+class Monitor:
+    """ftp-embryo -N rtr monitor --json, read line by line."""
+
+    def __init__(self):
+        self.p = subprocess.Popen([CLI, "-N", "rtr", "monitor", "--json"],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        self.started = "monitoring" in self.p.stderr.readline()
+        self.events = []
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self):
+        for line in self.p.stdout:
+            self.events.append(json.loads(line))
+
+    def of(self, port):
+        return [e for e in self.events if e["client_port"] == port]
+
+
+def cli(*args, check=True):
+    r = subprocess.run([CLI, "-N", "rtr", *args], capture_output=True,
+                       text=True, timeout=60)
+    if check and r.returncode:
+        raise RuntimeError(f"ftp-embryo {' '.join(args)}: exit {r.returncode}: {r.stderr}")
+    return r
+
+
+def valid(doc):
+    errs = [e.message for e in validator.iter_errors(doc)]
+    return not errs, "\n".join(errs) or doc
+
+
+def client_port(ctl):
+    return ctl.c.getsockname()[1]
+
+
+def pasv_transfer(lst, port):
+    ctl = Ctl(lst)
+    ctl.rep("220 scripted\r\n")
+    ctl.cmd("PASV\r\n")
+    enter("srv")
+    dl = socket.create_server((SRV4, port))
+    ctl.rep(f"227 Entering Passive Mode ({hostport(SRV4, port)}).\r\n")
+    enter("cli")
+    d = socket.create_connection((SRV4, port), timeout=5)
+    ds, _ = dl.accept()
+    dl.close()
+    ctl.cmd("RETR file\r\n")
+    ctl.rep("150 Here it comes.\r\n")
+    ds.sendall(b"x" * 4096)
+    ds.close()
+    recv_exact(d, 4096)
+    d.close()
+    ctl.rep("226 Transfer complete.\r\n")
+    return ctl
+
+
+def main():
+    nflog = Nflog()
+    mon = Monitor()
+    tap("monitor --json subscribed", mon.started)
+    lst = Listener()
+
+    # 1. A PASV transfer: its events, in order.
+    a = pasv_transfer(lst, 10021)
+    port = client_port(a)
+    want = [("started", "OPENING", None), ("pinhole_open", "OPENED", None),
+            ("state", "OPENED", None), ("pinhole_close", "OPENED", "used"),
+            ("state", "CMD_SENT", None), ("state", "EXEC_STARTED", None),
+            ("state", "IDLE", "completed")]
+    wait_until(lambda: len(mon.of(port)) >= len(want), 5)
+    got = [(e["event"], e["state"], e["reason"]) for e in mon.of(port)]
+    for e in mon.of(port):
+        print("# monitor: " + json.dumps(e), flush=True)
+    tap("monitor: a PASV transfer's events in order", got == want,
+        f"got  {got}\nwant {want}")
+    ev = mon.of(port)
+    tap("monitor: the pinhole named 10.0.2.2:10021, the connection named both ends",
+        len(ev) > 1 and ev[1]["data_address"] == SRV4 and
+        ev[1]["data_port"] == 10021 and ev[1]["client_address"] == CLI4 and
+        ev[1]["server_address"] == SRV4 and ev[1]["server_port"] == 21 and
+        ev[1]["mode"] == "PASV" and ev[1]["family"] == "ipv4", ev[:2])
+    a.close()
+
+    # 2. A bounce: refused, logged once, kept in the flows.
+    b = Ctl(lst)
+    b.rep("220 scripted\r\n")
+    b.cmd(f"PORT {hostport(SRV4, 10000)}\r\n")
+    b.rep("500 Illegal PORT command.\r\n")
+    bport = client_port(b)
+    wait_until(lambda: mon.of(bport), 5)
+    got = [(e["event"], e["state"], e["reason"], e["data_address"], e["data_port"])
+           for e in mon.of(bport)]
+    tap("monitor: the bounce is one refused event naming 10.0.2.2:10000",
+        got == [("refused", "IDLE", "bounce", SRV4, 10000)], got)
+    text = "nf_ct_ftp-embryo: refused bounce 10.0.2.2:10000"
+    wait_until(lambda: nflog.matching(text), 5)
+    lines = nflog.matching(text)
+    print(f"# NFLOG: {lines}", flush=True)
+    tap("NFLOG: one line for the bounce, naming what was announced and the control connection",
+        len(lines) == 1 and lines[0][1] == f"{CLI4}:{bport}" and
+        lines[0][2] == f"{SRV4}:21", nflog.lines)
+
+    # 3. An unsolicited 227: refused, logged once.
+    c = Ctl(lst)
+    c.rep("220 scripted\r\n")
+    c.cmd("NOOP\r\n")
+    c.rep(f"227 Entering Passive Mode ({hostport(SRV4, 10001)}).\r\n")
+    cport = client_port(c)
+    wait_until(lambda: mon.of(cport), 5)
+    got = [(e["event"], e["state"], e["reason"], e["data_address"], e["data_port"])
+           for e in mon.of(cport)]
+    tap("monitor: the unsolicited 227 is one refused event naming 10.0.2.2:10001",
+        got == [("refused", "IDLE", "unsolicited", SRV4, 10001)], got)
+    text = "nf_ct_ftp-embryo: refused unsolicited 10.0.2.2:10001"
+    wait_until(lambda: nflog.matching(text), 5)
+    lines = nflog.matching(text)
+    print(f"# NFLOG: {lines}", flush=True)
+    tap("NFLOG: one line for the unsolicited 227, from the server's side",
+        len(lines) == 1 and lines[0][1] == f"{SRV4}:21" and
+        lines[0][2] == f"{CLI4}:{cport}", nflog.lines)
+    tap("NFLOG: nothing else was logged", len(nflog.lines) == 2, nflog.lines)
+
+    # 4. The flows keep both refusals; JSON valid; the table's options.
+    doc = json.loads(cli("flows", "--json").stdout)
+    tap("flows --json validates against the schema", *valid(doc))
+    rows = {r["client_port"]: r for r in doc["flows"]}
+    tap("flows: the bounce kept, with what it announced",
+        bport in rows and rows[bport]["refused"] == "bounce" and
+        rows[bport]["refused_address"] == SRV4 and
+        rows[bport]["refused_port"] == 10000 and rows[bport]["reply"] == None and
+        rows[bport]["data_address"] is None and rows[bport]["mode"] is None,
+        rows)
+    tap("flows: the unsolicited 227 kept",
+        cport in rows and rows[cport]["refused"] == "unsolicited" and
+        rows[cport]["refused_port"] == 10001, rows)
+    out = cli("flows", "-n", "-o", "client,refused,announced", "-s", "idle").stdout
+    want = sorted([f"{CLI4}:{bport} bounce 10.0.2.2:10000",
+                   f"{CLI4}:{cport} unsolicited 10.0.2.2:10001"])
+    tap("flows -n -o CLIENT,REFUSED,ANNOUNCED -s idle: two rows, those columns",
+        sorted(" ".join(line.split()) for line in out.splitlines()) == want, out)
+    tap("flows -6: none", cli("flows", "-n", "-6").stdout == "",
+        cli("flows", "-6").stdout)
+    tap("flows -a 10.0.1.9: none", cli("flows", "-n", "-a", "10.0.1.9").stdout == "")
+    out = cli("flows").stdout.splitlines()
+    print("# flows:\n" + "\n".join("#   " + line for line in out), flush=True)
+    print("# flows --json row: " + json.dumps(rows[bport]), flush=True)
+    tap("flows: a header and two rows, columns aligned",
+        len(out) == 3 and out[0].split()[0] == "AF" and
+        len({line.index("10.0.2.2:21") for line in out[1:]}) == 1, out)
+    for e in mon.events:
+        ok, why = valid(e)
+        if not ok:
+            tap("monitor --json validates against the schema", False, why)
+            break
+    else:
+        tap(f"monitor --json validates against the schema ({len(mon.events)} events)",
+            bool(mon.events))
+
+    # 5. stats: JSON, OpenMetrics, and a watch interval with one bounce.
+    doc = json.loads(cli("stats", "--json").stdout)
+    tap("stats --json validates against the schema", *valid(doc))
+    proc = stats()
+    text = cli("stats", "--format", "openmetrics").stdout
+    try:
+        fams = {f.name: f for f in text_string_to_metric_families(text)}
+        ok = (len(fams) == len(proc) and
+              fams["nf_ftp_embryo_refused_bounce"].type == "counter" and
+              fams["nf_ftp_embryo_refused_bounce"].samples[0].value ==
+              proc["refused_bounce"] and
+              fams["nf_ftp_embryo_flows_current"].type == "gauge")
+        why = f"{len(fams)} families, /proc has {len(proc)}"
+    except Exception as e:  # the parser's verdict
+        ok, why = False, repr(e)
+    print("# openmetrics: " + " | ".join(line for line in text.splitlines()
+                                           if "refused_bounce" in line or
+                                           "flows_current" in line or
+                                           line.startswith("# EOF")), flush=True)
+    tap("stats --format openmetrics parses (prometheus_client) and matches /proc",
+        ok, why + "\n" + text[-300:])
+    w = subprocess.Popen([CLI, "-N", "rtr", "stats", "-w", "3", "-c", "1", "-j"],
+                         stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    d = Ctl(lst)
+    d.rep("220 scripted\r\n")
+    d.cmd(f"PORT {hostport(SRV4, 10002)}\r\n")
+    d.rep("500 Illegal PORT command.\r\n")
+    out, _ = w.communicate(timeout=30)
+    doc = json.loads(out)
+    tap("stats -w 3 -j validates against the schema", *valid(doc))
+    rb = doc["counters"]["refused_bounce"]
+    print(f"# stats -w 3 -j: interval_s {doc['interval_s']}, refused_bounce {json.dumps(rb)}",
+          flush=True)
+    tap("stats -w 3 -j: refused_bounce delta 1, rate 1/3 unrounded, total as /proc",
+        rb["delta"] == 1 and abs(rb["rate"] - 1 / 3) < 1e-12 and
+        rb["total"] == stats()["refused_bounce"], rb)
+    for ctl in (b, c, d):
+        ctl.close()
+    mon.p.terminate()
+    return tap.failed
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main() else 0)
