@@ -182,7 +182,10 @@ def analyse(rows, parse):
             }
     res["mem"] = {}
     if mem:
-        top = max(n for x in mem for n in mem[x])
+        # The largest level all three ran at (C alone runs the largest).
+        both = [n for n in mem.get("C", {})
+                if all(n in mem.get(x, {}) for x in "AB")]
+        top = max(both) if both else max(n for x in mem for n in mem[x])
         res["mem"]["flows"] = top
         for x in sorted(mem):
             if top in mem[x]:

@@ -57,10 +57,13 @@ if ((${#smoke[@]})); then
 	# Mostly boot and process start-up, which other guests slow down.
 	mem=1024 limit=900
 fi
-# BENCH_LEVELS (idle flows, default "1 1000 10000 100000"), BENCH_ROUNDS (3)
-# and BENCH_DUR (guest seconds per rate, 1) trade coverage for time.
+# BENCH_LEVELS (idle flows for A, B and C, default "1 1000 10000"),
+# BENCH_C_LEVELS (for C alone, "100000"), BENCH_ROUNDS (2), BENCH_DUR and
+# BENCH_TRACE_DUR (guest seconds per rate and per traced run, 0.3) trade
+# coverage for time.
 tools/vm/run.sh --kernel stock "${vm[@]}" --mem "$mem" --timeout "$limit" --out "$out/guest" -- \
-	env BENCH_CLOCK=$clock BENCH_LEVELS="${BENCH_LEVELS:-}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_DUR="${BENCH_DUR:-}" \
+	env BENCH_CLOCK=$clock BENCH_LEVELS="${BENCH_LEVELS:-}" BENCH_C_LEVELS="${BENCH_C_LEVELS:-}" \
+	BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_DUR="${BENCH_DUR:-}" BENCH_TRACE_DUR="${BENCH_TRACE_DUR:-}" \
 	bash tools/bench/guest.sh "${smoke[@]}" "$top/build/stock/nf_ftp_embryo.ko" "$out/guest/raw.txt"
 
 python3 tools/bench/report.py "${smoke[@]}" --raw "$out/guest/raw.txt" --parse "$parse" \
