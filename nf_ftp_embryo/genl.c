@@ -306,6 +306,12 @@ static struct genl_family ftpe_genl_family __ro_after_init = {
 	.resv_start_op = 0,
 };
 
+bool ftpe_genl_listening(const struct net *net)
+{
+	return READ_ONCE(ftpe_genl_up) &&
+	       genl_has_listeners(&ftpe_genl_family, (struct net *)net, 0);
+}
+
 void ftpe_genl_event(const struct ftpe_event *ev)
 {
 	struct net *net = nf_ct_net(ev->ct);
@@ -313,8 +319,7 @@ void ftpe_genl_event(const struct ftpe_event *ev)
 	struct nlattr *nest;
 	void *hdr;
 
-	if (!READ_ONCE(ftpe_genl_up) ||
-	    !genl_has_listeners(&ftpe_genl_family, net, 0))
+	if (!ftpe_genl_listening(net))
 		return;
 	msg = genlmsg_new(FTPE_EVENT_ROOM, GFP_ATOMIC);
 	if (!msg)

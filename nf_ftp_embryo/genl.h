@@ -24,6 +24,8 @@ struct ftpe_event {
  * Multicast @ev to the listeners of its connection's namespace, if any.
  * Any context: GFP_ATOMIC, and nothing at all without a listener.
  */
+/* Does anyone in @net listen to events?  Then build them. */
+bool ftpe_genl_listening(const struct net *net);
 void ftpe_genl_event(const struct ftpe_event *ev);
 
 #endif /* _NF_FTP_EMBRYO_GENL_H */

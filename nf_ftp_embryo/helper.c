@@ -37,6 +37,7 @@
 #include <net/netfilter/nf_conntrack_expect.h>
 
 #include "flowtab.h"
+#include "genl.h"
 #include "helper.h"
 #include "nat.h"
 #include "netns.h"
@@ -286,6 +287,10 @@ static void ftpe_apply_report(struct ftpe_pkt *pk, unsigned int r,
 	const struct ftpe_fsm *f = &flow->fsm;
 	const struct ftpe_endpoint *ep = f->ep.port ? &f->ep : NULL;
 
+	/* Asked once per line: most lines have events nobody listens to. */
+	if (!(r & (FTPE_EV_REPLACED | FTPE_EV_OPENED | FTPE_DO_CREATE |
+		   FTPE_EV_MOVED)) || !ftpe_genl_listening(nf_ct_net(flow->ct)))
+		return;
 	if (r & FTPE_EV_REPLACED)
 		ftpe_report_event(flow, FTPE_EVENT_STATE, FTPE_REASON_REPLACED,
 				  FTPE_IDLE, NULL);
