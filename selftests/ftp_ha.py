@@ -55,6 +55,14 @@ def conntracks(ns, *match):
             if l.strip() and "flow entries" not in l]
 
 
+def cached(ns, what):
+    """The copies conntrackd on ns holds for the other router (its
+    external cache): ct or expect."""
+    conf = f"{os.environ['HA_DIR']}/{ns}/conntrackd.conf"
+    return [l for l in run(ns, "conntrackd", "-C", conf, "-e", what).splitlines()
+            if l.strip()]
+
+
 def wait_until(cond, secs=10.0):
     end = time.monotonic() + secs
     while not cond():
@@ -108,12 +116,12 @@ def login():
     return ftp
 
 
-def synced(pattern, what, secs=10):
-    """Wait until the router that is not the master has a conntrack
-    matching the conntrack(8) arguments PATTERN."""
+def synced(port, what, secs=10):
+    """Wait until conntrackd on the router that is not the master holds a
+    copy of the conntrack whose client port is PORT."""
     other = [ns for ns in ROUTERS if ns != master()][0]
-    ok = wait_until(lambda: conntracks(other, *pattern), secs)
-    tap(f"{what} reached the backup {other}", ok, state())
+    ok = wait_until(lambda: any(f"sport={port} " in l for l in cached(other, "ct")), secs)
+    tap(f"{what} reached the backup {other}", ok, cached(other, "ct"))
     return ok
 
 
@@ -122,8 +130,8 @@ def pinhole_synced(what):
     other = [ns for ns in ROUTERS if ns != m][0]
     tap(f"{what}: the pinhole is open on the active router {m}",
         len(expectations(m)) == 1, state())
-    ok = wait_until(lambda: len(expectations(other)) == 1, 10)
-    tap(f"{what}: the pinhole reached the backup {other}", ok, state())
+    ok = wait_until(lambda: len(cached(other, "expect")) == 1, 10)
+    tap(f"{what}: the pinhole reached the backup {other}", ok, cached(other, "expect"))
 
 
 def receive(conn, limit=None):
@@ -160,14 +168,14 @@ def retr_pasv(ftp, what):
                bytes(got) == DATA, f"{len(got)} bytes, want {len(DATA)}")
 
 
-def control_pattern(ftp):
-    return ("--sport", str(ftp.sock.getsockname()[1]), "--dport", "21")
+def control_port(ftp):
+    return ftp.sock.getsockname()[1]
 
 
 def case_between():
     ftp = login()
     retr_pasv(ftp, "between: first transfer")
-    synced(control_pattern(ftp), "between: the control connection")
+    synced(control_port(ftp), "between: the control connection")
     failover("between")
     retr_pasv(ftp, "between: second transfer, on the other router")
     ftp.quit()
@@ -226,7 +234,7 @@ def case_mid():
         s.connect(addr)
         ftp.sendcmd("RETR file.bin")
         got = receive(s, 65536)
-        synced(("--sport", str(s.getsockname()[1])), "mid: the data connection")
+        synced(s.getsockname()[1], "mid: the data connection")
         failover("mid")
         got += receive(s)
         s.close()
@@ -244,7 +252,7 @@ def case_failback():
     ftp = login()
     first = master()
     retr_pasv(ftp, "failback: on the first router")
-    synced(control_pattern(ftp), "failback: the control connection")
+    synced(control_port(ftp), "failback: the control connection")
     failover("failback: away")
     retr_pasv(ftp, "failback: on the second router")
     time.sleep(1)
@@ -286,10 +294,10 @@ def case_masq_between():
     opens, nothing is left."""
     ftp = login()
     retr_pasv(ftp, "masquerade: first transfer")
-    pattern = control_pattern(ftp)
-    synced(pattern, "masquerade: the control connection")
+    port = control_port(ftp)
+    synced(port, "masquerade: the control connection")
     m = failover("masquerade")
-    gone = wait_until(lambda: not conntracks(m, *pattern), 5)
+    gone = wait_until(lambda: not conntracks(m, "--sport", str(port)), 5)
     tap(f"masquerade: the VIP's release deleted the session's conntrack on {m} too",
         gone, run(m, "conntrack", "-L"))
     try:

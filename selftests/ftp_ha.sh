@@ -65,13 +65,34 @@ failover() {
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 	poll 20 holds "$to" || { echo "# $to did not take the VIPs" >&2; return 1; }
 	poll 5 lacks "$from" || { echo "# $from kept a VIP" >&2; return 1; }
+	poll 20 grep -qx master "$dir/$to/state" ||
+		{ echo "# $to did not commit" >&2; return 1; }
 	# Back as the backup (nopreempt), ready for the next failover.
 	ka_start "$dir" "$from"
 	echo "$to"
 }
 
+# keepalived's notify: conntrack-tools' primary-backup.sh, step by step.
+# The router that takes over commits the copies it holds into its kernel
+# (pinholes after their conntracks), starts afresh from its kernel's table
+# and sends it all to the peer; the one that leaves asks the peer for its
+# table and purges its own kernel's (PurgeTimeout), records and pinholes
+# of ours going with their conntracks.
+notify() {
+	local d=$1/$2 ctd
+	ctd=(conntrackd -C "$1/$2/conntrackd.conf")
+	case $3 in
+	master) "${ctd[@]}" -c && "${ctd[@]}" -f && "${ctd[@]}" -R && "${ctd[@]}" -B ;;
+	*) "${ctd[@]}" -t && "${ctd[@]}" -n ;;
+	esac >>"$d/notify.log" 2>&1
+	echo "$3" >"$d/state"
+}
+
 if [[ ${1:-} == --failover ]]; then
 	failover "${2:?}"
+	exit
+elif [[ ${1:-} == --notify ]]; then
+	notify "${2:?}" "${3:?}" "${4:?}"
 	exit
 fi
 
@@ -167,7 +188,7 @@ ha_conf() {
 	cat >"$d/conntrackd.conf" <<-CONF
 		Sync {
 			Mode FTFW {
-				DisableExternalCache On
+				PurgeTimeout 2
 			}
 			UDP {
 				IPv4_address $me
@@ -214,6 +235,9 @@ ha_conf() {
 				lan
 				wan
 			}
+			notify_master "$here/ftp_ha.sh --notify $HA $r master"
+			notify_backup "$here/ftp_ha.sh --notify $HA $r backup"
+			notify_fault "$here/ftp_ha.sh --notify $HA $r fault"
 		}
 		vrrp_instance lan {
 			state BACKUP
@@ -253,7 +277,7 @@ ctd_start() {
 
 ha_logs() {
 	local f
-	for f in "$HA"/*/conntrackd.log "$HA"/*/conntrackd.out "$HA"/*/keepalived.out; do
+	for f in "$HA"/*/conntrackd.log "$HA"/*/conntrackd.out "$HA"/*/keepalived.out "$HA"/*/notify.log; do
 		[[ -s $f ]] || continue
 		echo "# $f:"
 		tail -n 20 "$f" | sed 's/^/#   /'
@@ -272,7 +296,8 @@ ctd_start rtra
 ctd_start rtrb
 # rtra first, alone for a moment, so that it starts as the master.
 ka_start "$HA" rtra
-poll 20 holds rtra || { echo "# FATAL: rtra never held the VIPs" >&2; ha_logs; exit 1; }
+poll 20 eval 'holds rtra && grep -qx master "$HA/rtra/state"' ||
+	{ echo "# FATAL: rtra never held the VIPs" >&2; ha_logs; exit 1; }
 ka_start "$HA" rtrb
 
 # vsftpd on srv, on the bridge (lib.sh's ftpd_up uses the namespace srv).
