@@ -90,8 +90,14 @@ def failover(why):
 
 
 def state():
-    return "\n".join(f"{ns}: expectations {expectations(ns)}\n{ns}: flows {flows(ns)}"
+    return "\n".join(f"{ns}: expectations {expectations(ns)}\n{ns}: flows {flows(ns)}\n"
+                     f"{ns}: conntrackd's copies {cached(ns, 'expect')}"
                      for ns in ROUTERS)
+
+
+def stats(ns):
+    conf = f"{os.environ['HA_DIR']}/{ns}/conntrackd.conf"
+    return run(ns, "conntrackd", "-C", conf, "-s")
 
 
 def clean(case):
@@ -123,6 +129,15 @@ def synced(port, what, secs=10):
     ok = wait_until(lambda: any(f"sport={port} " in l for l in cached(other, "ct")), secs)
     tap(f"{what} reached the backup {other}", ok, cached(other, "ct"))
     return ok
+
+
+def pinhole_taken(what):
+    """After a failover: the router that took over has the pinhole in its
+    kernel (committed)."""
+    m = master()
+    ok = wait_until(lambda: len(expectations(m)) == 1, 5)
+    tap(f"{what}: the pinhole is open on {m}, which took over", ok,
+        state() + "\n" + stats(m))
 
 
 def pinhole_synced(what):
@@ -187,6 +202,7 @@ def case_pasv():
     s, addr = passive_connect(ftp)
     pinhole_synced("pasv: after the 227")
     failover("pasv")
+    pinhole_taken("pasv")
     try:
         s.connect(addr)
         ftp.sendcmd("RETR file.bin")
@@ -209,6 +225,7 @@ def case_port():
     ftp.sendport("192.168.124.10", lsock.getsockname()[1])
     pinhole_synced("port: after the 200")
     failover("port")
+    pinhole_taken("port")
     try:
         ftp.sendcmd("RETR file.bin")
         conn, _ = lsock.accept()
@@ -270,6 +287,7 @@ def case_refused():
     s, addr = passive_connect(ftp)
     pinhole_synced("refused: after the 227")
     failover("refused")
+    pinhole_taken("refused")
     try:
         ftp.sendcmd("RETR no-such-file")
         code = "1xx/2xx"

@@ -73,16 +73,21 @@ failover() {
 }
 
 # keepalived's notify: conntrack-tools' primary-backup.sh, step by step.
-# The router that takes over commits the copies it holds into its kernel
-# (pinholes after their conntracks), starts afresh from its kernel's table
+# The router that takes over commits the copies it holds into its kernel,
+# pinholes after their conntracks, starts afresh from its kernel's table
 # and sends it all to the peer; the one that leaves asks the peer for its
 # table and purges its own kernel's (PurgeTimeout), records and pinholes
-# of ours going with their conntracks.
+# of ours going with their conntracks.  conntrackd 1.4.7's plain -c
+# commits no expectation when the conntracks fit in one commit step, so
+# each table is committed by name.
 notify() {
 	local d=$1/$2 ctd
 	ctd=(conntrackd -C "$1/$2/conntrackd.conf")
 	case $3 in
-	master) "${ctd[@]}" -c && "${ctd[@]}" -f && "${ctd[@]}" -R && "${ctd[@]}" -B ;;
+	master)
+		"${ctd[@]}" -c ct && "${ctd[@]}" -c expect && "${ctd[@]}" -f &&
+			"${ctd[@]}" -R && "${ctd[@]}" -B
+		;;
 	*) "${ctd[@]}" -t && "${ctd[@]}" -n ;;
 	esac >>"$d/notify.log" 2>&1
 	echo "$3" >"$d/state"
@@ -311,6 +316,11 @@ phase() {
 }
 
 all="routed: mid failback; masquerade: masq_between"
+if [[ -n ${NFE_HA_ONLY:-} ]]; then
+	# shellcheck disable=SC2086 # a list of cases
+	phase routed $NFE_HA_ONLY
+	exit $((failed != 0))
+fi
 phase routed between pasv port refused
 [[ -z ${NFE_HA_ALL:-} ]] || phase routed mid failback
 ha_nat SNAT
