@@ -58,6 +58,9 @@ poll() {
 failover() {
 	local dir=$1 from to pid
 	if holds rtra; then from=rtra to=rtrb; else from=rtrb to=rtra; fi
+	# The backup has purged and has the table again.
+	poll 20 grep -qx backup "$dir/$to/state" ||
+		{ echo "# $to is not ready" >&2; return 1; }
 	pid=$(cat "$dir/$from/ka.job")
 	# SIGTERM: the master leaves with a priority-0 advert, so the backup
 	# takes over at once rather than after three missed adverts.
@@ -66,31 +69,37 @@ failover() {
 	poll 20 holds "$to" || { echo "# $to did not take the VIPs" >&2; return 1; }
 	poll 5 lacks "$from" || { echo "# $from kept a VIP" >&2; return 1; }
 	poll 20 grep -qx master "$dir/$to/state" ||
-		{ echo "# $to did not commit" >&2; return 1; }
+		{ echo "# $to did not take the table over" >&2; return 1; }
 	# Back as the backup (nopreempt), ready for the next failover.
 	ka_start "$dir" "$from"
 	echo "$to"
 }
 
 # keepalived's notify: conntrack-tools' primary-backup.sh, step by step.
-# The router that takes over commits the copies it holds into its kernel,
-# pinholes after their conntracks, starts afresh from its kernel's table
-# and sends it all to the peer; the one that leaves asks the peer for its
-# table and purges its own kernel's (PurgeTimeout), records and pinholes
-# of ours going with their conntracks.  conntrackd 1.4.7's plain -c
-# commits no expectation when the conntracks fit in one commit step, so
-# each table is committed by name.
+# The router that takes over commits the copies it holds into its kernel
+# (pinholes after their conntracks), empties its caches, reads its
+# kernel's table into them and sends it all to the peer.  The one that
+# leaves purges its kernel's table (-t: in PurgeTimeout): records and
+# pinholes of ours for sessions the other router now carries go with
+# their conntracks, so nothing stale stays behind or comes back into use
+# at a failback.  Then it asks the peer for its table.
 notify() {
 	local d=$1/$2 ctd
 	ctd=(conntrackd -C "$1/$2/conntrackd.conf")
+	# keepalived does not wait for one notify before the next: the last
+	# change wins the state file.
+	echo "$3" >"$d/want"
+	rm -f "$d/state"
 	case $3 in
 	master)
-		"${ctd[@]}" -c ct && "${ctd[@]}" -c expect && "${ctd[@]}" -f &&
-			"${ctd[@]}" -R && "${ctd[@]}" -B
+		"${ctd[@]}" -c && "${ctd[@]}" -f && "${ctd[@]}" -R &&
+			"${ctd[@]}" -B
 		;;
 	*) "${ctd[@]}" -t && "${ctd[@]}" -n ;;
 	esac >>"$d/notify.log" 2>&1
-	echo "$3" >"$d/state"
+	if [[ $(cat "$d/want") == "$3" ]]; then
+		echo "$3" >"$d/state"
+	fi
 }
 
 if [[ ${1:-} == --failover ]]; then
@@ -103,6 +112,7 @@ fi
 
 source "$here/lib.sh"
 source "$here/xfer.inc"
+# shellcheck disable=SC2034 # lib.sh's ftpd_up writes a file this long
 FILE_SIZE=$((512 * 1024))
 HA=$NFE_TMP/ha
 NSES="cli rtra rtrb srv"
@@ -209,7 +219,10 @@ ha_conf() {
 			}
 		}
 		General {
-			HashSize 8192
+			# More buckets than one commit step (8192) takes: with
+			# fewer, 1.4.7's -c commits no expectation and its -f
+			# is refused ("commit still in progress").
+			HashSize 32768
 			HashLimit 65536
 			Syslog off
 			LogFile $d/conntrackd.log
@@ -315,7 +328,7 @@ phase() {
 		"$NFE_TMP/ftp/file.bin" "$@" || failed=$((failed + 1))
 }
 
-all="routed: mid failback; masquerade: masq_between"
+all="routed: mid failback; snat: between; masquerade: masq_between"
 if [[ -n ${NFE_HA_ONLY:-} ]]; then
 	# shellcheck disable=SC2086 # a list of cases
 	phase routed $NFE_HA_ONLY
@@ -324,10 +337,12 @@ fi
 phase routed between pasv port refused
 [[ -z ${NFE_HA_ALL:-} ]] || phase routed mid failback
 ha_nat SNAT
-phase snat between pasv
 if [[ -n ${NFE_HA_ALL:-} ]]; then
+	phase snat between pasv
 	ha_nat MASQUERADE
 	phase masquerade masq_between
+else
+	phase snat pasv
 fi
 ((failed == 0)) || ha_logs
 [[ -n ${NFE_HA_ALL:-} ]] || echo "# not run here (NFE_HA_ALL=1 runs them): $all"
