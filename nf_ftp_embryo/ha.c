@@ -15,7 +15,8 @@
  *    name, that name (CTA_EXPECT_FN).  ctnetlink creates it here only if
  *    the master conntrack exists and has a helper (it becomes the
  *    expectation's helper): the module must be loaded on both routers.
- *    Its removal travels the same way, as a destroy event.
+ *    Its removal travels as a destroy event, for entries in conntrackd's
+ *    own cache only.
  *
  * So a negotiation travels as its pinhole.  Our expect function is
  * registered under the helper's name, so that a copied pinhole translates
