@@ -14,8 +14,13 @@
 #
 # The routers' own WAN addresses are in 203.0.113.0/24, so that the VIP is
 # the only address MASQUERADE can pick towards srv.  Routed cases first
-# (srv routes the LAN back through the VIP), then MASQUERADE (no route).
-# NFE_HA_ALL=1 (make check-all) runs every case; make check the core set.
+# (srv routes the LAN back through the VIP), then SNAT to the VIP and
+# MASQUERADE (no route back).  keepalived runs conntrack-tools'
+# primary-backup.sh steps on each change (notify below), as
+# Documentation/admin-guide.md ("HA router pair") shows.
+# make check runs the core cases (routed: between, pasv, port, refused;
+# snat: pasv); NFE_HA_ALL=1 (make check-all) adds routed mid and failback,
+# snat between and MASQUERADE.
 # Usage (in the guest, as root): ftp_ha.sh MODULE.ko
 # Also: ftp_ha.sh --failover DIR (from ftp_ha.py): move the VIPs to the
 # router that does not hold them, and wait until they are there.
@@ -65,7 +70,8 @@ failover() {
 	# SIGTERM: the master leaves with a priority-0 advert, so the backup
 	# takes over at once rather than after three missed adverts.
 	kill "$pid"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	poll 20 eval "! kill -0 $pid 2>/dev/null" ||
+		{ echo "# keepalived on $from did not stop" >&2; return 1; }
 	poll 20 holds "$to" || { echo "# $to did not take the VIPs" >&2; return 1; }
 	poll 5 lacks "$from" || { echo "# $from kept a VIP" >&2; return 1; }
 	poll 20 grep -qx master "$dir/$to/state" ||
@@ -124,7 +130,7 @@ ha_down() {
 	done
 	# The daemons end with their adverts and sockets.
 	for pid in $(cat "$HA"/*/ka.job "$HA"/*/ctd.job 2>/dev/null); do
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+		poll 10 eval "! kill -0 $pid 2>/dev/null" || true
 	done
 	for ns in $NSES; do
 		ip netns del "$ns" 2>/dev/null || true
