@@ -1381,6 +1381,69 @@ static void ftest_timing_switch(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, r & FT_CR);
 }
 
+/*
+ * A router taking over a negotiation from the pinhole conntrackd copied
+ * (ha.c): OPENED, its pinhole counted as asked for, and from there the
+ * machine closes it as if it had read the negotiation itself.
+ */
+static void ftest_adopt(struct kunit *test)
+{
+	static const u8 modes[] = { FT_PASV, FT_PORT };
+	struct ftpe_fsm f;
+	unsigned int i, r;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		/* the transfer: RETR, 150, 226 removes it, opens nothing */
+		ftpe_fsm_init(&f);
+		r = ftpe_fsm_adopt(&f, modes[i], &ftest_ep_227);
+		KUNIT_EXPECT_EQ(test, r, (unsigned int)(FT_OP | FT_MV));
+		KUNIT_EXPECT_EQ(test, f.state, FT_OPENED);
+		KUNIT_EXPECT_EQ(test, f.mode, modes[i]);
+		KUNIT_EXPECT_TRUE(test, ftest_ep_equal(&f.ep, &ftest_ep_227));
+		f.strict_active = 1;
+		r = ftpe_fsm_command(&f, FT_XFER, NULL);
+		KUNIT_EXPECT_FALSE(test, r & FT_CR);
+		KUNIT_EXPECT_EQ(test, f.state, FT_SENT);
+		r = ftpe_fsm_reply(&f, 150, NULL);
+		KUNIT_EXPECT_EQ(test, f.state, FT_STARTED);
+		r = ftpe_fsm_reply(&f, 226, NULL);
+		KUNIT_EXPECT_EQ(test, r & (FT_RM | FT_DN),
+				(unsigned int)(FT_RM | FT_DN));
+		KUNIT_EXPECT_EQ(test, f.state, FT_IDLE);
+
+		/* a 550 to the transfer command removes it at once */
+		ftpe_fsm_init(&f);
+		ftpe_fsm_adopt(&f, modes[i], &ftest_ep_227);
+		ftpe_fsm_command(&f, FT_XFER, NULL);
+		r = ftpe_fsm_reply(&f, 550, NULL);
+		KUNIT_EXPECT_EQ(test, r & (FT_RM | FT_AB),
+				(unsigned int)(FT_RM | FT_AB));
+		KUNIT_EXPECT_EQ(test, f.state, FT_IDLE);
+
+		/* so do ABOR and a new negotiation */
+		ftpe_fsm_init(&f);
+		ftpe_fsm_adopt(&f, modes[i], &ftest_ep_227);
+		r = ftpe_fsm_command(&f, FTPE_VERB_ABOR, NULL);
+		KUNIT_EXPECT_TRUE(test, r & FT_RM);
+		ftpe_fsm_init(&f);
+		ftpe_fsm_adopt(&f, modes[i], &ftest_ep_227);
+		r = ftpe_fsm_command(&f, FT_PASV, NULL);
+		KUNIT_EXPECT_EQ(test, r & (FT_RM | FT_RP),
+				(unsigned int)(FT_RM | FT_RP));
+	}
+
+	/* only from IDLE, and only a negotiating mode */
+	ftpe_fsm_init(&f);
+	ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_EQ(test, ftpe_fsm_adopt(&f, FT_PORT, &ftest_ep_port), 0);
+	KUNIT_EXPECT_EQ(test, f.state, FT_OPENING);
+	KUNIT_EXPECT_EQ(test, f.mode, FT_PASV);
+	ftpe_fsm_init(&f);
+	KUNIT_EXPECT_EQ(test, ftpe_fsm_adopt(&f, FT_XFER, &ftest_ep_port), 0);
+	KUNIT_EXPECT_EQ(test, ftpe_fsm_adopt(&f, FT_OTHER, &ftest_ep_port), 0);
+	KUNIT_EXPECT_EQ(test, f.state, FT_IDLE);
+}
+
 static void ftest_state_names(struct kunit *test)
 {
 	const char *names[FTPE_STATE_COUNT];
@@ -1435,6 +1498,7 @@ static struct kunit_case ftest_cases[] = {
 	KUNIT_CASE(ftest_pipeline_bound),
 	KUNIT_CASE(ftest_early_active),
 	KUNIT_CASE(ftest_timing_switch),
+	KUNIT_CASE(ftest_adopt),
 	KUNIT_CASE(ftest_state_names),
 	{}
 };

@@ -198,6 +198,20 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 	}
 }
 
+unsigned int ftpe_fsm_adopt(struct ftpe_fsm *f, u8 mode,
+			    const struct ftpe_endpoint *ep)
+{
+	if (f->state != FTPE_IDLE || !ftpe_verb_negotiates(mode))
+		return 0;
+	f->state = FTPE_OPENED;
+	f->mode = mode;
+	f->ep = *ep;
+	f->reply = 0;
+	/* It is open: the transfer command must not ask for another. */
+	f->asked = 1;
+	return FTPE_EV_OPENED | FTPE_EV_MOVED;
+}
+
 /*
  * OPENED; but when the client pipelined the transfer command behind the
  * negotiation (PORT, TYPE I, RETR), it has been sent already: on to

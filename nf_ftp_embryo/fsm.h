@@ -95,6 +95,14 @@ unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 			    const struct ftpe_endpoint *ep);
 
 /*
+ * Take over a negotiation another router carried, from the pinhole it left
+ * (ha.c): OPENED in @mode towards @ep, its pinhole open already.  Only from
+ * IDLE; returns FTPE_EV_OPENED | FTPE_EV_MOVED, or 0 when not IDLE.
+ */
+unsigned int ftpe_fsm_adopt(struct ftpe_fsm *f, u8 mode,
+			    const struct ftpe_endpoint *ep);
+
+/*
  * Whether reply @code is the 227/229 answering the pending PASV/EPSV: the
  * only reply whose numbers the caller may parse and vet.
  */

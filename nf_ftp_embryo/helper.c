@@ -38,6 +38,7 @@
 
 #include "flowtab.h"
 #include "genl.h"
+#include "ha.h"
 #include "helper.h"
 #include "nat.h"
 #include "netns.h"
@@ -97,8 +98,7 @@ static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
  * yet committed, which leave it linked and may find it again for another
  * packet (flowtab.c).
  */
-static void ftpe_expect_used(struct nf_conn *ct,
-			     struct nf_conntrack_expect *exp)
+void ftpe_expect_used(struct nf_conn *ct, struct nf_conntrack_expect *exp)
 {
 	/* Translated: the data connection follows its master's NAT. */
 	if (ftpe_nat_wanted(exp->master))
@@ -648,6 +648,11 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	spin_lock_bh(&flow->lock);
 	if (flow->dead)
 		goto out;
+	/* Its first bytes: a router taking over may find a pinhole (ha.c). */
+	if (datalen && !((flow->stream[IP_CT_DIR_ORIGINAL].flags |
+			  flow->stream[IP_CT_DIR_REPLY].flags) &
+			 FTPE_STREAM_SYNCED))
+		ftpe_ha_adopt(flow);
 	if (datalen && !flow->dark) {
 		ftpe_line_fn fn = dir == IP_CT_DIR_ORIGINAL ? ftpe_command :
 							      ftpe_reply;

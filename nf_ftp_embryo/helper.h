@@ -4,6 +4,7 @@
 
 #include <linux/skbuff.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_expect.h>
 
 #define FTPE_HELPER_NAME	"ftp-embryo"
 /* The same helper under a name tc can say (main.c). */
@@ -12,5 +13,7 @@
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo);
 void ftpe_destroy(struct nf_conn *ct);
+/* A data connection matched one of our pinholes (the expect function). */
+void ftpe_expect_used(struct nf_conn *ct, struct nf_conntrack_expect *exp);
 
 #endif /* _NF_FTP_EMBRYO_HELPER_H */

@@ -33,6 +33,7 @@
 
 #include "flowtab.h"
 #include "genl.h"
+#include "ha.h"
 #include "helper.h"
 #include "kcompat.h"
 #include "netns.h"
@@ -172,9 +173,12 @@ static int __init ftpe_init(void)
 	}
 	/*
 	 * The NAT half first: whoever finds the helper may look for it at
-	 * once, and would ask modprobe for the module still loading.
+	 * once, and would ask modprobe for the module still loading.  So
+	 * the expect function's name, which ctnetlink looks up when
+	 * conntrackd copies a pinhole of ours (ha.c).
 	 */
 	ftpe_nat_helper_register(ftpe_helpers);
+	ftpe_ha_init();
 	ret = ftpe_helpers_register(ftpe_helpers, ftpe_helpers_reg,
 				    ARRAY_SIZE(ftpe_helpers));
 	if (ret) {
@@ -185,6 +189,7 @@ static int __init ftpe_init(void)
 	return 0;
 
 err_nat:
+	ftpe_ha_exit();
 	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();
@@ -206,8 +211,9 @@ static void __exit ftpe_exit(void)
 	/*
 	 * Whoever took the NAT half holds a reference to this module, so
 	 * nobody holds it now; the grace period covers lookups still walking
-	 * the list.
+	 * the list.  No expectation uses our expect function any more.
 	 */
+	ftpe_ha_exit();
 	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();

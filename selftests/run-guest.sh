@@ -85,7 +85,7 @@ limit=1800
 [[ $flavour != debug ]] || limit=3600
 # Test sizes (make stress sets them) reach the guest only when given.
 sizes=()
-for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX; do
+for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX NFE_HA_ALL NFE_HA_ONLY; do
 	[[ -z ${!v:-} ]] || sizes+=("$v=${!v}")
 done
 # The FTP servers Debian cannot install beside vsftpd, unpacked in the

@@ -44,6 +44,10 @@ build() {
 #    their timer (kcompat.h): what creates, rearms and removes them.
 #  - Unstable's newest kernel: the core set, and the unload test, since
 #    7.2 allocates the registered helpers itself.
+#  - The router pair (ftp_ha.sh: keepalived, conntrackd) on the stock
+#    kernel, its core cases; make check-all runs every case (NFE_HA_ALL)
+#    on the Debian kernels, not on the debug kernel, whose config has no
+#    bridge to stand for the LANs.
 #  - tc act_ct (ftp_act_ct.sh) on all three Debian kernels: on 6.1 it checks
 #    that act_ct refuses helpers there; not on the debug kernel, whose
 #    config has no traffic control (tools/vm/kernel.config), so make
@@ -54,6 +58,7 @@ TESTS_6_12="ftp_active.sh ftp_passive.sh $NAT_TESTS ftp_attacks.sh ftp_faults.sh
 TESTS_7_2="ftp_active.sh ftp_early_active.sh ftp_passive.sh $NAT_TESTS ftp_attacks.sh ftp_stats.sh ftp_faults.sh ftp_lifetime.sh ftp_reserve.sh ftp_act_ct.sh"
 if [[ -n ${NFE_CHECK_ALL:-} ]]; then
 	DEBUG_TESTS="*" TESTS_6_12="*" TESTS_7_2="*"
+	export NFE_HA_ALL=1
 fi
 LINES="6.12 7.2"
 
@@ -138,7 +143,7 @@ stage build-debug build "debug kernel, module and KUnit module, W=1" \
 stage lint tools/lint.sh
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
-stage selftest-debug env NFE_ONLY="$DEBUG_TESTS" NFE_SKIP="ftp_faults.sh ftp_act_ct.sh" \
+stage selftest-debug env NFE_ONLY="$DEBUG_TESTS" NFE_SKIP="ftp_faults.sh ftp_act_ct.sh ftp_ha.sh" \
 	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
 stage faults-debug env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-debug \
 	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko

@@ -12,6 +12,8 @@ pkgs=(
 	debootstrap zstd
 	qemu-system-x86 busybox-static
 	iproute2 iptables nftables conntrack
+	# selftests/ftp_ha.sh: a router pair
+	conntrackd keepalived
 	vsftpd python3-pyftpdlib python3-scapy lftp curl wget tcpdump
 	tnftp
 	# What tools/peers.sh's unpacked proftpd-core and pure-ftpd link with

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Router pairs: a control connection another router carried until it
+ * failed over, with the conntrack and the pinhole conntrackd copied here.
+ *
+ * What conntrackd (1.4.7, FTFW, ExpectationSync) copies, and how:
+ *  - the conntrack, with its helper's name (CTA_HELP_NAME) when it creates
+ *    it here, so this router attaches the helper too; its updates leave the
+ *    helper out.  Nothing of a helper's own data (CTA_HELP_INFO) travels:
+ *    our flow record (state machine, negotiated endpoint, stream
+ *    positions) stays on the router that read the connection.
+ *  - each expectation of a helper it is told to sync: tuple, mask, master,
+ *    timeout, flags, class, the NAT part (CTA_EXPECT_NAT: saved address,
+ *    port, direction) and, when the expect function is registered under a
+ *    name, that name (CTA_EXPECT_FN).  ctnetlink creates it here only if
+ *    the master conntrack exists and has a helper (it becomes the
+ *    expectation's helper): the module must be loaded on both routers.
+ *    Its removal travels as a destroy event, for entries in conntrackd's
+ *    own cache only.
+ *
+ * So a negotiation travels as its pinhole.  Our expect function is
+ * registered under the helper's name, so that a copied pinhole translates
+ * its data connection (NAT) and is let go of as ours are.  And a record
+ * made for a conntrack that has a pinhole already takes it over: here a
+ * record begins with the first bytes of its connection, before anything
+ * can be expected, so that pinhole was copied from the router that read the
+ * negotiation.  A pinhole the client will connect from is a passive
+ * negotiation, one the server will connect from an active one; either is
+ * taken as OPENED, and the machine goes on as if it had read it, so the
+ * transfer's reply (226, 550, ABOR...) closes the pinhole on this router as
+ * it would have on the other.
+ *
+ * What a pinhole cannot tell is lost, and the router that took over opens
+ * nothing for it: a PASV/EPSV not yet answered when it took over (the 227
+ * is then unsolicited here), a PORT without a pinhole (strict_active).  Its
+ * stream starts at the first segment it sees, taken as the start of a
+ * line; a segment that begins inside a line makes a line that parses as
+ * nothing.  Either way the next command is read afresh.  A conntrack with
+ * more than one pinhole (none of ours ever has) is not guessed at: they are
+ * removed.
+ *
+ * Called under flow->lock; takes nf_conntrack_expect_lock inside it, the
+ * order flowtab.h allows.
+ */
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+
+#include "flowtab.h"
+#include "ha.h"
+#include "helper.h"
+
+static struct nf_ct_helper_expectfn ftpe_ha_expectfn = {
+	.name		= FTPE_HELPER_NAME,
+	.expectfn	= ftpe_expect_used,
+};
+
+/* What a copied pinhole says about its negotiation; false: nothing usable. */
+static bool ftpe_ha_read(const struct nf_conn *ct,
+			 const struct nf_conntrack_expect *exp, u8 *mode,
+			 struct ftpe_endpoint *ep)
+{
+	const struct nf_conntrack_tuple *orig =
+		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	bool v6 = nf_ct_l3num(ct) == NFPROTO_IPV6;
+
+	if (exp->tuple.dst.protonum != IPPROTO_TCP ||
+	    exp->tuple.src.l3num != nf_ct_l3num(ct))
+		return false;
+	*mode = nf_inet_addr_cmp(&exp->tuple.src.u3, &orig->src.u3) ?
+		FTPE_VERB_PASV : FTPE_VERB_PORT;
+	memset(ep, 0, sizeof(*ep));
+	ep->family = v6 ? FTPE_AF_INET6 : FTPE_AF_INET;
+	memcpy(ep->addr, &exp->tuple.dst.u3, v6 ? 16 : 4);
+	ep->port = ntohs(exp->tuple.dst.u.tcp.port);
+	return true;
+}
+
+void ftpe_ha_adopt(struct ftpe_flow *flow)
+{
+	struct nf_conn_help *help = nfct_help(flow->ct);
+	struct nf_conntrack_expect *exp, *one = NULL;
+	struct ftpe_endpoint ep;
+	unsigned int n = 0;
+	u8 mode = 0;
+
+	/* The common case, a connection's first bytes: nothing expected. */
+	if (!help || hlist_empty(&help->expectations) || flow->exp ||
+	    flow->fsm.state != FTPE_IDLE)
+		return;
+	spin_lock_bh(&nf_conntrack_expect_lock);
+	hlist_for_each_entry(exp, &help->expectations, lnode) {
+		one = exp;
+		n++;
+	}
+	if (n == 1 && ftpe_ha_read(flow->ct, one, &mode, &ep) &&
+	    !ftpe_exp_expired(one))
+		refcount_inc(&one->use);
+	else
+		one = NULL;
+	spin_unlock_bh(&nf_conntrack_expect_lock);
+
+	if (!one) {
+		if (n)
+			nf_ct_remove_expectations(flow->ct);
+		return;
+	}
+	flow->exp = one;
+	flow->since = jiffies;
+	ftpe_fsm_adopt(&flow->fsm, mode, &ep);
+}
+
+void ftpe_ha_init(void)
+{
+	nf_ct_helper_expectfn_register(&ftpe_ha_expectfn);
+}
+
+void ftpe_ha_exit(void)
+{
+	nf_ct_helper_expectfn_unregister(&ftpe_ha_expectfn);
+}
