@@ -188,8 +188,10 @@ def present_after_port(tap, lst, v6):
     tap(f"{name}: one expectation created",
         stats()["expect_created"] == created + 1)
     flows = rtr_read(f"{NFE}/flows").split()
+    # ... <age> <pinhole> <last refusal> <what it announced>
     tap(f"{name}: flow row in OPENING, pinhole 1",
-        "OPENING" in flows and flows[-1] == "1", " ".join(flows))
+        "OPENING" in flows and len(flows) >= 3 and flows[-3] == "1",
+        " ".join(flows))
     ctl.rep(f"200 {ctl.verb()} command successful.\r\n")
     tap(f"{name}: still open after the 200", pinhole(dl.port) is not None)
     dl.close()
