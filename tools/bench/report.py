@@ -91,20 +91,21 @@ def analyse(rows, parse):
         if not by:
             continue
         rounds = sorted(by)
-        ns = {i: {x: per_neg(by[i].get(x)) for x in "ABC"} for i in rounds}
-        ca = [ns[i]["C"] - ns[i]["A"] for i in rounds
-              if ns[i]["C"] and ns[i]["A"]]
-        ba = [ns[i]["B"] - ns[i]["A"] for i in rounds
-              if ns[i]["B"] and ns[i]["A"]]
+        # The fewest instructions over the rounds: what disturbs a run in
+        # instruction time (a timer's work, an RCU batch freeing the last
+        # configuration's conntracks) only ever adds instructions.
+        best = {x: max([by[i][x] for i in rounds if x in by[i]], default=None)
+                for x in "ABC"}
+        pn = {x: per_neg(best[x]) for x in "ABC"}
+        oc = pn["C"] - pn["A"] if pn["C"] and pn["A"] else None
+        ob = pn["B"] - pn["A"] if pn["B"] and pn["A"] else None
         rate[mode] = {
             "rounds": len(rounds),
             "per_round": {str(i): by[i] for i in rounds},
-            "median_rate": {x: median([by[i][x] for i in rounds
-                                       if x in by[i]]) for x in "ABC"},
-            "per_negotiation": {x: median([ns[i][x] for i in rounds
-                                           if ns[i][x]]) for x in "ABC"},
-            "overhead_C": median(ca), "overhead_B": median(ba),
-            "overhead_ratio": median([c / b for c, b in zip(ca, ba) if b > 0]),
+            "best_rate": best,
+            "per_negotiation": pn,
+            "overhead_C": oc, "overhead_B": ob,
+            "overhead_ratio": oc / ob if oc is not None and ob else None,
             "spread": {x: (max(v) / min(v) - 1 if v else None)
                        for x in "ABC"
                        for v in [[by[i][x] for i in rounds if x in by[i]]]},
@@ -277,7 +278,7 @@ def fmt(v, digits=2):
 
 
 def table(res):
-    lines = ["Instructions per negotiation (1e9 / rate; median of rounds):", "",
+    lines = ["Instructions per negotiation (1e9 / the best rate of the rounds):", "",
              "| mode | A (no helper) | B (nf_conntrack_ftp) | C (nf_ftp_embryo) | B-A | C-A | (C-A)/(B-A) | spread A/B/C |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for mode, d in res["rate"].items():
@@ -375,7 +376,7 @@ def smoke_checks(res):
         bad += not ok
 
     for mode in MODES:
-        m = res["rate"].get(mode, {}).get("median_rate", {})
+        m = res["rate"].get(mode, {}).get("best_rate", {})
         tap("%s negotiates in A, B and C" % mode,
             all(m.get(x) and m[x] > 0 for x in "ABC"))
     tap("instruction time (one vCPU, -icount)",
