@@ -36,6 +36,7 @@
 # pyftpdlib connects back as soon as it gets PORT/EPRT, before its 200,
 # nf_conntrack_ftp has the pinhole open by then, ftp-embryo drops the
 # connection, and pyftpdlib answers 425 or the client times out.
+# NFE_STRICT_ACTIVE=1 runs the matrix with that timing, to see them.
 # A server quirk the cells work around: Pure-FTPd lets no anonymous user
 # change an existing file, so its ftplib cells APPE to a new file.
 # Through nf_conntrack_ftp (HELPER=ftp, make check's matrix-reference)
@@ -412,6 +413,10 @@ printf 'line one\nline two\n\nthe last line\n' >"$ROOT/text.txt"
 chmod 644 "$ROOT/text.txt"
 rtr_watch
 echo "# helper $HELPER on $(uname -r)"
+if [[ -n ${NFE_STRICT_ACTIVE:-} ]]; then
+	rtr_rule sysctl -q -w net.netfilter.nf_ftp_embryo_strict_active=1
+	echo "# strict_active=1: active pinholes open at the transfer command"
+fi
 
 # The debug kernel (no module tree) checks the kernel side, for which
 # curl's cells already cover every mode, family and verb; the other
