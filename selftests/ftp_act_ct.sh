@@ -35,7 +35,7 @@ source "$here/lib.sh"
 source "$here/xfer.inc"
 
 # Slow enough to look at the pinhole while the transfer runs.
-FILE_SIZE=$((256 * 1024))
+FILE_SIZE=$((128 * 1024))
 FTPD_MAX_RATE=$((64 * 1024))
 REF=$NFE_TMP/ftp/file.bin
 GOT=$NFE_TMP/got
@@ -106,7 +106,7 @@ probe() {
 	in_ns "$1" "$PY" -c '
 import socket, sys
 try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
     print("connected")
 except ConnectionRefusedError:
     print("refused")

@@ -18,8 +18,8 @@
 # MASQUERADE (no route back).  keepalived runs conntrack-tools'
 # primary-backup.sh steps on each change (notify below), as
 # Documentation/admin-guide.md ("HA router pair") shows.
-# make check runs the core cases (routed: between, pasv, port, refused;
-# snat: pasv); NFE_HA_ALL=1 (make check-all) adds routed mid and failback,
+# make check runs the core cases (routed: between, pasv, refused; snat:
+# pasv); NFE_HA_ALL=1 (make check-all) adds routed port, mid and failback,
 # snat between and MASQUERADE.
 # Usage (in the guest, as root): ftp_ha.sh MODULE.ko
 # Also: ftp_ha.sh --failover DIR (from ftp_ha.py): move the VIPs to the
@@ -334,14 +334,14 @@ phase() {
 		"$NFE_TMP/ftp/file.bin" "$@" || failed=$((failed + 1))
 }
 
-all="routed: mid failback; snat: between; masquerade: masq_between"
+all="routed: port mid failback; snat: between; masquerade: masq_between"
 if [[ -n ${NFE_HA_ONLY:-} ]]; then
 	# shellcheck disable=SC2086 # a list of cases
 	phase routed $NFE_HA_ONLY
 	exit $((failed != 0))
 fi
-phase routed between pasv port refused
-[[ -z ${NFE_HA_ALL:-} ]] || phase routed mid failback
+phase routed between pasv refused
+[[ -z ${NFE_HA_ALL:-} ]] || phase routed port mid failback
 ha_nat SNAT
 if [[ -n ${NFE_HA_ALL:-} ]]; then
 	phase snat between pasv
