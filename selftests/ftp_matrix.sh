@@ -27,7 +27,8 @@
 # - busybox ftpget/ftpput: passive only and no listing; it sends EPSV in
 #   both families (PASV only if EPSV is refused).
 # Cells that work through neither helper: none (Debian 12's packages,
-# measured 2026-12-03: 116 cells, 116 ok through each).
+# measured 2026-12-03 and again 2026-12-07: 116 cells, 116 ok through
+# each).
 # Cells whose result differs between the helpers: none, with the active
 # pinhole opened as PORT/EPRT passes. With it opened only at the
 # transfer command (the founding design's timing, sysctl
