@@ -415,7 +415,11 @@ chmod 644 "$ROOT/text.txt"
 rtr_watch
 echo "# helper $HELPER on $(uname -r)"
 if [[ -n ${NFE_STRICT_ACTIVE:-} ]]; then
-	rtr_rule sysctl -q -w net.netfilter.nf_ftp_embryo_strict_active=1
+	if [[ $HELPER != ftp-embryo ]] ||
+		! in_ns rtr sysctl -q -w net.netfilter.nf_ftp_embryo_strict_active=1; then
+		echo "not ok - NFE_STRICT_ACTIVE=1: cannot set strict_active through $HELPER"
+		exit 1
+	fi
 	echo "# strict_active=1: active pinholes open at the transfer command"
 fi
 
