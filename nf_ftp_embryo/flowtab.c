@@ -77,16 +77,24 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	spin_lock_init(&flow->lock);
 	ftpe_fsm_init(&flow->fsm);
 
+	/*
+	 * Published locked: whoever finds the record through the conntrack
+	 * (the other direction, an RST, the destroy callback) waits for the
+	 * lock, and gets it only once the record is in the table, or dead.
+	 * So a kill never meets a record that is not linked yet, and no
+	 * record is linked after its kill.
+	 */
+	spin_lock_bh(&flow->lock);
 	old = unrcu_pointer(cmpxchg(slot, NULL, RCU_INITIALIZER(flow)));
 	if (old) {
 		/* The other direction was first; nobody has seen ours. */
+		spin_unlock_bh(&flow->lock);
 		atomic_dec(&fn->records);
 		nf_ct_put(ct);
 		kmem_cache_free(ftpe_flow_cache, flow);
 		return old;
 	}
 	if (rhashtable_insert_fast(&fn->flows, &flow->node, ftpe_flow_params)) {
-		spin_lock_bh(&flow->lock);
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 		spin_unlock_bh(&flow->lock);
 		return ERR_PTR(-ENOMEM);
@@ -101,11 +109,11 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	 * full barrier), that callback may have missed the record.
 	 */
 	if (nf_ct_is_dying(ct)) {
-		spin_lock_bh(&flow->lock);
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_DESTROY);
 		spin_unlock_bh(&flow->lock);
 		return ERR_PTR(-ESRCH);
 	}
+	spin_unlock_bh(&flow->lock);
 	return flow;
 }
 
@@ -226,12 +234,9 @@ void ftpe_flow_destroy_ct(struct nf_conn *ct)
  */
 static bool ftpe_flow_reap(struct ftpe_flow *flow)
 {
-	const struct nf_conntrack_helper *helper;
-
 	if (flow->dead)
 		return true;
-	helper = rcu_dereference(nfct_help(flow->ct)->helper);
-	if (!nf_ct_is_dying(flow->ct) && helper && helper->me == THIS_MODULE)
+	if (!nf_ct_is_dying(flow->ct) && ftpe_ct_is_ours(flow->ct))
 		return false;
 	ftpe_flow_kill(flow, FTPE_STAT_ABORTED_DESTROY);
 	return true;

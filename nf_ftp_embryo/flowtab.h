@@ -13,6 +13,16 @@
  *    conntrack slot (conntracks are SLAB_TYPESAFE_BY_RCU) can never be
  *    reused while a record still names it, and a new conntrack starts with
  *    zeroed helper data: nothing is inherited.
+ *  - Helper data is ours only while the conntrack's helper is one of ours:
+ *    another helper's data (nf_conntrack_ftp's, say) has the same place.
+ *    Our helper callbacks are only called for our conntracks; anything that
+ *    reaches a conntrack another way (an expect function, reached through
+ *    any expectation ctnetlink lets root in a user namespace make) checks
+ *    the helper first (ftpe_ct_is_ours()).  A conntrack's helper never
+ *    changes to another one after it is confirmed; it can only go (NULL).
+ *  - A record is published in its conntrack with its lock held, and
+ *    unlocked once it is in its table (or dead): whoever finds it waits
+ *    until then, so a kill never meets a record half linked.
  *  - Each namespace has its own rhashtable of its records, keyed by the
  *    conntrack; it serves the walks (views, flush, reaping), which thereby
  *    see only their namespace.
@@ -59,6 +69,7 @@
 #include <linux/spinlock.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
 
 #include "fsm.h"
 #include "kcompat.h"
@@ -106,7 +117,25 @@ int ftpe_flowtab_net_init(struct net *net);
 void ftpe_flowtab_net_exit(struct net *net);
 void ftpe_flowtab_net_free(struct net *net);
 
-/* Caller holds rcu_read_lock(). */
+/*
+ * Is @ct's helper one of ours, so that its helper data is a struct
+ * ftpe_ct_data?  Caller holds rcu_read_lock().
+ */
+static inline bool ftpe_ct_is_ours(const struct nf_conn *ct)
+{
+	const struct nf_conn_help *help = nfct_help(ct);
+	const struct nf_conntrack_helper *helper;
+
+	if (!help)
+		return false;
+	helper = rcu_dereference(help->helper);
+	return helper && helper->me == THIS_MODULE;
+}
+
+/*
+ * @ct's record, if any.  Only for a conntrack known to be ours (a helper
+ * callback's, or ftpe_ct_is_ours()).  Caller holds rcu_read_lock().
+ */
 struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct);
 
 /*

@@ -18,17 +18,23 @@
  *    Its removal travels as a destroy event, for entries in conntrackd's
  *    own cache only.
  *
- * So a negotiation travels as its pinhole.  Our expect function is
- * registered under the helper's name, so that a copied pinhole translates
- * its data connection (NAT) and is let go of as ours are.  And a record
- * made for a conntrack that has a pinhole already takes it over: here a
- * record begins with the first bytes of its connection, before anything
- * can be expected, so that pinhole was copied from the router that read the
- * negotiation.  A pinhole the client will connect from is a passive
- * negotiation, one the server will connect from an active one; either is
- * taken as OPENED, and the machine goes on as if it had read it, so the
- * transfer's reply (226, 550, ABOR...) closes the pinhole on this router as
- * it would have on the other.
+ * So a negotiation travels as its pinhole.  Our expect function has no
+ * name: with one, root in any user namespace could hang it, through
+ * ctnetlink, on an expectation whose master has another helper, whose data
+ * it would then read as ours.  So the copy arrives without it, and a
+ * record made for a conntrack that has a pinhole already takes it over,
+ * expect function included: here a record begins with the first bytes of
+ * its connection, before anything can be expected, so that pinhole was
+ * copied from the router that read the negotiation.  A pinhole the client
+ * will connect from is a passive negotiation, one the server will connect
+ * from an active one; either is taken as OPENED, and the machine goes on as
+ * if it had read it, so the transfer's reply (226, 550, ABOR...) closes the
+ * pinhole on this router as it would have on the other.  A data connection
+ * that arrives before any byte of its control connection has (a client
+ * connecting right after the failover to the 227 it read before) uses the
+ * copy as it came: admitted, and translated by the router's NAT rules as
+ * any new connection, not by its master's mapping; its use is not
+ * reported, and the record that comes later finds no pinhole to take.
  *
  * What a pinhole cannot tell is lost, and the router that took over opens
  * nothing for it: a PASV/EPSV not yet answered when it took over (the 227
@@ -49,11 +55,6 @@
 #include "flowtab.h"
 #include "ha.h"
 #include "helper.h"
-
-static struct nf_ct_helper_expectfn ftpe_ha_expectfn = {
-	.name		= FTPE_HELPER_NAME,
-	.expectfn	= ftpe_expect_used,
-};
 
 /* What a copied pinhole says about its negotiation; false: nothing usable. */
 static bool ftpe_ha_read(const struct nf_conn *ct,
@@ -94,10 +95,13 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 		n++;
 	}
 	if (n == 1 && ftpe_ha_read(flow->ct, one, &mode, &ep) &&
-	    !ftpe_exp_expired(one))
+	    !ftpe_exp_expired(one)) {
 		refcount_inc(&one->use);
-	else
+		/* Never NULL again: a lookup may be reading it meanwhile. */
+		WRITE_ONCE(one->expectfn, ftpe_expect_used);
+	} else {
 		one = NULL;
+	}
 	spin_unlock_bh(&nf_conntrack_expect_lock);
 
 	if (!one) {
@@ -108,14 +112,4 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 	flow->exp = one;
 	flow->since = jiffies;
 	ftpe_fsm_adopt(&flow->fsm, mode, &ep);
-}
-
-void ftpe_ha_init(void)
-{
-	nf_ct_helper_expectfn_register(&ftpe_ha_expectfn);
-}
-
-void ftpe_ha_exit(void)
-{
-	nf_ct_helper_expectfn_unregister(&ftpe_ha_expectfn);
 }

@@ -11,8 +11,4 @@ struct ftpe_flow;
  */
 void ftpe_ha_adopt(struct ftpe_flow *flow);
 
-/* Our expect function, under the helper's name (CTA_EXPECT_FN). */
-void ftpe_ha_init(void);
-void ftpe_ha_exit(void);
-
 #endif /* _NF_FTP_EMBRYO_HA_H */

@@ -100,6 +100,17 @@ static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
  */
 void ftpe_expect_used(struct nf_conn *ct, struct nf_conntrack_expect *exp)
 {
+	bool ours;
+
+	/*
+	 * Only we set this function, on our own masters, but a master may
+	 * have lost its helper since: then nothing of it is ours to read.
+	 */
+	rcu_read_lock();
+	ours = ftpe_ct_is_ours(exp->master);
+	rcu_read_unlock();
+	if (!ours)
+		return;
 	/* Translated: the data connection follows its master's NAT. */
 	if (ftpe_nat_wanted(exp->master))
 		ftpe_nat_follow(ct, exp);

@@ -33,7 +33,6 @@
 
 #include "flowtab.h"
 #include "genl.h"
-#include "ha.h"
 #include "helper.h"
 #include "kcompat.h"
 #include "netns.h"
@@ -126,6 +125,11 @@ static struct nf_conntrack_helper ftpe_helpers[4] __read_mostly;
 /* What is registered: the templates above, or copies of them (kcompat.h). */
 static struct nf_conntrack_helper *ftpe_helpers_reg[4] __read_mostly;
 
+static bool ftpe_expect_calls_us(struct nf_conntrack_expect *exp, void *data)
+{
+	return READ_ONCE(exp->expectfn) == ftpe_expect_used;
+}
+
 static int ftpe_check_param(const char *name, unsigned int val,
 			    unsigned int min, unsigned int max)
 {
@@ -173,12 +177,9 @@ static int __init ftpe_init(void)
 	}
 	/*
 	 * The NAT half first: whoever finds the helper may look for it at
-	 * once, and would ask modprobe for the module still loading.  So
-	 * the expect function's name, which ctnetlink looks up when
-	 * conntrackd copies a pinhole of ours (ha.c).
+	 * once, and would ask modprobe for the module still loading.
 	 */
 	ftpe_nat_helper_register(ftpe_helpers);
-	ftpe_ha_init();
 	ret = ftpe_helpers_register(ftpe_helpers, ftpe_helpers_reg,
 				    ARRAY_SIZE(ftpe_helpers));
 	if (ret) {
@@ -189,7 +190,6 @@ static int __init ftpe_init(void)
 	return 0;
 
 err_nat:
-	ftpe_ha_exit();
 	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();
@@ -209,11 +209,16 @@ static void __exit ftpe_exit(void)
 	ftpe_helpers_unregister(ftpe_helpers, ftpe_helpers_reg,
 				ARRAY_SIZE(ftpe_helpers));
 	/*
+	 * The kernel removed the expectations whose helper is ours.  Any
+	 * other that names our expect function would call into freed text
+	 * once we are gone: none should exist, so make sure.
+	 */
+	nf_ct_expect_iterate_destroy(ftpe_expect_calls_us, NULL);
+	/*
 	 * Whoever took the NAT half holds a reference to this module, so
 	 * nobody holds it now; the grace period covers lookups still walking
-	 * the list.  No expectation uses our expect function any more.
+	 * the list, and data connections still in our expect function.
 	 */
-	ftpe_ha_exit();
 	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();
