@@ -1444,6 +1444,53 @@ static void ftest_adopt(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f.state, FT_IDLE);
 }
 
+/*
+ * A reply lost for good (the server's stream jumped a hole) leaves its
+ * command pending.  Without a resync every later reply answers the
+ * command before its own, and the next 227 is taken for the answer to
+ * TYPE and refused; after one, the connection is followed again.  Also
+ * past the queue's bound, whose count would otherwise never drain.
+ */
+static void ftest_lost_reply(struct kunit *test)
+{
+	struct ftpe_fsm f;
+	unsigned int r;
+
+	/* TYPE's 200 lost: the stale TYPE answers the 227 ... */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, 1);
+	r = ftpe_fsm_command(&f, FT_PASV, NULL);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FT_OP, "PASV %#x", r);
+	KUNIT_EXPECT_FALSE(test, ftpe_fsm_wants_endpoint(&f, 227));
+
+	/* ... unless the first reply after the hole resyncs the queue. */
+	ftpe_fsm_resync(&f);
+	KUNIT_EXPECT_TRUE(test, ftpe_fsm_wants_endpoint(&f, 227));
+	r = ftpe_fsm_reply(&f, 227, &ftest_ep_227);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FT_CR, "227 %#x", r);
+	KUNIT_EXPECT_EQ(test, f.npending, 0);
+	ftpe_fsm_command(&f, FTPE_VERB_QUIT, NULL);
+	ftpe_fsm_reply(&f, 221, NULL);
+	ftest_inspected(test, &f, "after a lost reply");
+
+	/* A resync with nothing or one thing pending changes nothing. */
+	ftpe_fsm_init(&f);
+	ftpe_fsm_resync(&f);
+	KUNIT_EXPECT_EQ(test, f.npending, 0);
+	ftpe_fsm_command(&f, FT_PASV, NULL);
+	ftpe_fsm_resync(&f);
+	KUNIT_EXPECT_TRUE(test, ftpe_fsm_wants_endpoint(&f, 227));
+
+	/* Past the bound, one lost reply would keep it blind for good. */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, FTEST_DEPTH + 3);
+	ftest_replies(&f, FTEST_DEPTH + 2, 200);
+	KUNIT_EXPECT_NE(test, f.blind, 0);
+	ftpe_fsm_resync(&f);
+	KUNIT_EXPECT_EQ(test, f.blind, 0);
+	ftest_inspected(test, &f, "after a lost reply past the bound");
+}
+
 static void ftest_state_names(struct kunit *test)
 {
 	const char *names[FTPE_STATE_COUNT];
@@ -1499,6 +1546,7 @@ static struct kunit_case ftest_cases[] = {
 	KUNIT_CASE(ftest_early_active),
 	KUNIT_CASE(ftest_timing_switch),
 	KUNIT_CASE(ftest_adopt),
+	KUNIT_CASE(ftest_lost_reply),
 	KUNIT_CASE(ftest_state_names),
 	{}
 };

@@ -489,7 +489,7 @@ static void stest_sack(struct kunit *test)
 {
 	static const struct stest_want w[] = {
 		{ "PASV", 0 },
-		{ "QUIT", 0 },
+		{ "QUIT", FTPE_LINE_AFTER_GAP },
 	};
 	static const u32 starts[] = { STEST_SEQ, 0xfffffffdu, 0xfffffff6u };
 	struct stest_ctx *c = test->priv;
@@ -526,7 +526,7 @@ static void stest_sack_two(struct kunit *test)
 {
 	static const struct stest_want w[] = {
 		{ "200 ok", 0 },
-		{ "QUIT", 0 },
+		{ "QUIT", FTPE_LINE_AFTER_GAP },
 	};
 	struct stest_ctx *c = test->priv;
 	const u32 s = STEST_SEQ;
@@ -561,7 +561,7 @@ static void stest_gap_no_lf(struct kunit *test)
 {
 	static const struct stest_want w[] = {
 		{ "220 a", 0 },
-		{ "230 d", 0 },
+		{ "230 d", FTPE_LINE_AFTER_GAP },
 	};
 	struct stest_ctx *c = test->priv;
 	const u32 s = STEST_SEQ;

@@ -198,6 +198,30 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 	}
 }
 
+/*
+ * A reply lost with its line would leave its command in the queue for good,
+ * and every later reply would be taken for the answer to the command
+ * before its own: a 227 refused as the answer to TYPE, say.  Past the
+ * queue's bound, the count of unanswered commands would never drain, and
+ * the connection would stay uninspected.  A client that waits for each
+ * reply has one command unanswered at a time, its newest, whatever was
+ * lost: keep that one.  A client that pipelines may see a reply taken for
+ * the wrong command once; that can only end a negotiation early or leave
+ * it open to its timeout, never open anything its vetting would not.
+ * Commands lost on their way (the client's stream jumped) need nothing:
+ * their replies find no command to answer, and change nothing.
+ */
+void ftpe_fsm_resync(struct ftpe_fsm *f)
+{
+	if (f->blind) {
+		f->blind = 0;
+		f->npending = 0;
+	} else if (f->npending > 1) {
+		f->pending[0] = f->pending[f->npending - 1];
+		f->npending = 1;
+	}
+}
+
 unsigned int ftpe_fsm_adopt(struct ftpe_fsm *f, u8 mode,
 			    const struct ftpe_endpoint *ep)
 {

@@ -95,6 +95,14 @@ unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 			    const struct ftpe_endpoint *ep);
 
 /*
+ * Replies were lost (the server's stream jumped a hole): which command the
+ * next one answers is unknown.  Keep only the newest command pending, the
+ * one a client that waits for each reply is waiting for; the negotiation
+ * itself stays where it is.
+ */
+void ftpe_fsm_resync(struct ftpe_fsm *f);
+
+/*
  * Take over a negotiation another router carried, from the pinhole it left
  * (ha.c): OPENED in @mode towards @ep, its pinhole open already.  Only from
  * IDLE; returns FTPE_EV_OPENED | FTPE_EV_MOVED, or 0 when not IDLE.

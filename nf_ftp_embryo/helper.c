@@ -511,8 +511,8 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	struct ftpe_pkt *pk = ctx;
 	struct ftpe_fsm *f = &pk->flow->fsm;
 	const struct ftpe_endpoint *vetted = NULL;
-	struct ftpe_reply_state replies = pk->flow->replies;
 	enum ftpe_stat why = FTPE_STAT_ABORTED_OTHER;
+	struct ftpe_reply_state replies;
 	struct ftpe_endpoint ep;
 	struct ftpe_fsm saved;
 	unsigned int r;
@@ -520,6 +520,12 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 
 	if (pk->flow->dark)
 		return;
+	/* A multi-line reply's end may have been lost as well. */
+	if (lflags & FTPE_LINE_AFTER_GAP) {
+		ftpe_fsm_resync(f);
+		pk->flow->replies.ml_code = 0;
+	}
+	replies = pk->flow->replies;
 
 	pk->line = line;
 	pk->len = len;

@@ -13,9 +13,18 @@
 
 #define FTPE_WINDOW	(FTPE_LINE_MAX + 2)
 
+/* FTPE_LINE_AFTER_GAP for the first line after a jump, once. */
+static unsigned int ftpe_after_gap(struct ftpe_stream *s)
+{
+	if (!(s->flags & FTPE_STREAM_JUMPED))
+		return 0;
+	s->flags &= ~FTPE_STREAM_JUMPED;
+	return FTPE_LINE_AFTER_GAP;
+}
+
 /* Hand on a line of @n bytes that ended in '\n' (not included). */
-static void ftpe_emit(ftpe_line_fn fn, void *ctx, const char *p,
-		      unsigned int n, unsigned int *ev)
+static void ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
+		      const char *p, unsigned int n, unsigned int *ev)
 {
 	unsigned int flags = 0;
 
@@ -28,7 +37,7 @@ static void ftpe_emit(ftpe_line_fn fn, void *ctx, const char *p,
 		n = FTPE_LINE_MAX;
 		flags = FTPE_LINE_TRUNCATED;
 	}
-	fn(ctx, p, n, flags);
+	fn(ctx, p, n, flags | ftpe_after_gap(s));
 }
 
 /* A window filled without a '\n': pass the start on, skip the rest. */
@@ -36,7 +45,7 @@ static void ftpe_overlong(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
 			  const char *p, unsigned int *ev)
 {
 	*ev |= FTPE_STREAM_EV_OVERLONG;
-	fn(ctx, p, FTPE_LINE_MAX, FTPE_LINE_TRUNCATED);
+	fn(ctx, p, FTPE_LINE_MAX, ftpe_after_gap(s) | FTPE_LINE_TRUNCATED);
 	s->flags |= FTPE_STREAM_SKIPPING;
 }
 
@@ -76,7 +85,7 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 	/* A refused line keeps its start for the resent segment. */
 	if (nl) {
 		*ev |= FTPE_STREAM_EV_SPLIT;
-		ftpe_emit(line, ctx, s->partial, s->held - 1, ev);
+		ftpe_emit(s, line, ctx, s->partial, s->held - 1, ev);
 		if (!(s->flags & FTPE_STREAM_STOP))
 			ftpe_stream_reset(s);
 	} else if (s->held == FTPE_WINDOW) {
@@ -194,6 +203,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		ev |= FTPE_STREAM_EV_GAP;
 		ftpe_stream_reset(s);
 		s->flags &= ~FTPE_STREAM_SKIPPING;
+		s->flags |= FTPE_STREAM_JUMPED;
 		s->next_seq = seq;
 	}
 
@@ -240,7 +250,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			continue;
 		}
 		if (nl) {
-			ftpe_emit(line, ctx, p, nl - p, &ev);
+			ftpe_emit(s, line, ctx, p, nl - p, &ev);
 			if (s->flags & FTPE_STREAM_STOP)
 				goto stop;
 			off += nl - p + 1;

@@ -20,6 +20,7 @@
  * end is remembered as such a line start (the last FTPE_KNOWN_STARTS of
  * them).  So one line lost ahead of this box costs at most the lines of the
  * segments that passed while the hole was open, as with nf_conntrack_ftp.
+ * The first line read after a jump says so (FTPE_LINE_AFTER_GAP).
  * A blind segment in the window is never read itself; it can move the
  * stream only if a later segment starts exactly where it ended, the same
  * exposure nf_conntrack_ftp has with its recorded after-newline sequence
@@ -73,10 +74,17 @@ struct ftpe_stream {
 #define FTPE_STREAM_SYNCED	0x01	/* next_seq is valid */
 #define FTPE_STREAM_SKIPPING	0x02	/* discarding up to the next '\n' */
 #define FTPE_STREAM_STOP	0x04	/* set by a line callback: see above */
+#define FTPE_STREAM_JUMPED	0x08	/* jumped a hole; no line since */
 
 /* Flags passed with each line. */
 #define FTPE_LINE_TRUNCATED	0x01	/* longer than FTPE_LINE_MAX */
 #define FTPE_LINE_BARE_LF	0x02	/* ended in "\n" without "\r" */
+/*
+ * The first line after the stream jumped a hole: lines were lost before
+ * it, so whatever pairs lines up across the two directions (replies with
+ * their commands) cannot be trusted any more.
+ */
+#define FTPE_LINE_AFTER_GAP	0x04
 
 /* Events reported by ftpe_stream_feed(), for statistics. */
 #define FTPE_STREAM_EV_RETRANS	0x01	/* some bytes were seen before */

@@ -89,6 +89,8 @@ struct session {
 	unsigned int ev[2];	/* union of stream events */
 	unsigned int lines[2];	/* lines handed on by each stream */
 	size_t unsent[2];	/* trailing bytes never sent in order */
+	bool jump_next[2];	/* SEG_SACK: the next message follows a jump */
+	bool jump_due[2];	/* its first line must say so */
 	unsigned int nseg;
 	u32 rng;
 	char log[1024];
@@ -194,6 +196,10 @@ static void check_line_flags(struct session *s, int dir, const char *line,
 			     unsigned int len, unsigned int flags)
 {
 	unsigned int want = s->mode == SEG_BARE_LF ? FTPE_LINE_BARE_LF : 0;
+
+	if (s->jump_due[dir])
+		want |= FTPE_LINE_AFTER_GAP;
+	s->jump_due[dir] = false;
 
 	if (flags != want)
 		fail(s, "%s line \"%.*s\": flags %#x, expected %#x",
@@ -463,6 +469,8 @@ static void send_msg(struct session *s, const struct msg *m)
 		 * stream would read nothing more.
 		 */
 		s->unsent[dir] = 0;
+		s->jump_due[dir] = s->jump_next[dir];
+		s->jump_next[dir] = false;
 		if (end == start || s->bytes[dir][end - 1] != '\n') {
 			segment(s, dir, start, end - start);
 			break;
@@ -471,6 +479,7 @@ static void send_msg(struct session *s, const struct msg *m)
 		s->unsent[dir] = s->len[dir] - end;
 		segment(s, dir, end, s->unsent[dir]);
 		segment(s, dir, start, end - start);
+		s->jump_next[dir] = true;
 		break;
 	default:
 		break;
