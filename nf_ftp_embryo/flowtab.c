@@ -57,13 +57,18 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	if (!slot)
 		return ERR_PTR(-ESRCH);
 	flow = rcu_dereference(*slot);
-	if (flow)
+	if (flow) {
+		WRITE_ONCE(flow->last_seen, jiffies);
 		return flow;
+	}
 	fn = ftpe_net(nf_ct_net(ct));
 	if (nf_ct_is_dying(ct))
 		return ERR_PTR(-ESRCH);
 	if (atomic_inc_return(&fn->records) > ftpe_max_flows) {
 		atomic_dec(&fn->records);
+		/* Once per walk: reclaim idle records now (ftpe_flowtab_gc). */
+		if (!test_and_set_bit(0, &fn->full))
+			mod_delayed_work(system_power_efficient_wq, &fn->gc, 0);
 		return ERR_PTR(-ENOSPC);
 	}
 	flow = kmem_cache_zalloc(ftpe_flow_cache, GFP_ATOMIC);
@@ -74,6 +79,7 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	/* The packet being helped holds a reference: ours cannot fail. */
 	nf_conntrack_get(&ct->ct_general);
 	flow->ct = ct;
+	flow->last_seen = jiffies;
 	spin_lock_init(&flow->lock);
 	ftpe_fsm_init(&flow->fsm);
 
@@ -316,13 +322,46 @@ static int ftpe_flow_keep(struct ftpe_flow *flow, void *arg)
 	return 0;
 }
 
-/* Walking is what reaps orphans; go on while there are records. */
+/*
+ * Does the record hold nothing its connection's later segments need: no
+ * negotiation, command unanswered, pinhole, line or multi-line reply
+ * begun, NAT rewrite a resend may repeat, nor TLS?  Then a new record,
+ * made at its next payload, reads on as this one would (the stream takes
+ * that segment as a line start, which it is).  Caller holds flow->lock.
+ */
+static bool ftpe_flow_idle(const struct ftpe_flow *flow)
+{
+	return flow->fsm.state == FTPE_IDLE && !flow->fsm.npending &&
+	       !flow->fsm.blind && !flow->exp && !flow->nat_edit &&
+	       !flow->dark && !flow->replies.ml_code &&
+	       !flow->stream[IP_CT_DIR_ORIGINAL].held &&
+	       !flow->stream[IP_CT_DIR_REPLY].held;
+}
+
+static int ftpe_flow_reclaim(struct ftpe_flow *flow, void *arg)
+{
+	struct ftpe_net *fn = arg;
+
+	if (ftpe_flow_idle(flow) &&
+	    time_after(jiffies, READ_ONCE(flow->last_seen) + FTPE_IDLE_RECLAIM) &&
+	    ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER))
+		ftpe_count(fn, FTPE_STAT_RECLAIMED);
+	return 0;
+}
+
+/*
+ * Walking is what reaps orphans; go on while there are records.  A table
+ * found full since the last walk also gives up its idle records.
+ */
 static void ftpe_flowtab_gc(struct work_struct *work)
 {
 	struct ftpe_net *fn = container_of(to_delayed_work(work),
 					   struct ftpe_net, gc);
 
-	ftpe_flowtab_walk(fn->net, ftpe_flow_keep, NULL);
+	if (test_and_clear_bit(0, &fn->full))
+		ftpe_flowtab_walk(fn->net, ftpe_flow_reclaim, fn);
+	else
+		ftpe_flowtab_walk(fn->net, ftpe_flow_keep, NULL);
 	if (atomic_read(&fn->records))
 		queue_delayed_work(system_power_efficient_wq, &fn->gc,
 				   FTPE_GC_INTERVAL);
@@ -374,6 +413,7 @@ int ftpe_flowtab_net_init(struct net *net)
 
 	fn->net = net;
 	atomic_set(&fn->records, 0);
+	fn->full = 0;
 	INIT_DELAYED_WORK(&fn->gc, ftpe_flowtab_gc);
 	return rhashtable_init(&fn->flows, &ftpe_flow_params);
 }

@@ -47,7 +47,11 @@
  *    finds a dead record leaves it alone.
  *  - Teardown happens on conntrack destroy, on RST or the second FIN, when
  *    reaped as an orphan, on namespace exit, on module unload and on a
- *    netlink flush.
+ *    netlink flush; and, when the table is full, to a record that holds
+ *    nothing a later segment needs (ftpe_flow_idle()) and has carried no
+ *    payload for FTPE_IDLE_RECLAIM: so no client can keep the others'
+ *    sessions from being inspected by holding idle connections.  Its
+ *    connection gets a new record with its next payload.
  *  - flow->exp is our reference to the expectation.  It is dropped when the
  *    negotiation ends and also when a data connection uses the expectation
  *    and the kernel unlinked it: ftpe_flow_expect_used(), under the lock.
@@ -93,6 +97,7 @@ struct ftpe_flow {
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
 	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
 	unsigned long since;		/* jiffies: negotiation start */
+	unsigned long last_seen;	/* jiffies: its last payload */
 	/* The last refusal, kept for the views (report.c). */
 	u8 refused;			/* enum ftpe_reason, 0: none */
 	struct ftpe_endpoint refused_ep;	/* what was announced */
@@ -108,6 +113,8 @@ struct ftpe_ct_data {
 
 /* How often a namespace holding records looks for orphans. */
 #define FTPE_GC_INTERVAL	(10 * HZ)
+/* When full: how long a record must have been idle to be reclaimed. */
+#define FTPE_IDLE_RECLAIM	(5 * HZ)
 
 int ftpe_flowtab_init(void);
 void ftpe_flowtab_exit(void);

@@ -663,6 +663,14 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	ftpe_count(fnet, FTPE_STAT_PACKETS);
 
 	spin_lock_bh(&flow->lock);
+	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
+	if (flow->dead && datalen) {
+		spin_unlock_bh(&flow->lock);
+		flow = ftpe_flow_get(ct);
+		if (IS_ERR(flow))
+			return NF_ACCEPT;
+		spin_lock_bh(&flow->lock);
+	}
 	if (flow->dead)
 		goto out;
 	/* Its first bytes: a router taking over may find a pinhole (ha.c). */

@@ -69,6 +69,7 @@ enum ftpe_stat {
 	FTPE_STAT_NAT_REWRITTEN,
 	FTPE_STAT_NAT_FAILED,
 	FTPE_STAT_NAT_SEQADJ,
+	FTPE_STAT_RECLAIMED,
 	FTPE_STAT_COUNT
 };
 
@@ -88,6 +89,7 @@ struct ftpe_net {
 	struct ctl_table *sysctl_table;
 	struct rhashtable flows;
 	atomic_t records;		/* records in @flows */
+	unsigned long full;		/* bit 0: max_flows reached since gc */
 	struct delayed_work gc;		/* reaps records of detached conntracks */
 	struct ratelimit_state log_rs;	/* refusals logged (report.c) */
 	struct net *net;

@@ -58,6 +58,7 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 	[FTPE_STAT_NAT_REWRITTEN] = "nat_rewritten",
 	[FTPE_STAT_NAT_FAILED] = "nat_failed",
 	[FTPE_STAT_NAT_SEQADJ] = "nat_seqadj_added",
+	[FTPE_STAT_RECLAIMED] = "records_reclaimed",
 };
 
 enum { FTPE_G_RECORDS, FTPE_G_ROWS, FTPE_G_PINHOLES, FTPE_G_COUNT };
