@@ -55,6 +55,7 @@ struct ftpe_pkt {
 	const char *line;		/* the line being read */
 	unsigned int len;		/* its length */
 	struct nf_conntrack_expect *nat_exp;	/* registered for this line */
+	bool nat;			/* translated: endpoints are rewritten */
 	bool created;			/* a pinhole was made for the segment */
 	bool drop;			/* NF_DROP: it is to be read again */
 	struct ftpe_nat_edit edit;	/* NAT rewrite of this segment */
@@ -155,6 +156,54 @@ static bool ftpe_may_create(struct ftpe_pkt *pk)
 	return false;
 }
 
+/* NAT: room to keep a rewrite for a resend, before there is one. */
+static bool ftpe_nat_keep(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep)
+{
+	struct ftpe_flow *flow = pk->flow;
+
+	if (flow->nat_edit)
+		return true;
+	flow->nat_edit = kzalloc(sizeof(*flow->nat_edit), GFP_ATOMIC);
+	if (flow->nat_edit)
+		return true;
+	ftpe_count(pk->fn, FTPE_STAT_NOMEM);
+	ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, ep);
+	return false;
+}
+
+/*
+ * NAT: the line being read names its announcer's private endpoint @ep
+ * (ftpe_nat_private()), so it must leave rewritten, whatever else becomes
+ * of it.  Make sure it can be, before anything of the line is counted or
+ * acted on: false refuses it, and it is read again from the resend.
+ */
+static bool ftpe_nat_reserve(struct ftpe_pkt *pk,
+			     const struct ftpe_endpoint *ep)
+{
+	if (!ftpe_nat_keep(pk, ep))
+		return false;
+	if (ftpe_nat_room(pk->ct, &pk->edit, ep,
+			  pk->flow->stream[pk->dir].line_seq))
+		return true;
+	ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, ep);
+	return false;
+}
+
+/*
+ * ... and once the line has been read: unless its negotiation rewrote it
+ * (and opened its pinhole), only the address is rewritten, to the one the
+ * other side knows, with the port as it was and no pinhole.  A port the
+ * helper refused stays refused; one it did not match to a command was
+ * never its to open.
+ */
+static void ftpe_nat_conceal(struct ftpe_pkt *pk, u8 mode,
+			     const struct ftpe_endpoint *ep)
+{
+	if (!pk->edit.len)
+		ftpe_nat_hide(pk->ct, mode, ep, pk->line,
+			      pk->flow->stream[pk->dir].line_seq, &pk->edit);
+}
+
 /*
  * NAT: register the endpoint @mode's line announces and queue the line's
  * rewrite, before the state machine sees the line, which is refused if
@@ -169,17 +218,8 @@ static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
 	struct ftpe_flow *flow = pk->flow;
 	struct nf_conntrack_expect *exp;
 
-	if (!ftpe_may_create(pk))
+	if (!ftpe_may_create(pk) || !ftpe_nat_keep(pk, ep))
 		return false;
-	/* Room to keep the rewrite for a resend, before there is one. */
-	if (!flow->nat_edit) {
-		flow->nat_edit = kzalloc(sizeof(*flow->nat_edit), GFP_ATOMIC);
-		if (!flow->nat_edit) {
-			ftpe_count(pk->fn, FTPE_STAT_NOMEM);
-			ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, ep);
-			return false;
-		}
-	}
 	/* The line replaces the negotiation, and with it the pinhole. */
 	ftpe_unexpect(pk, FTPE_REASON_REPLACED);
 	exp = ftpe_nat_expect(pk->ct, mode, ep, pk->line,
@@ -377,6 +417,27 @@ static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
 	return true;
 }
 
+/*
+ * NAT: could a line that starts with @n bytes at @p announce an endpoint
+ * to rewrite: PORT or EPRT from the client, 227 from the server?  Asked of
+ * a line that cannot be read whole, which then never leaves as it is.
+ */
+static bool ftpe_nat_announces(enum ip_conntrack_dir dir, const char *p,
+			       unsigned int n)
+{
+	if (dir == IP_CT_DIR_REPLY)
+		return n >= 3 && !strncmp(p, "227", 3);
+	return n >= 5 &&
+	       (!strncasecmp(p, "PORT ", 5) || !strncasecmp(p, "EPRT ", 5));
+}
+
+/* NAT: the line cannot be rewritten (the caller refuses it). */
+static void ftpe_nat_unreadable(struct ftpe_pkt *pk)
+{
+	ftpe_count(pk->fn, FTPE_STAT_NAT_FAILED);
+	ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, NULL);
+}
+
 /* Count a line read for good (not refused, to be read again). */
 static void ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
 {
@@ -407,8 +468,9 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	struct ftpe_fsm saved;
 	enum ftpe_verb verb;
 	enum ftpe_stat why;
+	bool active, hide;
 	unsigned int r;
-	bool active;
+	u8 mode;
 
 	/* TLS made the channel unreadable. */
 	if (flow->dark)
@@ -419,16 +481,25 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	verb = ftpe_parse_command(line, len, &ep);
 	active = verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT;
 	/* A cut-off line may have lost digits: never act on its numbers. */
-	if ((lflags & FTPE_LINE_TRUNCATED) && active) {
-		/* Translated, its endpoint cannot leave as it is either. */
-		if (ftpe_nat_wanted(pk->ct)) {
-			ftpe_count(pk->fn, FTPE_STAT_NAT_FAILED);
-			ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, NULL);
+	if (lflags & FTPE_LINE_TRUNCATED) {
+		/*
+		 * Translated, its endpoint cannot leave as it is either,
+		 * wherever in the line it is, parsed or not.
+		 */
+		if (pk->nat && ftpe_nat_announces(pk->dir, line, len)) {
+			ftpe_nat_unreadable(pk);
 			ftpe_stop(pk);
 			return;
 		}
-		verb = FTPE_VERB_MALFORMED;
+		if (active)
+			verb = FTPE_VERB_MALFORMED;
 		active = false;
+	}
+	mode = verb;
+	hide = pk->nat && active && ftpe_nat_private(pk->ct, mode, &ep);
+	if (hide && !ftpe_nat_reserve(pk, &ep)) {
+		ftpe_stop(pk);
+		return;
 	}
 	/* Counted as what it says, refused or not. */
 	counted = verb_stat[verb];
@@ -436,8 +507,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 	if (active &&
 	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
 		verb = FTPE_VERB_REFUSED;
-	else if (active && ftpe_nat_wanted(pk->ct) &&
-		 !ftpe_nat_announce(pk, verb, &ep)) {
+	else if (active && pk->nat && !ftpe_nat_announce(pk, verb, &ep)) {
 		ftpe_stop(pk);
 		return;
 	}
@@ -458,6 +528,8 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		return;
 	}
 	ftpe_nat_take(pk);
+	if (hide)
+		ftpe_nat_conceal(pk, mode, &ep);
 	ftpe_line_seen(pk, lflags);
 	ftpe_count(pk->fn, counted);
 }
@@ -513,8 +585,9 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	const struct ftpe_endpoint *vetted = NULL;
 	enum ftpe_stat why = FTPE_STAT_ABORTED_OTHER;
 	struct ftpe_reply_state replies;
-	struct ftpe_endpoint ep;
+	struct ftpe_endpoint ep, own;
 	struct ftpe_fsm saved;
+	bool hide = false;
 	unsigned int r;
 	int code;
 
@@ -530,11 +603,30 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	pk->line = line;
 	pk->len = len;
 	code = ftpe_reply_feed(&pk->flow->replies, line, len);
+	/*
+	 * Translated: any 227 naming the server's own address leaves
+	 * rewritten, whether or not it answers a PASV, even inside a
+	 * multi-line reply (nf_nat_ftp rewrites every 227 it reads); one
+	 * cut off as overlong does not leave at all.
+	 */
+	if (pk->nat) {
+		if (lflags & FTPE_LINE_TRUNCATED) {
+			if (ftpe_nat_announces(pk->dir, line, len)) {
+				ftpe_nat_unreadable(pk);
+				goto refuse;
+			}
+		} else if (!ftpe_parse_227(line, len, &own) &&
+			   ftpe_nat_private(pk->ct, FTPE_VERB_PASV, &own)) {
+			if (!ftpe_nat_reserve(pk, &own))
+				goto refuse;
+			hide = true;
+		}
+	}
 	if (code <= 0) {
 		ftpe_line_seen(pk, lflags);
 		if (code < 0)
 			ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
-		return;
+		goto out;
 	}
 
 	/* Only the reply that answers our PASV/EPSV is read for numbers. */
@@ -545,8 +637,7 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 			vetted = ftpe_vet_passive(pk, code, line, len, &ep);
 		if (!vetted)
 			why = FTPE_STAT_ABORTED_REFUSED;
-		else if (ftpe_nat_wanted(pk->ct) &&
-			 !ftpe_nat_announce(pk, f->mode, vetted))
+		else if (pk->nat && !ftpe_nat_announce(pk, f->mode, vetted))
 			goto refuse;
 	}
 	if (code >= 400)
@@ -563,6 +654,9 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	ftpe_nat_drop(pk);
 	ftpe_line_seen(pk, lflags);
 	ftpe_count(pk->fn, FTPE_STAT_REPLY_1XX + code / 100 - 1);
+out:
+	if (hide)
+		ftpe_nat_conceal(pk, FTPE_VERB_PASV, &own);
 	return;
 
 refuse:
@@ -587,7 +681,7 @@ static void ftpe_count_stream(struct ftpe_net *fn, unsigned int ev)
 
 /*
  * Translated: does the line still open at the end of the segment already
- * hold text of an endpoint that will need rewriting?  It cannot be
+ * hold text of an endpoint that may need rewriting?  It cannot be
  * rewritten once it has left, so the segment waits for the resend, which
  * usually carries the whole line.  Text before the endpoint may leave.
  */
@@ -597,24 +691,82 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
 	const struct ftpe_stream *s = &flow->stream[dir];
 	const char *p = s->partial;
 	unsigned int i, n = s->held;
-	int code;
 
 	if (!n || !p)
 		return false;
 	if (dir == IP_CT_DIR_ORIGINAL) {
-		if (n < 5 || (strncasecmp(p, "PORT ", 5) &&
-			      strncasecmp(p, "EPRT ", 5)))
+		if (!ftpe_nat_announces(dir, p, n))
 			return false;
 		for (i = 5; i < n; i++)
 			if (p[i] != ' ')
 				return true;
 		return false;
 	}
-	if (n < 5 || p[3] != ' ' ||
-	    (strncmp(p, "227", 3) && strncmp(p, "229", 3)))
-		return false;
-	code = p[2] == '7' ? 227 : 229;
-	return ftpe_fsm_wants_endpoint(&flow->fsm, code);
+	/* Any 227 may name the server's address (ftpe_reply()). */
+	if (ftpe_nat_announces(dir, p, n))
+		return true;
+	/* A 229 names a port, rewritten only in the one answering EPSV. */
+	return n >= 5 && p[3] == ' ' && !strncmp(p, "229", 3) &&
+	       ftpe_fsm_wants_endpoint(&flow->fsm, 229);
+}
+
+/*
+ * A translated connection's segment that no record reads: the table is
+ * full (max_flows), memory is short, or the record is going.  Nothing can
+ * be rewritten without one, so a segment that may carry an endpoint to
+ * rewrite is dropped (counted in nat_failed) and read from the resend, by
+ * a record with luck.  A cheap look at the lines that start in it, whole
+ * or cut by its end: with no stream to tell where a line cut by an earlier
+ * segment began, the rest of one passes.
+ */
+static unsigned int ftpe_nat_unread(const struct sk_buff *skb,
+				    unsigned int dataoff, unsigned int datalen,
+				    const struct nf_conn *ct,
+				    enum ip_conntrack_dir dir)
+{
+	char buf[FTPE_LINE_MAX + 2];
+	unsigned int off = 0, n, len;
+	struct ftpe_endpoint ep;
+	const char *p, *nl;
+	enum ftpe_verb verb;
+	bool skip = false;
+
+	if (!datalen || !ftpe_nat_wanted(ct))
+		return NF_ACCEPT;
+	while (off < datalen) {
+		n = min_t(unsigned int, datalen - off, sizeof(buf));
+		p = skb_header_pointer(skb, dataoff + off, n, buf);
+		if (!p)
+			break;
+		nl = memchr(p, '\n', n);
+		len = nl ? nl - p : n;
+		off += nl ? len + 1 : n;
+		/* The rest of an overlong line: it started in a window read. */
+		if (skip) {
+			skip = !nl;
+			continue;
+		}
+		/* Overlong, or cut by the segment's end: not readable whole. */
+		if (!nl) {
+			if (ftpe_nat_announces(dir, p, n))
+				goto drop;
+			skip = true;
+			continue;
+		}
+		if (dir == IP_CT_DIR_ORIGINAL) {
+			verb = ftpe_parse_command(p, len, &ep);
+			if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
+			    ftpe_nat_private(ct, verb, &ep))
+				goto drop;
+		} else if (!ftpe_parse_227(p, len, &ep) &&
+			   ftpe_nat_private(ct, FTPE_VERB_PASV, &ep)) {
+			goto drop;
+		}
+	}
+	return NF_ACCEPT;
+drop:
+	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
+	return NF_DROP;
 }
 
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
@@ -657,7 +809,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 			ftpe_stat_inc(net, FTPE_STAT_TABLE_FULL);
 		else if (PTR_ERR(flow) == -ENOMEM)
 			ftpe_stat_inc(net, FTPE_STAT_NOMEM);
-		return NF_ACCEPT;
+		return ftpe_nat_unread(skb, dataoff, datalen, ct, dir);
 	}
 	fnet = ftpe_net(net);
 	ftpe_count(fnet, FTPE_STAT_PACKETS);
@@ -668,7 +820,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		spin_unlock_bh(&flow->lock);
 		flow = ftpe_flow_get(ct);
 		if (IS_ERR(flow))
-			return NF_ACCEPT;
+			return ftpe_nat_unread(skb, dataoff, datalen, ct, dir);
 		spin_lock_bh(&flow->lock);
 	}
 	if (flow->dead)
@@ -704,6 +856,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.skb = skb;
 		pk.dir = dir;
 		pk.nat_exp = NULL;
+		pk.nat = nat;
 		pk.created = false;
 		pk.drop = false;
 		pk.edit.seg_seq = seq;
@@ -716,7 +869,13 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen,
 				      ftpe_skb_read, fn, &pk);
 		ftpe_count_stream(fnet, ev);
-		if (nat && !pk.drop && ftpe_nat_cut(flow, dir)) {
+		/*
+		 * A line cut by the segment's end that could not be held
+		 * (no memory) would be skipped to its end, unread: its
+		 * head must not leave either.
+		 */
+		if (nat && !pk.drop &&
+		    ((ev & FTPE_STREAM_EV_NOMEM) || ftpe_nat_cut(flow, dir))) {
 			ftpe_stream_unread(s, from);
 			ftpe_count(fnet, FTPE_STAT_NAT_FAILED);
 			ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);

@@ -45,6 +45,17 @@
  * hold the rest of such a line.  A sender that resends the same cut for
  * ever stalls, as with nf_nat_ftp.
  *
+ * Not only the lines that negotiate: any well-formed PORT, EPRT or 227
+ * naming its announcer's own, translated address is rewritten, also one
+ * the helper refuses (a low port), does not match to a command (a 227 to
+ * a superseded PASV, in pipeline overflow, unsolicited, inside a
+ * multi-line reply) or reads nothing of: there ftpe_nat_hide() writes the
+ * translated address with the port as it was, and no pinhole opens.  The
+ * other side learns nothing it could not see anyway.  Where that cannot
+ * be done the segment is dropped as above, and so is one carrying such a
+ * line cut off as overlong, or, on a connection that has no record
+ * (max_flows, no memory), any such line (helper.c).
+ *
  * Limits: one rewrite per segment (seqadj keeps one correction per
  * sequence number), so a second announcement in a segment is dropped and
  * read from the resend.  A resent segment gets the connection's latest
@@ -132,32 +143,90 @@ static u8 ftpe_nat_format(char *buf, u8 mode, char delim, u16 l3num,
 	}
 }
 
+/* The side that writes @mode's lines: the client's for PORT/EPRT. */
+static enum ip_conntrack_dir ftpe_nat_dir(u8 mode)
+{
+	return ftpe_mode_active(mode) ? IP_CT_DIR_ORIGINAL : IP_CT_DIR_REPLY;
+}
+
+static bool ftpe_nat_is_own(const struct nf_conn *ct,
+			    const struct ftpe_endpoint *ep,
+			    const union nf_inet_addr *own)
+{
+	return !memcmp(ep->addr, own,
+		       nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4);
+}
+
+bool ftpe_nat_private(const struct nf_conn *ct, u8 mode,
+		      const struct ftpe_endpoint *ep)
+{
+	enum ip_conntrack_dir dir = ftpe_nat_dir(mode);
+	const union nf_inet_addr *own = &ct->tuplehash[dir].tuple.src.u3;
+	u8 family = nf_ct_l3num(ct) == NFPROTO_IPV6 ? FTPE_AF_INET6 :
+						       FTPE_AF_INET;
+
+	/*
+	 * Only a translated address is private: the client of a port
+	 * forward is known to the server by its own.
+	 */
+	return ep->family == family && ftpe_nat_is_own(ct, ep, own) &&
+	       !nf_inet_addr_cmp(&ct->tuplehash[!dir].tuple.dst.u3, own);
+}
+
+bool ftpe_nat_room(const struct nf_conn *ct, const struct ftpe_nat_edit *edit,
+		   const struct ftpe_endpoint *ep, u32 line_seq)
+{
+	u32 at = line_seq + ep->at;
+
+	/* Bytes of an earlier segment are gone; one rewrite per segment. */
+	if (!edit->len && !edit->repeat && (s32)(at - edit->seg_seq) >= 0 &&
+	    at - edit->seg_seq + ep->span <= edit->seg_len)
+		return true;
+	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
+	return false;
+}
+
+/* Queue the rewrite of @ep's text in @line to @addr and @port. */
+static void ftpe_nat_queue(struct ftpe_nat_edit *edit, u8 mode, u16 l3num,
+			   const struct ftpe_endpoint *ep, const char *line,
+			   u32 line_seq, const union nf_inet_addr *addr,
+			   u16 port)
+{
+	edit->text_len = ftpe_nat_format(edit->text, mode, line[ep->at], l3num,
+					 addr, port);
+	edit->seq = line_seq + ep->at;
+	edit->len = ep->span;
+}
+
+void ftpe_nat_hide(const struct nf_conn *ct, u8 mode,
+		   const struct ftpe_endpoint *ep, const char *line,
+		   u32 line_seq, struct ftpe_nat_edit *edit)
+{
+	enum ip_conntrack_dir dir = ftpe_nat_dir(mode);
+
+	/* The address the other side sends the control connection to. */
+	ftpe_nat_queue(edit, mode, nf_ct_l3num(ct), ep, line, line_seq,
+		       &ct->tuplehash[!dir].tuple.dst.u3, ep->port);
+}
+
 struct nf_conntrack_expect *
 ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		const char *line, u32 line_seq, ftpe_expectfn_t expectfn,
 		struct ftpe_nat_edit *edit)
 {
-	enum ip_conntrack_dir dir = ftpe_mode_active(mode) ?
-				    IP_CT_DIR_ORIGINAL : IP_CT_DIR_REPLY;
+	enum ip_conntrack_dir dir = ftpe_nat_dir(mode);
 	const struct nf_conntrack_tuple *own = &ct->tuplehash[dir].tuple;
 	const struct nf_conntrack_tuple *seen = &ct->tuplehash[!dir].tuple;
 	const struct net *net = nf_ct_net(ct);
 	struct nf_conntrack_expect *exp;
-	u32 at = line_seq + ep->at;
 	__be16 port = htons(ep->port);
 	u16 chosen;
 
 	/* nf_nat_follow_master() leads only to the announcer. */
-	if (mode != FTPE_VERB_EPSV &&
-	    memcmp(ep->addr, &own->src.u3,
-		   nf_ct_l3num(ct) == NFPROTO_IPV6 ? 16 : 4))
+	if (mode != FTPE_VERB_EPSV && !ftpe_nat_is_own(ct, ep, &own->src.u3))
 		return ERR_PTR(-EXDEV);
-	/* Bytes of an earlier segment are gone; one rewrite per segment. */
-	if (edit->len || edit->repeat || (s32)(at - edit->seg_seq) < 0 ||
-	    at - edit->seg_seq + ep->span > edit->seg_len) {
-		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+	if (!ftpe_nat_room(ct, edit, ep, line_seq))
 		return ERR_PTR(-ERANGE);
-	}
 
 	exp = nf_ct_expect_alloc(ct);
 	if (!exp) {
@@ -185,13 +254,9 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 	/* A 229 names no address: only a new port needs writing. */
 	if (chosen != ep->port ||
 	    (mode != FTPE_VERB_EPSV &&
-	     !nf_inet_addr_cmp(&seen->dst.u3, &own->src.u3))) {
-		edit->text_len = ftpe_nat_format(edit->text, mode,
-						 line[ep->at], nf_ct_l3num(ct),
-						 &seen->dst.u3, chosen);
-		edit->seq = at;
-		edit->len = ep->span;
-	}
+	     !nf_inet_addr_cmp(&seen->dst.u3, &own->src.u3)))
+		ftpe_nat_queue(edit, mode, nf_ct_l3num(ct), ep, line, line_seq,
+			       &seen->dst.u3, chosen);
 	return exp;
 }
 

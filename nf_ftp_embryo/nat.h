@@ -65,6 +65,33 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		const char *line, u32 line_seq, ftpe_expectfn_t expectfn,
 		struct ftpe_nat_edit *edit);
 
+/*
+ * Does @ep, announced by a line of @mode (PORT, EPRT; PASV for a 227),
+ * name its announcer's own address where the other side knows it by
+ * another: an endpoint that must not leave the router as it was written,
+ * whatever the helper makes of the line?
+ */
+bool ftpe_nat_private(const struct nf_conn *ct, u8 mode,
+		      const struct ftpe_endpoint *ep);
+
+/*
+ * Can @edit still take the rewrite of @ep's text, in the line whose first
+ * byte has sequence number @line_seq?  Only text inside the segment can be
+ * rewritten, and only once per segment.  False is counted (nat_failed).
+ */
+bool ftpe_nat_room(const struct nf_conn *ct, const struct ftpe_nat_edit *edit,
+		   const struct ftpe_endpoint *ep, u32 line_seq);
+
+/*
+ * Queue in @edit, which has room for it (ftpe_nat_room()), the rewrite of
+ * the private endpoint @ep of @mode's @line to the address the other side
+ * knows, its port unchanged: for a line that opens no pinhole (refused,
+ * unmatched, unsolicited) but must not leave as it was written.
+ */
+void ftpe_nat_hide(const struct nf_conn *ct, u8 mode,
+		   const struct ftpe_endpoint *ep, const char *line,
+		   u32 line_seq, struct ftpe_nat_edit *edit);
+
 /* Set up a data connection's NAT from its expectation (in its expectfn). */
 static inline void ftpe_nat_follow(struct nf_conn *ct,
 				   struct nf_conntrack_expect *exp)
@@ -113,6 +140,26 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		struct ftpe_nat_edit *edit)
 {
 	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline bool ftpe_nat_private(const struct nf_conn *ct, u8 mode,
+				    const struct ftpe_endpoint *ep)
+{
+	return false;
+}
+
+static inline bool ftpe_nat_room(const struct nf_conn *ct,
+				 const struct ftpe_nat_edit *edit,
+				 const struct ftpe_endpoint *ep, u32 line_seq)
+{
+	return false;
+}
+
+static inline void ftpe_nat_hide(const struct nf_conn *ct, u8 mode,
+				 const struct ftpe_endpoint *ep,
+				 const char *line, u32 line_seq,
+				 struct ftpe_nat_edit *edit)
+{
 }
 
 static inline void ftpe_nat_follow(struct nf_conn *ct,

@@ -138,7 +138,8 @@ static inline u32 ftpe_stream_first(const struct ftpe_stream *s, u32 seq)
  * Unread the line still open after the segment whose first new byte was
  * @from (see ftpe_stream_first()), as FTPE_STREAM_STOP does for a whole
  * line.  The line's start, s->partial[0 .. s->held), may be inspected
- * before.
+ * before.  After FTPE_STREAM_EV_NOMEM it unreads the line that could not
+ * be held, rather than skip the rest of it.
  */
 void ftpe_stream_unread(struct ftpe_stream *s, u32 from);
 
