@@ -188,11 +188,30 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 			} else {
 				flow->exp_used = 1;
 			}
+			ftpe_flow_account(flow);
 		}
 		spin_unlock_bh(&flow->lock);
 	}
 	rcu_read_unlock();
 	return first;
+}
+
+void ftpe_flow_account(struct ftpe_flow *flow)
+{
+	bool row = !flow->dead && flow->fsm.state != FTPE_IDLE;
+	bool pinhole = !flow->dead && flow->exp && !flow->exp_used &&
+		       !ftpe_exp_expired(flow->exp);
+	struct ftpe_stats __percpu *st;
+
+	if (row == flow->counted_row && pinhole == flow->counted_pinhole)
+		return;
+	st = ftpe_net(nf_ct_net(flow->ct))->stats;
+	/* Unsigned: a decrement wraps, and the sum over CPUs wraps back. */
+	this_cpu_add(st->rows, (unsigned long)((long)row - flow->counted_row));
+	this_cpu_add(st->pinholes,
+		     (unsigned long)((long)pinhole - flow->counted_pinhole));
+	flow->counted_row = row;
+	flow->counted_pinhole = pinhole;
 }
 
 bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
@@ -211,6 +230,7 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 		ftpe_stream_reset(&flow->stream[dir]);
 	kfree(flow->nat_edit);
 	flow->nat_edit = NULL;
+	ftpe_flow_account(flow);
 	/* Only a published record is ever killed: the slot names it. */
 	RCU_INIT_POINTER(*ftpe_ct_slot(flow->ct), NULL);
 	rhashtable_remove_fast(&fn->flows, &flow->node, ftpe_flow_params);

@@ -91,7 +91,9 @@ struct ftpe_flow {
 	   dark:1,			/* TLS: nothing more is readable */
 	   fin_orig:1,
 	   fin_reply:1,
-	   exp_used:1;			/* exp: used, still linked */
+	   exp_used:1,			/* exp: used, still linked */
+	   counted_row:1,		/* in the rows gauge */
+	   counted_pinhole:1;		/* in the pinholes gauge */
 	struct ftpe_reply_state replies;
 	struct ftpe_fsm fsm;
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
@@ -166,6 +168,16 @@ void ftpe_flow_unexpect(struct ftpe_flow *flow);
  */
 bool ftpe_flow_expect_used(const struct nf_conn *master,
 			   struct nf_conntrack_expect *exp);
+
+/*
+ * Bring the namespace's gauges (a negotiation under way, a pinhole held
+ * and not used yet) up to date with the record: called under flow->lock
+ * once the record has been changed, at the end of the helper callback and
+ * wherever else a record changes; a dead record counts for neither.  So an
+ * unprivileged reading of the statistics sums per-CPU numbers and never
+ * walks the table or takes a record's lock.
+ */
+void ftpe_flow_account(struct ftpe_flow *flow);
 
 /* Is the record's expectation still waiting for its data connection? */
 static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)

@@ -13,7 +13,11 @@
  * control connection lives in, built with GFP_ATOMIC where they happen
  * (softirq, under the record's lock) and only while someone listens.
  * After the family is unregistered (module unload) none is sent: records
- * torn down then have no family left to speak for them.
+ * torn down then have no family left to speak for them.  An event is
+ * sent inside an RCU read-side section that saw the family up, and the
+ * family goes away a grace period after it was marked down, so no event
+ * can reach a family being unregistered (whose groups another family may
+ * already have).
  *
  * The flow dump keeps a flow-table cursor between recvmsg() batches, so a
  * table of any size comes out complete; see flowtab.h for what a resize in
@@ -27,6 +31,7 @@
 
 #include "flowtab.h"
 #include "genl.h"
+#include "kcompat.h"
 #include "netns.h"
 #include "stats.h"
 
@@ -308,7 +313,7 @@ static struct genl_family ftpe_genl_family __ro_after_init = {
 
 bool ftpe_genl_listening(const struct net *net)
 {
-	return READ_ONCE(ftpe_genl_up) &&
+	return FTPE_GENL_EVENTS && READ_ONCE(ftpe_genl_up) &&
 	       genl_has_listeners(&ftpe_genl_family, (struct net *)net, 0);
 }
 
@@ -319,11 +324,12 @@ void ftpe_genl_event(const struct ftpe_event *ev)
 	struct nlattr *nest;
 	void *hdr;
 
+	rcu_read_lock();
 	if (!ftpe_genl_listening(net))
-		return;
+		goto out;
 	msg = genlmsg_new(FTPE_EVENT_ROOM, GFP_ATOMIC);
 	if (!msg)
-		return;
+		goto out;
 	hdr = genlmsg_put(msg, 0, 0, &ftpe_genl_family, 0, FTPE_CMD_EVENT);
 	if (!hdr)
 		goto err;
@@ -341,9 +347,11 @@ void ftpe_genl_event(const struct ftpe_event *ev)
 	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast_netns(&ftpe_genl_family, net, msg, 0, 0, GFP_ATOMIC);
-	return;
+	goto out;
 err:
 	nlmsg_free(msg);
+out:
+	rcu_read_unlock();
 }
 
 int ftpe_genl_register(void)
@@ -358,5 +366,6 @@ int ftpe_genl_register(void)
 void ftpe_genl_unregister(void)
 {
 	WRITE_ONCE(ftpe_genl_up, false);
+	synchronize_rcu();
 	genl_unregister_family(&ftpe_genl_family);
 }

@@ -903,6 +903,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	if (th->rst || (flow->fin_orig && flow->fin_reply))
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 out:
+	ftpe_flow_account(flow);
 	spin_unlock_bh(&flow->lock);
 	return verdict;
 }

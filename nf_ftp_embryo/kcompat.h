@@ -124,4 +124,16 @@ ftpe_register_net_sysctl(struct net *net, const char *path,
 }
 #endif
 
+/*
+ * "genetlink: add CAP_NET_ADMIN test for multicast bind" (6.7, and in
+ * later 6.1.y): before it any user could join a generic netlink group.
+ * Flow events name who talks to whom, so without it none is sent.
+ */
+#ifdef FTPE_HAVE_GENL_MCAST_CAP
+#define FTPE_GENL_EVENTS	true
+#else
+#define FTPE_GENL_EVENTS	false
+#define GENL_MCAST_CAP_NET_ADMIN	0
+#endif
+
 #endif /* _NF_FTP_EMBRYO_KCOMPAT_H */

@@ -24,3 +24,8 @@ ftpe_probe = $(shell grep -qsw '$(2)' $(srctree)/include/$(1) && echo -DFTPE_HAV
 ccflags-y += $(call ftpe_probe,net/netfilter/nf_conntrack_expect.h,nf_ct_exp_is_expired,EXP_GC)
 ccflags-y += $(call ftpe_probe,net/netfilter/nf_conntrack_helper.h,__nf_conntrack_helper_register,HELPER_COPIES)
 ccflags-y += $(call ftpe_probe,net/net_namespace.h,register_net_sysctl_sz,SYSCTL_SZ)
+ftpe_mcast_cap := $(call ftpe_probe,net/genetlink.h,GENL_MCAST_CAP_NET_ADMIN,GENL_MCAST_CAP)
+ifeq ($(ftpe_mcast_cap),)
+$(warning the kernel at $(srctree) cannot restrict a netlink group to CAP_NET_ADMIN: nf_ftp_embryo sends no flow events there)
+endif
+ccflags-y += $(ftpe_mcast_cap)

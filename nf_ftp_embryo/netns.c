@@ -32,6 +32,9 @@ static int __net_init ftpe_net_init(struct net *net)
 	/* Nothing is printed of the lines it suppresses. */
 	ratelimit_state_init(&fn->log_rs, FTPE_LOG_INTERVAL, FTPE_LOG_BURST);
 	ratelimit_set_flags(&fn->log_rs, RATELIMIT_MSG_ON_RELEASE);
+	ratelimit_state_init(&fn->event_rs, FTPE_EVENT_INTERVAL,
+			     FTPE_EVENT_BURST);
+	ratelimit_set_flags(&fn->event_rs, RATELIMIT_MSG_ON_RELEASE);
 	ret = ftpe_flowtab_net_init(net);
 	if (ret)
 		goto err_stats;

@@ -70,11 +70,18 @@ enum ftpe_stat {
 	FTPE_STAT_NAT_FAILED,
 	FTPE_STAT_NAT_SEQADJ,
 	FTPE_STAT_RECLAIMED,
+	FTPE_STAT_EVENTS_SUPPRESSED,
 	FTPE_STAT_COUNT
 };
 
 struct ftpe_stats {
 	unsigned long c[FTPE_STAT_COUNT];
+	/*
+	 * Gauges, as the changes each CPU made: a CPU's share may wrap
+	 * below zero, the sum over CPUs is the amount (flowtab.h).
+	 */
+	unsigned long rows;		/* records with a negotiation */
+	unsigned long pinholes;		/* records holding an unused pinhole */
 };
 
 struct ctl_table;
@@ -92,6 +99,7 @@ struct ftpe_net {
 	unsigned long full;		/* bit 0: max_flows reached since gc */
 	struct delayed_work gc;		/* reaps records of detached conntracks */
 	struct ratelimit_state log_rs;	/* refusals logged (report.c) */
+	struct ratelimit_state event_rs; /* refusals sent as events */
 	struct net *net;
 };
 

@@ -9,7 +9,7 @@
  *   <data address>:<data port> <last reply> <age in ms> <pinhole 0|1>
  *   <last refusal> <endpoint it announced>
  * A connection whose last line was refused stays a row (state IDLE) until
- * it ends.  "-" stands for what is not known, IPv6 addresses are in
+ * it ends, or, the table being full, its idle record is reclaimed.  "-" stands for what is not known, IPv6 addresses are in
  * brackets.
  */
 #include <linux/jiffies.h>
@@ -90,9 +90,33 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 	return 0;
 }
 
+/* Room for a row: two IPv6 endpoints and two announced ones, the rest. */
+#define FTPE_ROW_ROOM		256
+/* Refusal rows, which no gauge counts, and rows that come meanwhile. */
+#define FTPE_ROWS_SLACK		64
+#define FTPE_ROWS_ROOM_MAX	(16 << 20)
+
 static int ftpe_flows_show(struct seq_file *seq, void *v)
 {
-	ftpe_flowtab_walk(seq_file_single_net(seq), ftpe_flow_show, seq);
+	struct ftpe_stat_value g[FTPE_GAUGE_COUNT];
+	struct net *net = seq_file_single_net(seq);
+	size_t room;
+
+	/*
+	 * seq_file runs this again with a buffer twice the size each time
+	 * it overflows, and each run walks the table, locking every record.
+	 * So ask for the room the rows take before walking, by overflowing
+	 * at once (the overflow state is count == size): the doublings cost
+	 * no walk, and the one walk fits, unless rows came meanwhile.
+	 */
+	ftpe_stats_gauges(net, g);
+	room = min_t(u64, (g[FTPE_GAUGE_ROWS].value + FTPE_ROWS_SLACK) *
+			  FTPE_ROW_ROOM, FTPE_ROWS_ROOM_MAX);
+	if (seq->size < room) {
+		seq->count = seq->size;
+		return 0;
+	}
+	ftpe_flowtab_walk(net, ftpe_flow_show, seq);
 	return 0;
 }
 

@@ -98,14 +98,21 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 			 u8 reason, const struct ftpe_endpoint *ep)
 {
+	struct net *net = nf_ct_net(flow->ct);
+
 	flow->refused = reason;
 	if (ep)
 		flow->refused_ep = *ep;
 	else
 		memset(&flow->refused_ep, 0, sizeof(flow->refused_ep));
 	flow->refused_at = jiffies;
-	ftpe_report_event(flow, FTPE_EVENT_REFUSED, reason, flow->fsm.state,
-			  ep);
+	if (ftpe_genl_listening(net)) {
+		if (__ratelimit(&ftpe_net(net)->event_rs))
+			ftpe_report_event(flow, FTPE_EVENT_REFUSED, reason,
+					  flow->fsm.state, ep);
+		else
+			ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
+	}
 	ftpe_log(skb, flow->ct, reason, ep);
 }
 

@@ -31,6 +31,16 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 			 u8 reason, const struct ftpe_endpoint *ep);
 
 /*
+ * Refusals are the events a peer can send as fast as it likes (a 64 KB
+ * segment of bounce PORTs is thousands): at most FTPE_EVENT_BURST per
+ * FTPE_EVENT_INTERVAL and namespace are sent, the rest counted
+ * (events_suppressed).  Other events follow negotiations, which the
+ * pending queue's bound and one pinhole per segment already limit.
+ */
+#define FTPE_EVENT_BURST	200
+#define FTPE_EVENT_INTERVAL	HZ
+
+/*
  * Event @type about @flow, now in @state (FTPE_STATE_COUNT: not known),
  * with @reason (or 0) and the data endpoint @ep (or NULL).
  */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One reading of a namespace's statistics for /proc and netlink alike:
- * every counter summed over CPUs, then the gauges, counted from the flow
- * table itself so they cannot drift.
+ * every counter summed over CPUs, then the gauges.  Anybody may read them,
+ * so a reading walks no table and takes no lock: the gauges are kept up
+ * to date by the records themselves (ftpe_flow_account()).
  */
 #include "flowtab.h"
 #include "netns.h"
@@ -59,42 +60,31 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 	[FTPE_STAT_NAT_FAILED] = "nat_failed",
 	[FTPE_STAT_NAT_SEQADJ] = "nat_seqadj_added",
 	[FTPE_STAT_RECLAIMED] = "records_reclaimed",
+	[FTPE_STAT_EVENTS_SUPPRESSED] = "events_suppressed",
 };
 
-enum { FTPE_G_RECORDS, FTPE_G_ROWS, FTPE_G_PINHOLES, FTPE_G_COUNT };
-static_assert(FTPE_G_COUNT == FTPE_GAUGE_COUNT);
-
-static int ftpe_gauge_one(struct ftpe_flow *flow, void *arg)
+/*
+ * The gauges: records from the table's own count; rows and pinholes as
+ * the changes each CPU made, summed, never below zero however read.
+ */
+void ftpe_stats_gauges(const struct net *net, struct ftpe_stat_value *g)
 {
-	struct ftpe_stat_value *g = arg;
+	const struct ftpe_net *fn = ftpe_net(net);
+	long rows = 0, pinholes = 0;
+	const struct ftpe_stats *st;
+	int cpu;
 
-	g[FTPE_G_RECORDS].value++;
-	if (flow->fsm.state != FTPE_IDLE)
-		g[FTPE_G_ROWS].value++;
-	if (ftpe_flow_pinhole_open(flow))
-		g[FTPE_G_PINHOLES].value++;
-	return 0;
-}
-
-static int ftpe_gauges_read(struct net *net,
-			    int (*fn)(const struct ftpe_stat_value *v,
-				      void *arg),
-			    void *arg)
-{
-	struct ftpe_stat_value g[FTPE_G_COUNT] = {
-		[FTPE_G_RECORDS] = { "connections_tracked", 0, true },
-		[FTPE_G_ROWS] = { "flows_current", 0, true },
-		[FTPE_G_PINHOLES] = { "expect_live", 0, true },
-	};
-	int i, ret;
-
-	ftpe_flowtab_walk(net, ftpe_gauge_one, g);
-	for (i = 0; i < FTPE_G_COUNT; i++) {
-		ret = fn(&g[i], arg);
-		if (ret)
-			return ret;
+	for_each_possible_cpu(cpu) {
+		st = per_cpu_ptr(fn->stats, cpu);
+		rows += (long)READ_ONCE(st->rows);
+		pinholes += (long)READ_ONCE(st->pinholes);
 	}
-	return 0;
+	g[0] = (struct ftpe_stat_value){ "connections_tracked",
+					 atomic_read(&fn->records), true };
+	g[1] = (struct ftpe_stat_value){ "flows_current", max(rows, 0L),
+					 true };
+	g[2] = (struct ftpe_stat_value){ "expect_live", max(pinholes, 0L),
+					 true };
 }
 
 int ftpe_stats_read(struct net *net,
@@ -103,6 +93,7 @@ int ftpe_stats_read(struct net *net,
 {
 	struct ftpe_net *fn_net = ftpe_net(net);
 	struct ftpe_stat_value v = { .gauge = false };
+	struct ftpe_stat_value g[FTPE_GAUGE_COUNT];
 	int i, cpu, ret;
 
 	for (i = 0; i < FTPE_STAT_COUNT; i++) {
@@ -114,5 +105,11 @@ int ftpe_stats_read(struct net *net,
 		if (ret)
 			return ret;
 	}
-	return ftpe_gauges_read(net, fn, arg);
+	ftpe_stats_gauges(net, g);
+	for (i = 0; i < FTPE_GAUGE_COUNT; i++) {
+		ret = fn(&g[i], arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }

@@ -13,12 +13,16 @@ extern const char * const ftpe_stat_names[FTPE_STAT_COUNT];
  * that value is returned.  Process context.
  */
 #define FTPE_GAUGE_COUNT 3	/* connections, flow rows, live pinholes */
+#define FTPE_GAUGE_ROWS	1
 
 struct ftpe_stat_value {
 	const char *name;
 	u64 value;
 	bool gauge;
 };
+
+/* The gauges alone, in that order: cheap, no walk and no lock. */
+void ftpe_stats_gauges(const struct net *net, struct ftpe_stat_value *g);
 
 int ftpe_stats_read(struct net *net,
 		    int (*fn)(const struct ftpe_stat_value *v, void *arg),

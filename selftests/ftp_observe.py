@@ -302,6 +302,26 @@ def main():
         rb["total"] == stats()["refused_bounce"], rb)
     for ctl in (b, c, d):
         ctl.close()
+
+    # 6. A flood of refusals in one segment: each is counted, but only
+    # 200 a second become events (report.h), the rest are counted as
+    # suppressed.  (Sent, an event may still be lost to a listener whose
+    # socket buffer is full: the monitor's own lost-event report.)
+    before = stats()
+    e = Ctl(lst)
+    e.rep("220 scripted\r\n")
+    e.cmd(f"PORT {hostport(SRV4, 10003)}\r\n" * 1000)
+    eport = client_port(e)
+    wait_until(lambda: stats()["refused_bounce"] - before["refused_bounce"] == 1000, 10)
+    after = stats()
+    suppressed = after.get("events_suppressed", 0) - before.get("events_suppressed", 0)
+    time.sleep(1)
+    events = len(mon.of(eport))
+    tap(f"a flood of 1000 bounces: {events} events, {suppressed} counted as suppressed",
+        after["refused_bounce"] - before["refused_bounce"] == 1000 and
+        0 < events <= 400 and 600 <= suppressed <= 1000 - events,
+        f"refused_bounce +{after['refused_bounce'] - before['refused_bounce']}")
+    e.close()
     mon.p.terminate()
     return tap.failed
 
