@@ -55,32 +55,67 @@
 #include "flowtab.h"
 #include "ha.h"
 #include "helper.h"
+#include "params.h"
 
-/* What a copied pinhole says about its negotiation; false: nothing usable. */
-static bool ftpe_ha_read(const struct nf_conn *ct,
-			 const struct nf_conntrack_expect *exp, u8 *mode,
-			 struct ftpe_endpoint *ep)
+/*
+ * Is @a all ones: an expectation that names one source address, not a
+ * range of them?
+ */
+static bool ftpe_ha_one_source(const union nf_inet_addr *a, bool v6)
+{
+	return a->all[0] == htonl(~0U) &&
+	       (!v6 || (a->all[1] == htonl(~0U) && a->all[2] == htonl(~0U) &&
+			a->all[3] == htonl(~0U)));
+}
+
+/*
+ * What a copied pinhole says about its negotiation: 0, or the refusal to
+ * count.  Whoever has CAP_NET_ADMIN over the namespace can put any
+ * expectation there (root in a user namespace, a hostile conntrackd peer),
+ * so only one shaped as this helper makes them is taken (helper.c,
+ * nat.c): passive from the client to the server as the client addressed
+ * it, active from the server to the client as the server sees it, from
+ * one address, to a port of at least min_port, neither permanent nor
+ * made by userspace.
+ */
+static enum ftpe_stat ftpe_ha_read(const struct nf_conn *ct,
+				   const struct nf_conntrack_expect *exp,
+				   u8 *mode, struct ftpe_endpoint *ep)
 {
 	const struct nf_conntrack_tuple *orig =
 		&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	const struct nf_conntrack_tuple *reply =
+		&ct->tuplehash[IP_CT_DIR_REPLY].tuple;
 	bool v6 = nf_ct_l3num(ct) == NFPROTO_IPV6;
+	const struct nf_conntrack_tuple *t = &exp->tuple;
 
-	if (exp->tuple.dst.protonum != IPPROTO_TCP ||
-	    exp->tuple.src.l3num != nf_ct_l3num(ct))
-		return false;
-	*mode = nf_inet_addr_cmp(&exp->tuple.src.u3, &orig->src.u3) ?
-		FTPE_VERB_PASV : FTPE_VERB_PORT;
+	if (t->dst.protonum != IPPROTO_TCP || t->src.l3num != nf_ct_l3num(ct) ||
+	    (exp->flags & (NF_CT_EXPECT_PERMANENT | NF_CT_EXPECT_USERSPACE)) ||
+	    !ftpe_ha_one_source(&exp->mask.src.u3, v6))
+		return FTPE_STAT_EXP_FAILED;
+	if (nf_inet_addr_cmp(&t->src.u3, &orig->src.u3) &&
+	    nf_inet_addr_cmp(&t->dst.u3, &orig->dst.u3))
+		*mode = FTPE_VERB_PASV;
+	else if (nf_inet_addr_cmp(&t->src.u3, &reply->src.u3) &&
+		 nf_inet_addr_cmp(&t->dst.u3, &reply->dst.u3))
+		*mode = FTPE_VERB_PORT;
+	else
+		return FTPE_STAT_REFUSED_THIRD_PARTY;
+	if (ntohs(t->dst.u.tcp.port) < ftpe_min_port)
+		return FTPE_STAT_REFUSED_PORT;
 	memset(ep, 0, sizeof(*ep));
 	ep->family = v6 ? FTPE_AF_INET6 : FTPE_AF_INET;
-	memcpy(ep->addr, &exp->tuple.dst.u3, v6 ? 16 : 4);
-	ep->port = ntohs(exp->tuple.dst.u.tcp.port);
-	return true;
+	memcpy(ep->addr, &t->dst.u3, v6 ? 16 : 4);
+	ep->port = ntohs(t->dst.u.tcp.port);
+	return 0;
 }
 
 void ftpe_ha_adopt(struct ftpe_flow *flow)
 {
 	struct nf_conn_help *help = nfct_help(flow->ct);
+	const struct net *net = nf_ct_net(flow->ct);
 	struct nf_conntrack_expect *exp, *one = NULL;
+	enum ftpe_stat refused = 0;
 	struct ftpe_endpoint ep;
 	unsigned int n = 0;
 	u8 mode = 0;
@@ -94,8 +129,9 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 		one = exp;
 		n++;
 	}
-	if (n == 1 && ftpe_ha_read(flow->ct, one, &mode, &ep) &&
-	    !ftpe_exp_expired(one)) {
+	if (n == 1)
+		refused = ftpe_ha_read(flow->ct, one, &mode, &ep);
+	if (n == 1 && !refused && !ftpe_exp_expired(one)) {
 		refcount_inc(&one->use);
 		/* Never NULL again: a lookup may be reading it meanwhile. */
 		WRITE_ONCE(one->expectfn, ftpe_expect_used);
@@ -107,9 +143,15 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 	if (!one) {
 		if (n)
 			nf_ct_remove_expectations(flow->ct);
+		if (refused)
+			ftpe_stat_inc(net, refused);
 		return;
 	}
 	flow->exp = one;
 	flow->since = jiffies;
-	ftpe_fsm_adopt(&flow->fsm, mode, &ep);
+	/* Counted as made here, as its use or removal will be. */
+	if (ftpe_fsm_adopt(&flow->fsm, mode, &ep) & FTPE_EV_OPENED) {
+		ftpe_stat_inc(net, FTPE_STAT_NEGOTIATIONS);
+		ftpe_stat_inc(net, FTPE_STAT_EXP_CREATED);
+	}
 }
