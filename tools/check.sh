@@ -42,7 +42,11 @@ build() {
 #    drive the module's code paths again with other clients, and four
 #    whose paths others there take too: the load test (make stress runs
 #    it there at full size), NAT over loopback, the NAT reservation and
-#    pipelining (KUnit has the pipeline's queue).
+#    pipelining (KUnit has the pipeline's queue).  Every attacker suite
+#    runs there (packets, NAT leaks, idle connections, ctnetlink, races,
+#    allocation failure), and on the stock kernel too but for the two
+#    that need the debug kernel's KASAN and failslab (ftp_race.sh,
+#    ftp_failslab.sh).
 #  - Debian's 6.12.111, the point release whose expectations still have
 #    their timer (kcompat.h): what creates, rearms and removes them.
 #  - Unstable's newest kernel: the core set, the statistics over its
@@ -50,23 +54,27 @@ build() {
 #    registered helpers itself.
 #  - On 6.12.111 and 7.2 the fault tests unload the module under 2 x 5
 #    transfers, as on the debug kernel; make check-all at the stock size.
-#  - The router pair (ftp_ha.sh: keepalived, conntrackd) on the stock
-#    kernel, its core cases; make check-all runs every case (NFE_HA_ALL)
-#    on the Debian kernels, not on the debug kernel, whose config has no
-#    bridge to stand for the LANs.
+#  - The router pair (ftp_ha.sh: keepalived, conntrackd), its core cases,
+#    on the debug kernel, so that taking over a copied pinhole runs under
+#    KASAN and lockdep; make check-all runs every case (NFE_HA_ALL) on
+#    every kernel.
 #  - tc act_ct (ftp_act_ct.sh) on 6.1, where it checks that act_ct refuses
 #    helpers, and on 7.2; make check-all adds 6.12.111 (the same act_ct
 #    API), not the debug kernel, whose config has no traffic control
 #    (tools/vm/kernel.config).
-DEBUG_TESTS="ftp_active.sh ftp_early_active.sh ftp_passive.sh ftp_nat.sh ftp_nat_fail.sh ftp_attacks.sh ftp_stats.sh ftp_observe.sh ftp_segments.sh ftp_lifetime.sh"
+DEBUG_TESTS="ftp_active.sh ftp_early_active.sh ftp_passive.sh ftp_nat.sh ftp_nat_fail.sh ftp_attacks.sh ftp_stats.sh ftp_observe.sh ftp_segments.sh ftp_lifetime.sh ftp_gap.sh ftp_idle.sh ftp_nat_leak.sh ftp_ctnetlink.sh ftp_race.sh ftp_ha.sh"
+# Only the debug kernel can run these; make check-all too.
+DEBUG_ONLY="ftp_race.sh ftp_failslab.sh"
 TESTS_6_12="ftp_active.sh ftp_passive.sh ftp_nat.sh ftp_faults.sh ftp_lifetime.sh ftp_reserve.sh"
 TESTS_7_2="ftp_active.sh ftp_passive.sh ftp_nat.sh ftp_stats.sh ftp_faults.sh ftp_lifetime.sh ftp_act_ct.sh"
 if [[ -n ${NFE_CHECK_ALL:-} ]]; then
 	DEBUG_TESTS="*" TESTS_6_12="*" TESTS_7_2="*"
 	export NFE_HA_ALL=1
 	LINE_FAULTS=()
+	STOCK_SKIP="ftp_faults.sh ftp_matrix.sh $DEBUG_ONLY"
 else
 	LINE_FAULTS=(NFE_FAULT_ROUNDS=2 NFE_FAULT_XFERS=5)
+	STOCK_SKIP="ftp_faults.sh ftp_matrix.sh ftp_ha.sh $DEBUG_ONLY"
 fi
 # The longer line first: the lane that is free first takes it.
 LINES="7.2 6.12"
@@ -88,7 +96,7 @@ other_lines() {
 		echo "${QUIET:+stock}" >"$logdir/claim-$line/lane"
 		stage "build-$line" build "module against Debian $line headers, W=1" \
 			make -s "build/$line/nf_ftp_embryo.ko"
-		stage "selftest-$line" env "${LINE_FAULTS[@]}" NFE_ONLY="$(line_tests "$line")" \
+		stage "selftest-$line" env "${LINE_FAULTS[@]}" NFE_ONLY="$(line_tests "$line")" NFE_SKIP="$DEBUG_ONLY" \
 			NFE_SELFTEST_OUT="build/selftests/$line" \
 			selftests/run-guest.sh "$line" "build/$line/nf_ftp_embryo.ko"
 	done
@@ -107,7 +115,7 @@ stock_lane() {
 	stage host-test make -s -C tools/host-test check
 	stage fuzz make -s -C tools/fuzz smoke
 	# The fault tests get a guest of their own: they alone take minutes.
-	stage selftest-stock env NFE_SKIP="ftp_faults.sh ftp_matrix.sh" \
+	stage selftest-stock env NFE_SKIP="$STOCK_SKIP" \
 		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
 	# So does the client matrix, which is as long as the rest together.
 	stage matrix-stock env NFE_ONLY=ftp_matrix.sh NFE_SELFTEST_OUT=build/selftests/matrix-stock \
@@ -153,9 +161,9 @@ stage build-debug build "debug kernel, module and KUnit module, W=1" \
 stage lint tools/lint.sh
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
-stage selftest-debug env NFE_ONLY="$DEBUG_TESTS" NFE_SKIP="ftp_faults.sh ftp_act_ct.sh ftp_ha.sh" \
+stage selftest-debug env NFE_ONLY="$DEBUG_TESTS" NFE_SKIP="ftp_faults.sh ftp_failslab.sh ftp_act_ct.sh" \
 	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
-stage faults-debug env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-debug \
+stage faults-debug env NFE_ONLY="ftp_faults.sh ftp_failslab.sh" NFE_SELFTEST_OUT=build/selftests/faults-debug \
 	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
 other_lines
 echo "=== waiting for the stock lane"
