@@ -63,9 +63,9 @@
  */
 static bool ftpe_ha_one_source(const union nf_inet_addr *a, bool v6)
 {
-	return a->all[0] == htonl(~0U) &&
-	       (!v6 || (a->all[1] == htonl(~0U) && a->all[2] == htonl(~0U) &&
-			a->all[3] == htonl(~0U)));
+	return a->all[0] == ~0U &&
+	       (!v6 || (a->all[1] == ~0U && a->all[2] == ~0U &&
+			a->all[3] == ~0U));
 }
 
 /*

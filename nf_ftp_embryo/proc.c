@@ -9,8 +9,8 @@
  *   <data address>:<data port> <last reply> <age in ms> <pinhole 0|1>
  *   <last refusal> <endpoint it announced>
  * A connection whose last line was refused stays a row (state IDLE) until
- * it ends, or, the table being full, its idle record is reclaimed.  "-" stands for what is not known, IPv6 addresses are in
- * brackets.
+ * it ends, or, the table being full, its idle record is reclaimed.  "-"
+ * stands for what is not known, IPv6 addresses are in brackets.
  */
 #include <linux/jiffies.h>
 #include <linux/proc_fs.h>
