@@ -25,12 +25,35 @@ static const struct rhashtable_params ftpe_flow_params = {
 
 static struct kmem_cache *ftpe_flow_cache;
 
-/* Where @ct keeps its record; NULL if it has no helper extension. */
-static struct ftpe_flow __rcu **ftpe_ct_slot(const struct nf_conn *ct)
+/* What @ct keeps for us; NULL if it has no helper extension. */
+static struct ftpe_ct_data *ftpe_ct_data(const struct nf_conn *ct)
 {
 	struct nf_conn_help *help = nfct_help(ct);
 
-	return help ? &((struct ftpe_ct_data *)help->data)->flow : NULL;
+	return help ? (struct ftpe_ct_data *)help->data : NULL;
+}
+
+/* Where @ct keeps its record; NULL if it has no helper extension. */
+static struct ftpe_flow __rcu **ftpe_ct_slot(const struct nf_conn *ct)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
+
+	return d ? &d->flow : NULL;
+}
+
+/* A new record reads on where a reclaimed one left off, if one did. */
+static void ftpe_flow_resume(struct ftpe_flow *flow)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(flow->ct);
+	int dir;
+
+	if (!d->resume)
+		return;
+	for (dir = 0; dir < IP_CT_DIR_MAX; dir++) {
+		flow->stream[dir].next_seq = d->resume_seq[dir];
+		flow->stream[dir].flags |= FTPE_STREAM_SYNCED;
+	}
+	d->resume = false;
 }
 
 static void ftpe_flow_free_rcu(struct rcu_head *head)
@@ -46,6 +69,14 @@ struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct)
 	struct ftpe_flow __rcu **slot = ftpe_ct_slot(ct);
 
 	return slot ? rcu_dereference(*slot) : NULL;
+}
+
+/* How long until the next reclaiming walk may run. */
+static unsigned long ftpe_reclaim_delay(const struct ftpe_net *fn)
+{
+	unsigned long next = READ_ONCE(fn->reclaimed_at) + FTPE_RECLAIM_GAP;
+
+	return time_before(jiffies, next) ? next - jiffies : 0;
 }
 
 struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
@@ -66,9 +97,10 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 		return ERR_PTR(-ESRCH);
 	if (atomic_inc_return(&fn->records) > ftpe_max_flows) {
 		atomic_dec(&fn->records);
-		/* Once per walk: reclaim idle records now (ftpe_flowtab_gc). */
+		/* Reclaim idle records soon (ftpe_flowtab_gc), once a walk. */
 		if (!test_and_set_bit(0, &fn->full))
-			mod_delayed_work(system_power_efficient_wq, &fn->gc, 0);
+			mod_delayed_work(system_power_efficient_wq, &fn->gc,
+					 ftpe_reclaim_delay(fn));
 		return ERR_PTR(-ENOSPC);
 	}
 	flow = kmem_cache_zalloc(ftpe_flow_cache, GFP_ATOMIC);
@@ -100,6 +132,8 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 		kmem_cache_free(ftpe_flow_cache, flow);
 		return old;
 	}
+	/* After the cmpxchg: it saw the reclaim's clearing of the slot. */
+	ftpe_flow_resume(flow);
 	if (rhashtable_insert_fast(&fn->flows, &flow->node, ftpe_flow_params)) {
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 		spin_unlock_bh(&flow->lock);
@@ -344,27 +378,50 @@ static int ftpe_flow_keep(struct ftpe_flow *flow, void *arg)
 
 /*
  * Does the record hold nothing its connection's later segments need: no
- * negotiation, command unanswered, pinhole, line or multi-line reply
- * begun, NAT rewrite a resend may repeat, nor TLS?  Then a new record,
- * made at its next payload, reads on as this one would (the stream takes
- * that segment as a line start, which it is).  Caller holds flow->lock.
+ * negotiation, command unanswered, pinhole, line, skipped line or
+ * multi-line reply begun, jump not yet read past, NAT rewrite a resend may
+ * repeat, FIN, nor TLS?  Then a new record, made at its next payload and
+ * given the streams' positions (ftpe_flow_park()), reads on as this one
+ * would: what this one read is old to it, and the next byte starts a
+ * line.  Caller holds flow->lock.
  */
 static bool ftpe_flow_idle(const struct ftpe_flow *flow)
 {
+	const struct ftpe_stream *s = flow->stream;
+	const u8 busy = FTPE_STREAM_SKIPPING | FTPE_STREAM_JUMPED;
+
 	return flow->fsm.state == FTPE_IDLE && !flow->fsm.npending &&
 	       !flow->fsm.blind && !flow->exp && !flow->nat_edit &&
-	       !flow->dark && !flow->replies.ml_code &&
-	       !flow->stream[IP_CT_DIR_ORIGINAL].held &&
-	       !flow->stream[IP_CT_DIR_REPLY].held;
+	       !flow->dark && !flow->replies.ml_code && !flow->fin_orig &&
+	       !flow->fin_reply && !s[0].held && !s[1].held &&
+	       !(s[0].flags & busy) && !(s[1].flags & busy);
+}
+
+/* Leave where the streams stand to the connection's next record. */
+static void ftpe_flow_park(struct ftpe_flow *flow)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(flow->ct);
+	int dir;
+
+	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
+		if (!(flow->stream[dir].flags & FTPE_STREAM_SYNCED))
+			return;
+	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
+		d->resume_seq[dir] = flow->stream[dir].next_seq;
+	d->resume = true;
+	/* Seen by whoever finds the slot cleared (ftpe_flow_get()). */
+	smp_wmb();
 }
 
 static int ftpe_flow_reclaim(struct ftpe_flow *flow, void *arg)
 {
 	struct ftpe_net *fn = arg;
 
-	if (ftpe_flow_idle(flow) &&
-	    time_after(jiffies, READ_ONCE(flow->last_seen) + FTPE_IDLE_RECLAIM) &&
-	    ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER))
+	if (!ftpe_flow_idle(flow) ||
+	    !time_after(jiffies, READ_ONCE(flow->last_seen) + FTPE_IDLE_RECLAIM))
+		return 0;
+	ftpe_flow_park(flow);
+	if (ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER))
 		ftpe_count(fn, FTPE_STAT_RECLAIMED);
 	return 0;
 }
@@ -378,9 +435,10 @@ static void ftpe_flowtab_gc(struct work_struct *work)
 	struct ftpe_net *fn = container_of(to_delayed_work(work),
 					   struct ftpe_net, gc);
 
-	if (test_and_clear_bit(0, &fn->full))
+	if (test_and_clear_bit(0, &fn->full)) {
+		WRITE_ONCE(fn->reclaimed_at, jiffies);
 		ftpe_flowtab_walk(fn->net, ftpe_flow_reclaim, fn);
-	else
+	} else
 		ftpe_flowtab_walk(fn->net, ftpe_flow_keep, NULL);
 	if (atomic_read(&fn->records))
 		queue_delayed_work(system_power_efficient_wq, &fn->gc,
@@ -434,6 +492,7 @@ int ftpe_flowtab_net_init(struct net *net)
 	fn->net = net;
 	atomic_set(&fn->records, 0);
 	fn->full = 0;
+	fn->reclaimed_at = jiffies - FTPE_RECLAIM_GAP;
 	INIT_DELAYED_WORK(&fn->gc, ftpe_flowtab_gc);
 	return rhashtable_init(&fn->flows, &ftpe_flow_params);
 }

@@ -51,7 +51,9 @@
  *    nothing a later segment needs (ftpe_flow_idle()) and has carried no
  *    payload for FTPE_IDLE_RECLAIM: so no client can keep the others'
  *    sessions from being inspected by holding idle connections.  Its
- *    connection gets a new record with its next payload.
+ *    connection gets a new record with its next payload, whose streams
+ *    go on where the reclaimed one's stood (struct ftpe_ct_data).  Such a
+ *    walk runs at most once per FTPE_RECLAIM_GAP.
  *  - flow->exp is our reference to the expectation.  It is dropped when the
  *    negotiation ends and also when a data connection uses the expectation
  *    and the kernel unlinked it: ftpe_flow_expect_used(), under the lock.
@@ -111,12 +113,20 @@ struct ftpe_flow {
 /* What the helper keeps in each conntrack's helper data. */
 struct ftpe_ct_data {
 	struct ftpe_flow __rcu *flow;
+	/*
+	 * A reclaimed record leaves where its streams stood, so that the
+	 * connection's next record reads on from there: bytes it has read
+	 * are retransmissions to the next one too, never new line starts.
+	 */
+	u32 resume_seq[IP_CT_DIR_MAX];
+	bool resume;
 };
 
 /* How often a namespace holding records looks for orphans. */
 #define FTPE_GC_INTERVAL	(10 * HZ)
 /* When full: how long a record must have been idle to be reclaimed. */
 #define FTPE_IDLE_RECLAIM	(5 * HZ)
+#define FTPE_RECLAIM_GAP	HZ
 
 int ftpe_flowtab_init(void);
 void ftpe_flowtab_exit(void);

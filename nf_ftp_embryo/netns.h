@@ -97,6 +97,7 @@ struct ftpe_net {
 	struct rhashtable flows;
 	atomic_t records;		/* records in @flows */
 	unsigned long full;		/* bit 0: max_flows reached since gc */
+	unsigned long reclaimed_at;	/* jiffies: the last reclaiming walk */
 	struct delayed_work gc;		/* reaps records of detached conntracks */
 	struct ratelimit_state log_rs;	/* refusals logged (report.c) */
 	struct ratelimit_state event_rs; /* refusals sent as events */
