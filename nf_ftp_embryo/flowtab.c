@@ -438,8 +438,9 @@ static void ftpe_flowtab_gc(struct work_struct *work)
 	if (test_and_clear_bit(0, &fn->full)) {
 		WRITE_ONCE(fn->reclaimed_at, jiffies);
 		ftpe_flowtab_walk(fn->net, ftpe_flow_reclaim, fn);
-	} else
+	} else {
 		ftpe_flowtab_walk(fn->net, ftpe_flow_keep, NULL);
+	}
 	if (atomic_read(&fn->records))
 		queue_delayed_work(system_power_efficient_wq, &fn->gc,
 				   FTPE_GC_INTERVAL);

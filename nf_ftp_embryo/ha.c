@@ -55,6 +55,7 @@
 #include "flowtab.h"
 #include "ha.h"
 #include "helper.h"
+#include "nat.h"
 #include "params.h"
 
 /*
@@ -75,8 +76,9 @@ static bool ftpe_ha_one_source(const union nf_inet_addr *a, bool v6)
  * so only one shaped as this helper makes them is taken (helper.c,
  * nat.c): passive from the client to the server as the client addressed
  * it, active from the server to the client as the server sees it, from
- * one address, to a port of at least min_port, neither permanent nor
- * made by userspace.
+ * one address, to a port of at least min_port, of the default class,
+ * not permanent, and on a translated connection sent on to the announcer
+ * itself.
  */
 static enum ftpe_stat ftpe_ha_read(const struct nf_conn *ct,
 				   const struct nf_conntrack_expect *exp,
@@ -90,7 +92,7 @@ static enum ftpe_stat ftpe_ha_read(const struct nf_conn *ct,
 	const struct nf_conntrack_tuple *t = &exp->tuple;
 
 	if (t->dst.protonum != IPPROTO_TCP || t->src.l3num != nf_ct_l3num(ct) ||
-	    (exp->flags & (NF_CT_EXPECT_PERMANENT | NF_CT_EXPECT_USERSPACE)) ||
+	    (exp->flags & NF_CT_EXPECT_PERMANENT) ||
 	    !ftpe_ha_one_source(&exp->mask.src.u3, v6))
 		return FTPE_STAT_EXP_FAILED;
 	if (nf_inet_addr_cmp(&t->src.u3, &orig->src.u3) &&
@@ -103,6 +105,16 @@ static enum ftpe_stat ftpe_ha_read(const struct nf_conn *ct,
 		return FTPE_STAT_REFUSED_THIRD_PARTY;
 	if (ntohs(t->dst.u.tcp.port) < ftpe_min_port)
 		return FTPE_STAT_REFUSED_PORT;
+	if (exp->class != NF_CT_EXPECT_CLASS_DEFAULT)
+		return FTPE_STAT_EXP_FAILED;
+	/* Translated, it must lead to the announcer, as nat.c's do. */
+	if (ftpe_nat_wanted(ct) &&
+	    (*mode == FTPE_VERB_PASV ?
+	     exp->dir != IP_CT_DIR_ORIGINAL ||
+	     !nf_inet_addr_cmp(&exp->saved_addr, &reply->src.u3) :
+	     exp->dir != IP_CT_DIR_REPLY ||
+	     !nf_inet_addr_cmp(&exp->saved_addr, &orig->src.u3)))
+		return FTPE_STAT_REFUSED_THIRD_PARTY;
 	memset(ep, 0, sizeof(*ep));
 	ep->family = v6 ? FTPE_AF_INET6 : FTPE_AF_INET;
 	memcpy(ep->addr, &t->dst.u3, v6 ? 16 : 4);
