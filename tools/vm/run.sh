@@ -15,7 +15,7 @@ usage() {
 	exit 2
 }
 
-flavour=stock cpus=2 mem= limit=900 out= icount=0
+flavour=stock cpus=2 mem= limit=900 out= icount=0 topo=
 while (($#)); do
 	case $1 in
 	--kernel) flavour=${2:?}; shift 2 ;;
@@ -107,6 +107,10 @@ debug)
 	boot+=" slub_debug=A,ftpe_flow,nf_conntrack_expect"
 	# KASAN's shadow and kmemleak's metadata need the extra room.
 	: "${mem:=2048}"
+	# Without ACPI the kernel finds CPUs in SeaBIOS's MP table, which
+	# lists one core per socket only: as two cores of one socket the
+	# second vCPU stays unseen, and races need two.
+	topo=1
 	;;
 *) usage ;;
 esac
@@ -156,7 +160,7 @@ boot_qemu() {
 	# them back.
 	(
 		timeout -k 10 "$limit" qemu-system-x86_64 -nodefaults -no-user-config -nographic \
-			"${accel[@]}" -smp "$cpus" -m "$mem" -no-reboot \
+			"${accel[@]}" -smp "$cpus${topo:+,sockets=$cpus,cores=1}" -m "$mem" -no-reboot \
 			-monitor none -serial stdio "${bios[@]}" \
 			-kernel "$kernel" "${initrd[@]}" -append "$cmdline" \
 			-virtfs local,path=/,mount_tag=root,id=root,security_model=none,readonly=on,multidevs=remap \
