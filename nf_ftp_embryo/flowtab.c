@@ -265,9 +265,13 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 	kfree(flow->nat_edit);
 	flow->nat_edit = NULL;
 	ftpe_flow_account(flow);
-	/* Only a published record is ever killed: the slot names it. */
-	RCU_INIT_POINTER(*ftpe_ct_slot(flow->ct), NULL);
+	/*
+	 * Out of the table before the slot is cleared: a successor, made by
+	 * whoever finds the slot empty, must not meet this one under the same
+	 * key.  Only a published record is ever killed: the slot names it.
+	 */
 	rhashtable_remove_fast(&fn->flows, &flow->node, ftpe_flow_params);
+	RCU_INIT_POINTER(*ftpe_ct_slot(flow->ct), NULL);
 	atomic_dec(&fn->records);
 	call_rcu(&flow->rcu, ftpe_flow_free_rcu);
 	return true;

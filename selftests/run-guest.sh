@@ -86,7 +86,7 @@ limit=1800
 [[ $flavour != debug ]] || limit=3600
 # Test sizes (make stress sets them) reach the guest only when given.
 sizes=()
-for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX NFE_STRICT_ACTIVE NFE_HA_ALL NFE_HA_ONLY; do
+for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX NFE_STRICT_ACTIVE NFE_HA_ALL NFE_HA_ONLY NFE_RACE_ROUNDS NFE_RACE_BATCH NFE_RACE_KIND; do
 	[[ -z ${!v:-} ]] || sizes+=("$v=${!v}")
 done
 # The FTP servers Debian cannot install beside vsftpd, unpacked in the

@@ -39,10 +39,12 @@ build() {
 #    make check-all a live run, matrix-reference).
 #  - The debug 6.12 (KASAN, lockdep, PROVE_RCU, kmemleak, KUnit): every one
 #    but the client matrix and the multi-transfer sessions, whose cells
-#    drive the module's code paths again with other clients, and four
+#    drive the module's code paths again with other clients, and seven
 #    whose paths others there take too: the load test (make stress runs
-#    it there at full size), NAT over loopback, the NAT reservation and
-#    pipelining (KUnit has the pipeline's queue).  Every attacker suite
+#    it there at full size), NAT over loopback, the NAT reservation,
+#    pipelining (KUnit has the pipeline's queue), the early active
+#    pinhole, NAT (the NAT leak and failure suites drive its paths) and
+#    the lifetime of pinholes (the 6.12.111 and 7.2 lines run it).  Every attacker suite
 #    runs there (packets, NAT leaks, idle connections, ctnetlink, races,
 #    allocation failure), and on the stock kernel too but for the two
 #    that need the debug kernel's KASAN and failslab (ftp_race.sh,
@@ -62,7 +64,7 @@ build() {
 #    helpers, and on 7.2; make check-all adds 6.12.111 (the same act_ct
 #    API), not the debug kernel, whose config has no traffic control
 #    (tools/vm/kernel.config).
-DEBUG_TESTS="ftp_active.sh ftp_early_active.sh ftp_passive.sh ftp_nat.sh ftp_nat_fail.sh ftp_attacks.sh ftp_stats.sh ftp_observe.sh ftp_segments.sh ftp_lifetime.sh ftp_gap.sh ftp_idle.sh ftp_nat_leak.sh ftp_ctnetlink.sh ftp_race.sh ftp_ha.sh"
+DEBUG_TESTS="ftp_active.sh ftp_passive.sh ftp_nat_fail.sh ftp_attacks.sh ftp_stats.sh ftp_observe.sh ftp_segments.sh ftp_gap.sh ftp_idle.sh ftp_nat_leak.sh ftp_ctnetlink.sh ftp_race.sh ftp_ha.sh"
 # Only the debug kernel can run these; make check-all too.
 DEBUG_ONLY="ftp_race.sh ftp_failslab.sh"
 TESTS_6_12="ftp_active.sh ftp_passive.sh ftp_nat.sh ftp_faults.sh ftp_lifetime.sh ftp_reserve.sh"
