@@ -780,6 +780,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	struct ftpe_net *fnet;
 	struct ftpe_flow *flow;
 	struct tcphdr _th;
+	bool fin, rst;
 	struct ftpe_pkt pk;
 
 	/* Extensions can only be added before the conntrack is confirmed. */
@@ -798,10 +799,13 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	if (!th)
 		return NF_ACCEPT;
 	dataoff = protoff + th->doff * 4;
+	/* A NAT rewrite may move the skb's head, and @th with it. */
+	fin = th->fin;
+	rst = th->rst;
 	datalen = skb->len > dataoff ? skb->len - dataoff : 0;
 
 	/* Bare ACKs, the bulk of a control connection, cost no lookup. */
-	if (!datalen && !th->fin && !th->rst)
+	if (!datalen && !fin && !rst)
 		return NF_ACCEPT;
 	flow = datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow)) {
@@ -893,14 +897,14 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 			goto out;
 		}
 	}
-	if (th->fin) {
+	if (fin) {
 		if (dir == IP_CT_DIR_ORIGINAL)
 			flow->fin_orig = 1;
 		else
 			flow->fin_reply = 1;
 	}
 	/* The control connection is over: so is any negotiation on it. */
-	if (th->rst || (flow->fin_orig && flow->fin_reply))
+	if (rst || (flow->fin_orig && flow->fin_reply))
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 out:
 	ftpe_flow_account(flow);
