@@ -58,7 +58,7 @@ struct ftpe_pkt {
 	bool nat;			/* translated: endpoints are rewritten */
 	bool created;			/* a pinhole was made for the segment */
 	bool drop;			/* NF_DROP: it is to be read again */
-	struct ftpe_nat_edit edit;	/* NAT rewrite of this segment */
+	struct ftpe_nat_seg edit;	/* NAT rewrites of this segment */
 };
 
 static const char *ftpe_skb_read(const void *skb, unsigned int off,
@@ -199,9 +199,10 @@ static bool ftpe_nat_reserve(struct ftpe_pkt *pk,
 static void ftpe_nat_conceal(struct ftpe_pkt *pk, u8 mode,
 			     const struct ftpe_endpoint *ep)
 {
-	if (!pk->edit.len)
-		ftpe_nat_hide(pk->ct, mode, ep, pk->line,
-			      pk->flow->stream[pk->dir].line_seq, &pk->edit);
+	u32 line_seq = pk->flow->stream[pk->dir].line_seq;
+
+	if (!ftpe_nat_queued(&pk->edit, line_seq))
+		ftpe_nat_hide(pk->ct, mode, ep, pk->line, line_seq, &pk->edit);
 }
 
 /*
@@ -256,7 +257,7 @@ static void ftpe_nat_drop(struct ftpe_pkt *pk)
 	nf_ct_unexpect_related(pk->nat_exp);
 	nf_ct_expect_put(pk->nat_exp);
 	pk->nat_exp = NULL;
-	pk->edit.len = 0;
+	ftpe_nat_unqueue(&pk->edit, pk->flow->stream[pk->dir].line_seq);
 }
 
 /* Open the pinhole; false if it could not be, so the line is refused. */
@@ -863,13 +864,13 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.nat = nat;
 		pk.created = false;
 		pk.drop = false;
-		pk.edit.seg_seq = seq;
-		pk.edit.seg_len = datalen;
-		pk.edit.len = 0;
-		pk.edit.dir = dir;
-		pk.edit.repeat = false;
+		ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
 		if (nat)
-			ftpe_nat_begin(&pk.edit, flow->nat_edit);
+			ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
+				       dataoff);
+		/* Its own output met again: read and rewritten already. */
+		if (pk.edit.seen)
+			goto passed;
 		ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen,
 				      ftpe_skb_read, fn, &pk);
 		ftpe_count_stream(fnet, ev);
@@ -897,6 +898,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 			goto out;
 		}
 	}
+passed:
 	if (fin) {
 		if (dir == IP_CT_DIR_ORIGINAL)
 			flow->fin_orig = 1;

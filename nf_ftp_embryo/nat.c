@@ -56,15 +56,50 @@
  * line cut off as overlong, or, on a connection that has no record
  * (max_flows, no memory), any such line (helper.c).
  *
- * Limits: one rewrite per segment (seqadj keeps one correction per
- * sequence number), so a second announcement in a segment is dropped and
- * read from the resend.  A resent segment gets the connection's latest
- * rewrite again (its length change counted once); one that carries only a
- * part of it is dropped.  A loopback skb meets the helper on its way in as well
- * as out; only the way out reads it (helper.c).
+ * Resends: the stream layer reads each byte once, but a segment resent
+ * with rewritten bytes in it must leave the router rewritten alike, or
+ * the other side would read two versions of one stretch of the stream.
+ * So the connection keeps its latest rewrites (FTPE_NAT_EDITS of them,
+ * both directions, the oldest making room), also those queued in a
+ * segment that was dropped: their lines have been read and will not be
+ * read again.  A segment that carries a kept rewrite whole gets it again,
+ * once the bytes there hash as those it replaced; other bytes there, or a
+ * part of a kept rewrite, drop the segment.  It may take new rewrites as
+ * well, FTPE_NAT_EDITS in all.  So "PORT a\r\nPORT b\r\n" in one segment
+ * passes on its first resend: PORT a was read and its rewrite kept in the
+ * dropped first pass, and PORT b, refused there as a second pinhole, is
+ * read from the resend.  Each pass reads at least one more endpoint, so a
+ * segment naming up to FTPE_NAT_EDITS of them passes in as many passes;
+ * one naming more never does, and its connection stalls until the sender
+ * gives up.  It fails closed.
+ *
+ * seqadj keeps one correction per direction, at the start of the segment
+ * that made it, and nf_ct_seqadj_set() ignores a second one there.  The
+ * length changes of a segment's rewrites go in as one correction, each
+ * only the first time a segment carries it out (ftpe_nat_rw.sent), and a
+ * correction already inside the segment (its earlier pass, or a segment
+ * its resend joins) takes the new ones as well (ftpe_nat_seqadj()).  As
+ * with nf_nat_ftp, what lies before the latest correction is moved by all
+ * the length changes before it, also those of rewrites it precedes: when
+ * a later segment's rewrite passed while an earlier rewritten one was
+ * lost beyond the router (a tail loss probe does that), the other side's
+ * acknowledgment and the earlier one's resend are moved wrongly, and the
+ * line arrives cut.  Its rewrites are kept, so it arrives rewritten.
+ *
+ * A packet may meet the helper twice: tc act_ct runs it, and nf_confirm()
+ * again as the packet leaves, when conntrack's netfilter hooks are on as
+ * well; Open vSwitch may recirculate a packet.  The second time its
+ * rewrites are in place: ftpe_nat_begin() sees that, and the segment
+ * passes unread and untouched, never mangled twice.  (The kernel then
+ * adjusts its sequence numbers twice, which no helper can undo: such a
+ * connection breaks after the first rewrite that changes a length.)  A
+ * loopback skb meets the helper on its way in as well as out; only the
+ * way out reads it (helper.c).
  */
+#include <linux/jhash.h>
 #include <linux/random.h>
 #include <linux/tcp.h>
+#include <net/tcp.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
 
@@ -173,46 +208,68 @@ bool ftpe_nat_private(const struct nf_conn *ct, u8 mode,
 	       !nf_inet_addr_cmp(&ct->tuplehash[!dir].tuple.dst.u3, own);
 }
 
-bool ftpe_nat_room(const struct nf_conn *ct, const struct ftpe_nat_edit *edit,
+/* The text @rw writes on @ct; returns its length. */
+static u8 ftpe_nat_text(const struct nf_conn *ct, const struct ftpe_nat_rw *rw,
+			char *buf)
+{
+	enum ip_conntrack_dir dir = ftpe_nat_dir(rw->mode);
+
+	/* The address the other side sends the control connection to. */
+	return ftpe_nat_format(buf, rw->mode, rw->delim, nf_ct_l3num(ct),
+			       &ct->tuplehash[!dir].tuple.dst.u3, rw->port);
+}
+
+bool ftpe_nat_room(const struct nf_conn *ct, const struct ftpe_nat_seg *seg,
 		   const struct ftpe_endpoint *ep, u32 line_seq)
 {
-	u32 at = line_seq + ep->at;
+	u32 at = line_seq + ep->at - seg->seg_seq;
 
-	/* Bytes of an earlier segment are gone; one rewrite per segment. */
-	if (!edit->len && !edit->repeat && (s32)(at - edit->seg_seq) >= 0 &&
-	    at - edit->seg_seq + ep->span <= edit->seg_len)
+	/*
+	 * Bytes of an earlier segment are gone; a segment that cuts a kept
+	 * rewrite is dropped, whatever else it holds.
+	 */
+	if (!seg->partial && seg->repeats + seg->n < FTPE_NAT_EDITS &&
+	    (s32)at >= 0 && at + ep->span <= seg->seg_len)
 		return true;
 	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 	return false;
 }
 
-/* Queue the rewrite of @ep's text in @line to @addr and @port. */
-static void ftpe_nat_queue(struct ftpe_nat_edit *edit, u8 mode, u16 l3num,
-			   const struct ftpe_endpoint *ep, const char *line,
-			   u32 line_seq, const union nf_inet_addr *addr,
-			   u16 port)
+/* Queue the rewrite of @ep's text in @mode's @line to @port. */
+static void ftpe_nat_queue(const struct nf_conn *ct, struct ftpe_nat_seg *seg,
+			   u8 mode, const struct ftpe_endpoint *ep,
+			   const char *line, u32 line_seq, u16 port)
 {
-	edit->text_len = ftpe_nat_format(edit->text, mode, line[ep->at], l3num,
-					 addr, port);
-	edit->seq = line_seq + ep->at;
-	edit->len = ep->span;
+	char text[FTPE_NAT_TEXT_MAX];
+	struct ftpe_nat_rw *rw;
+
+	/* ftpe_nat_room() said yes; if not, the segment must not pass. */
+	if (WARN_ON_ONCE(seg->n >= FTPE_NAT_EDITS)) {
+		seg->partial = true;
+		return;
+	}
+	rw = &seg->rw[seg->n++];
+	rw->seq = line_seq + ep->at;
+	rw->hash = jhash(line + ep->at, ep->span, 0);
+	rw->len = ep->span;
+	rw->port = port;
+	rw->mode = mode;
+	rw->delim = line[ep->at];
+	rw->sent = false;
+	rw->text_len = ftpe_nat_text(ct, rw, text);
 }
 
 void ftpe_nat_hide(const struct nf_conn *ct, u8 mode,
 		   const struct ftpe_endpoint *ep, const char *line,
-		   u32 line_seq, struct ftpe_nat_edit *edit)
+		   u32 line_seq, struct ftpe_nat_seg *seg)
 {
-	enum ip_conntrack_dir dir = ftpe_nat_dir(mode);
-
-	/* The address the other side sends the control connection to. */
-	ftpe_nat_queue(edit, mode, nf_ct_l3num(ct), ep, line, line_seq,
-		       &ct->tuplehash[!dir].tuple.dst.u3, ep->port);
+	ftpe_nat_queue(ct, seg, mode, ep, line, line_seq, ep->port);
 }
 
 struct nf_conntrack_expect *
 ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		const char *line, u32 line_seq, ftpe_expectfn_t expectfn,
-		struct ftpe_nat_edit *edit)
+		struct ftpe_nat_seg *seg)
 {
 	enum ip_conntrack_dir dir = ftpe_nat_dir(mode);
 	const struct nf_conntrack_tuple *own = &ct->tuplehash[dir].tuple;
@@ -225,7 +282,7 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 	/* nf_nat_follow_master() leads only to the announcer. */
 	if (mode != FTPE_VERB_EPSV && !ftpe_nat_is_own(ct, ep, &own->src.u3))
 		return ERR_PTR(-EXDEV);
-	if (!ftpe_nat_room(ct, edit, ep, line_seq))
+	if (!ftpe_nat_room(ct, seg, ep, line_seq))
 		return ERR_PTR(-ERANGE);
 
 	exp = nf_ct_expect_alloc(ct);
@@ -255,8 +312,7 @@ ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 	if (chosen != ep->port ||
 	    (mode != FTPE_VERB_EPSV &&
 	     !nf_inet_addr_cmp(&seen->dst.u3, &own->src.u3)))
-		ftpe_nat_queue(edit, mode, nf_ct_l3num(ct), ep, line, line_seq,
-			       &seen->dst.u3, chosen);
+		ftpe_nat_queue(ct, seg, mode, ep, line, line_seq, chosen);
 	return exp;
 }
 
@@ -305,85 +361,273 @@ int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 }
 
 /*
- * Rewrite @edit in this skb; its length change goes to seqadj only the
- * first time.  seqadj keeps one correction per sequence number, and a
- * resend that starts later than the segment first rewritten would add it
- * a second time.
+ * Where @rw lies in @seg's stretch of the stream: 2 whole inside it, 1 in
+ * part, 0 outside it or in the other direction.
  */
-static bool ftpe_nat_mangle(struct sk_buff *skb, unsigned int protoff,
-			    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-			    struct ftpe_nat_edit *edit, u32 seg_seq)
+static int ftpe_nat_covers(const struct ftpe_nat_seg *seg,
+			   const struct ftpe_nat_rw *rw)
 {
-	if ((edit->text_len != edit->len && !nfct_seqadj(ct)) ||
-	    !__nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
-					edit->seq - seg_seq, edit->len,
-					edit->text, edit->text_len,
-					!edit->adjusted)) {
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
-		return false;
-	}
-	edit->adjusted = true;
-	return true;
-}
+	u32 at = rw->seq - seg->seg_seq;
 
-/* How much of this segment's stretch of the stream @old covers. */
-static int ftpe_nat_overlap(const struct ftpe_nat_edit *old,
-			    const struct ftpe_nat_edit *edit)
-{
-	u32 at;
-
-	if (!old || !old->len || old->dir != edit->dir)
+	if (ftpe_nat_dir(rw->mode) != seg->dir)
 		return 0;
-	at = old->seq - edit->seg_seq;
-	if ((s32)at >= 0 && at + old->len <= edit->seg_len)
+	if ((s32)at >= 0 && at + rw->len <= seg->seg_len)
 		return 2;
 	/* Any byte of it in the segment, at either end? */
-	if ((s32)(old->seq + old->len - edit->seg_seq) > 0 &&
-	    (s32)(edit->seg_seq + edit->seg_len - old->seq) > 0)
+	if ((s32)(rw->seq + rw->len - seg->seg_seq) > 0 &&
+	    (s32)(seg->seg_seq + seg->seg_len - rw->seq) > 0)
 		return 1;
 	return 0;
 }
 
-void ftpe_nat_begin(struct ftpe_nat_edit *edit,
-		    const struct ftpe_nat_edit *last)
+/*
+ * @kept's rewrites in @seg's direction that end beyond its first byte,
+ * into @order by sequence number; returns how many.
+ */
+static unsigned int ftpe_nat_onward(const struct ftpe_nat_edit *kept,
+				    const struct ftpe_nat_seg *seg,
+				    const struct ftpe_nat_rw **order)
 {
-	edit->repeat = ftpe_nat_overlap(last, edit) != 0;
+	const struct ftpe_nat_rw *rw;
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < kept->n; i++) {
+		rw = &kept->rw[i];
+		if (ftpe_nat_dir(rw->mode) != seg->dir ||
+		    (s32)(rw->seq + rw->len - seg->seg_seq) <= 0)
+			continue;
+		for (j = n++; j && (s32)(order[j - 1]->seq - rw->seq) > 0; j--)
+			order[j] = order[j - 1];
+		order[j] = rw;
+	}
+	return n;
 }
 
 /*
- * Retransmissions: the stream layer reads each byte once, but a segment
- * resent with the rewritten bytes in it must leave the router rewritten
- * alike, or the other side would read two versions of one stretch of the
- * stream.  A rewrite queued in a segment that is dropped is kept as the
- * latest, for the resend: its line has been read and will not be read
- * again.
+ * Is the segment this box's own output, met again?  Then the kept
+ * rewrites from its first byte on are in place, each moved by the length
+ * changes of those before it, as far as it reaches.  A resend has the
+ * sender's bytes there instead, never the text that replaced them.  Only
+ * a segment starting where it did the first time is recognised: one whose
+ * sequence number the kernel has adjusted since is not, and as its bytes
+ * then hash as nothing kept, it is dropped rather than mangled again.
  */
+static bool ftpe_nat_seen(const struct ftpe_nat_seg *seg,
+			  const struct ftpe_nat_edit *kept,
+			  const struct nf_conn *ct, const struct sk_buff *skb,
+			  unsigned int dataoff)
+{
+	char text[FTPE_NAT_TEXT_MAX], buf[FTPE_NAT_TEXT_MAX];
+	const struct ftpe_nat_rw *order[FTPE_NAT_EDITS];
+	unsigned int i, n;
+	s64 at, moved = 0;
+	const char *p;
+	u8 len;
+
+	n = ftpe_nat_onward(kept, seg, order);
+	for (i = 0; i < n; i++) {
+		/* One cut by the segment's start: not a segment of ours. */
+		if ((s32)(order[i]->seq - seg->seg_seq) < 0)
+			return false;
+		at = (s64)(order[i]->seq - seg->seg_seq) + moved;
+		if (at >= seg->seg_len)
+			break;
+		len = ftpe_nat_text(ct, order[i], text);
+		if (at < 0 || at + len > seg->seg_len)
+			return false;
+		p = skb_header_pointer(skb, dataoff + at, len, buf);
+		if (!p || memcmp(p, text, len))
+			return false;
+		moved += len - order[i]->len;
+	}
+	return i > 0;
+}
+
+void ftpe_nat_begin(struct ftpe_nat_seg *seg, const struct ftpe_nat_edit *kept,
+		    const struct nf_conn *ct, const struct sk_buff *skb,
+		    unsigned int dataoff)
+{
+	unsigned int i;
+
+	if (!kept)
+		return;
+	if (ftpe_nat_seen(seg, kept, ct, skb, dataoff)) {
+		seg->seen = true;
+		return;
+	}
+	for (i = 0; i < kept->n; i++) {
+		switch (ftpe_nat_covers(seg, &kept->rw[i])) {
+		case 2:
+			seg->repeats++;
+			break;
+		case 1:
+			seg->partial = true;
+			break;
+		}
+	}
+}
+
+/*
+ * Add @off, the length change of rewrites carried out for the first time
+ * in @seg, to the sequence adjustment of its direction @dir.  As
+ * nf_ct_seqadj_set(), which keeps one correction per direction, at the
+ * first byte of the segment that made it; but where that one already lies
+ * inside @seg (the segment's earlier pass, or one its resend now joins),
+ * nf_ct_seqadj_set() would ignore @off, and here it is added to it: what
+ * follows the segment is moved by both.  False if it cannot be placed.
+ */
+static bool ftpe_nat_seqadj(struct nf_conn *ct, enum ip_conntrack_dir dir,
+			    const struct ftpe_nat_seg *seg, s32 off)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	struct nf_ct_seqadj *way;
+	bool ok = true;
+
+	if (!off)
+		return true;
+	if (!seqadj)
+		return false;
+	spin_lock_bh(&ct->lock);
+	way = &seqadj->seq[dir];
+	if (way->offset_before == way->offset_after ||
+	    before(way->correction_pos, seg->seg_seq)) {
+		way->correction_pos = seg->seg_seq;
+		way->offset_before = way->offset_after;
+		way->offset_after += off;
+	} else if (before(way->correction_pos, seg->seg_seq + seg->seg_len)) {
+		way->offset_after += off;
+	} else {
+		/* A correction past the segment: this one cannot go first. */
+		ok = false;
+	}
+	spin_unlock_bh(&ct->lock);
+	if (ok)
+		set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
+	return ok;
+}
+
+/*
+ * Carry out @n rewrites in the segment: each once the bytes it replaces
+ * are found where it lies, the last first, so that none moves the bytes
+ * of another still to be done.  Length changes not yet in seqadj go there
+ * as one correction.  False: the segment is to be dropped.
+ */
+static bool ftpe_nat_rewrite(struct sk_buff *skb, unsigned int protoff,
+			     struct nf_conn *ct, enum ip_conntrack_info ctinfo,
+			     const struct ftpe_nat_seg *seg,
+			     struct ftpe_nat_rw *rws, unsigned int n)
+{
+	char text[FTPE_NAT_TEXT_MAX];
+	const struct tcphdr *th;
+	struct ftpe_nat_rw tmp;
+	unsigned int i, j;
+	const u8 *data;
+	s32 off = 0;
+	u8 len;
+
+	for (i = 1; i < n; i++) {
+		tmp = rws[i];
+		for (j = i; j && (s32)(rws[j - 1].seq - tmp.seq) > 0; j--)
+			rws[j] = rws[j - 1];
+		rws[j] = tmp;
+	}
+	/* Mangling wants the whole packet linear and writable anyway. */
+	if (skb_ensure_writable(skb, skb->len))
+		goto fail;
+	th = (const struct tcphdr *)(skb->data + protoff);
+	data = skb->data + protoff + th->doff * 4;
+	for (i = 0; i < n; i++) {
+		/* In u32: the segment may cross the sequence numbers' wrap. */
+		u32 at = rws[i].seq - seg->seg_seq;
+
+		if (at > seg->seg_len || rws[i].len > seg->seg_len - at ||
+		    jhash(data + at, rws[i].len, 0) != rws[i].hash)
+			goto fail;
+		if (rws[i].text_len != rws[i].len && !nfct_seqadj(ct))
+			goto fail;
+		if (!rws[i].sent)
+			off += rws[i].text_len - rws[i].len;
+	}
+	for (i = n; i--; ) {
+		len = ftpe_nat_text(ct, &rws[i], text);
+		if (!__nf_nat_mangle_tcp_packet(skb, ct, ctinfo, protoff,
+						rws[i].seq - seg->seg_seq,
+						rws[i].len, text, len, false))
+			goto fail;
+	}
+	if (!ftpe_nat_seqadj(ct, CTINFO2DIR(ctinfo), seg, off))
+		goto fail;
+	/* Each line once, when a segment first carries its rewrite out. */
+	for (i = 0; i < n; i++)
+		if (!rws[i].sent)
+			ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_REWRITTEN);
+	return true;
+fail:
+	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
+	return false;
+}
+
+/*
+ * Keep what the segment just handled leaves for its resends: the kept
+ * rewrites it carried whole, now @sent if it passed, and @seg's new ones
+ * after them all.  The oldest of the others make room: not one the
+ * segment carries, which its next resend must carry out again.
+ */
+static void ftpe_nat_remember(struct ftpe_nat_edit *kept,
+			      const struct ftpe_nat_seg *seg, bool sent)
+{
+	unsigned int i, j = 0, evict;
+	struct ftpe_nat_rw *rw;
+
+	evict = kept->n + seg->n > FTPE_NAT_EDITS ?
+		kept->n + seg->n - FTPE_NAT_EDITS : 0;
+	for (i = 0; i < kept->n; i++) {
+		rw = &kept->rw[i];
+		if (ftpe_nat_covers(seg, rw) == 2) {
+			rw->sent |= sent;
+		} else if (evict) {
+			evict--;
+			continue;
+		}
+		kept->rw[j++] = *rw;
+	}
+	for (i = 0; i < seg->n; i++) {
+		kept->rw[j] = seg->rw[i];
+		kept->rw[j++].sent = sent;
+	}
+	kept->n = j;
+}
+
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-		    const struct ftpe_nat_edit *edit,
-		    struct ftpe_nat_edit *last, bool drop)
+		    const struct ftpe_nat_seg *seg, struct ftpe_nat_edit *kept,
+		    bool drop)
 {
-	if (edit->len) {
-		/* The caller made room before it queued a rewrite. */
-		if (WARN_ON_ONCE(!last))
-			return false;
-		*last = *edit;
-		last->adjusted = false;
-		if (drop || !ftpe_nat_mangle(skb, protoff, ct, ctinfo, last,
-					     edit->seg_seq))
-			return false;
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_REWRITTEN);
-		return true;
-	}
-	switch (ftpe_nat_overlap(last, edit)) {
-	case 0:
+	struct ftpe_nat_rw rws[FTPE_NAT_EDITS];
+	unsigned int i, n = 0;
+	bool ok;
+
+	if (seg->seen)
 		return !drop;
-	case 1:
+	if (seg->partial) {
 		/* Part of a rewritten endpoint cannot be rewritten alike. */
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
-		return false;
-	default:
-		return !drop && ftpe_nat_mangle(skb, protoff, ct, ctinfo, last,
-						edit->seg_seq);
+		drop = true;
 	}
+	for (i = 0; kept && i < kept->n; i++)
+		if (ftpe_nat_covers(seg, &kept->rw[i]) == 2)
+			rws[n++] = kept->rw[i];
+	/* ftpe_nat_room() kept the two within FTPE_NAT_EDITS. */
+	if (WARN_ON_ONCE(n + seg->n > FTPE_NAT_EDITS))
+		return false;
+	memcpy(&rws[n], seg->rw, seg->n * sizeof(*rws));
+	n += seg->n;
+	/* The caller made room before it queued a rewrite. */
+	if (WARN_ON_ONCE(n && !kept))
+		return false;
+	if (!n)
+		return !drop;
+	ok = !drop && ftpe_nat_rewrite(skb, protoff, ct, ctinfo, seg, rws, n);
+	ftpe_nat_remember(kept, seg, ok);
+	return ok;
 }

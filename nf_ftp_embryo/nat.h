@@ -22,21 +22,81 @@ typedef void (*ftpe_expectfn_t)(struct nf_conn *ct,
 #define FTPE_NAT_TEXT_MAX	64
 
 /*
- * The rewrite of one segment, applied once the whole segment has been read
- * (the segment's bytes must not move while lines are handed on).  The
- * caller sets seg_seq/seg_len and zeroes len before reading.
+ * Rewrites a connection keeps for resends, and rewrites one segment may
+ * carry: a segment that names several private endpoints passes once its
+ * resend carries them all, as each pass reads one more (one new pinhole
+ * per segment, helper.c).  One with more never passes (nat.c).
+ */
+#define FTPE_NAT_EDITS		8
+
+/*
+ * The rewrite of one endpoint's text.  The text is made again each time
+ * it is applied (ftpe_nat_format()), from the address the other side
+ * knows, which is the connection's for its life; what it replaces is
+ * kept as a hash, to tell a resend of those bytes from anything else.
+ */
+struct ftpe_nat_rw {
+	u32 seq;		/* first byte replaced */
+	u32 hash;		/* jhash of the bytes replaced */
+	u16 len;		/* bytes replaced */
+	u16 port;		/* the port written */
+	u8 mode;		/* enum ftpe_verb: how it is written, and by whom */
+	char delim;		/* EPRT's delimiter */
+	u8 text_len;		/* bytes written */
+	bool sent;		/* a segment carried it out: seqadj has it */
+};
+
+/*
+ * A connection's rewrites that a resend may carry again (flow->nat_edit),
+ * oldest first.
  */
 struct ftpe_nat_edit {
+	u8 n;
+	struct ftpe_nat_rw rw[FTPE_NAT_EDITS];
+};
+
+/*
+ * The rewrites of one segment, applied once the whole segment has been
+ * read (the segment's bytes must not move while lines are handed on):
+ * the kept ones it resends whole, and those queued while reading it.
+ */
+struct ftpe_nat_seg {
 	u32 seg_seq;		/* sequence number of the segment's first byte */
 	u32 seg_len;		/* its payload length */
-	u32 seq;		/* first byte to replace */
-	u16 len;		/* bytes replaced; 0: no rewrite pending */
-	u8 text_len;
 	u8 dir;			/* enum ip_conntrack_dir of the segment */
-	bool repeat;		/* the segment resends the latest rewrite */
-	bool adjusted;		/* its length change is in seqadj */
-	char text[FTPE_NAT_TEXT_MAX];
+	u8 repeats;		/* kept rewrites it resends whole */
+	u8 n;			/* rewrites queued in rw[] */
+	bool partial;		/* it resends a part of a kept one */
+	bool seen;		/* this box's own output, met again */
+	struct ftpe_nat_rw rw[FTPE_NAT_EDITS];
 };
+
+/* Before reading a segment: @len bytes from @seq, in direction @dir. */
+static inline void ftpe_nat_seg_init(struct ftpe_nat_seg *seg, u32 seq,
+				     u32 len, u8 dir)
+{
+	seg->seg_seq = seq;
+	seg->seg_len = len;
+	seg->dir = dir;
+	seg->repeats = 0;
+	seg->n = 0;
+	seg->partial = false;
+	seg->seen = false;
+}
+
+/* Has the line whose first byte is @line_seq a rewrite queued in @seg? */
+static inline bool ftpe_nat_queued(const struct ftpe_nat_seg *seg,
+				   u32 line_seq)
+{
+	return seg->n && (s32)(seg->rw[seg->n - 1].seq - line_seq) >= 0;
+}
+
+/* Forget the rewrite queued for that line, if any: it is refused. */
+static inline void ftpe_nat_unqueue(struct ftpe_nat_seg *seg, u32 line_seq)
+{
+	if (ftpe_nat_queued(seg, line_seq))
+		seg->n--;
+}
 
 #if IS_ENABLED(CONFIG_NF_NAT)
 
@@ -52,18 +112,18 @@ void ftpe_nat_prepare(struct nf_conn *ct);
 /*
  * Register the expectation for endpoint @ep that @mode's @line (whose first
  * byte has sequence number @line_seq) announces, on a free port, and queue
- * the line's rewrite in @edit when the other side must see another endpoint.
+ * the line's rewrite in @seg when the other side must see another endpoint.
  * Active modes register it inactive (see nat.c).  @expectfn must call
  * ftpe_nat_follow().  Returns the expectation, with the caller's
  * reference, or an ERR_PTR: -EXDEV for an endpoint that is not its
  * announcer's own (the loose parameter's third host), which is not
- * translated, or, counted: -ERANGE when the text is not in this segment or
- * the segment has a rewrite already, -EBUSY when no port is free, -ENOMEM.
+ * translated, or, counted: -ERANGE when the segment cannot take the
+ * rewrite (ftpe_nat_room()), -EBUSY when no port is free, -ENOMEM.
  */
 struct nf_conntrack_expect *
 ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		const char *line, u32 line_seq, ftpe_expectfn_t expectfn,
-		struct ftpe_nat_edit *edit);
+		struct ftpe_nat_seg *seg);
 
 /*
  * Does @ep, announced by a line of @mode (PORT, EPRT; PASV for a 227),
@@ -75,22 +135,24 @@ bool ftpe_nat_private(const struct nf_conn *ct, u8 mode,
 		      const struct ftpe_endpoint *ep);
 
 /*
- * Can @edit still take the rewrite of @ep's text, in the line whose first
+ * Can @seg still take the rewrite of @ep's text, in the line whose first
  * byte has sequence number @line_seq?  Only text inside the segment can be
- * rewritten, and only once per segment.  False is counted (nat_failed).
+ * rewritten, FTPE_NAT_EDITS rewrites at most, kept ones it resends
+ * included, and none in a segment that resends a part of one.  False is
+ * counted (nat_failed).
  */
-bool ftpe_nat_room(const struct nf_conn *ct, const struct ftpe_nat_edit *edit,
+bool ftpe_nat_room(const struct nf_conn *ct, const struct ftpe_nat_seg *seg,
 		   const struct ftpe_endpoint *ep, u32 line_seq);
 
 /*
- * Queue in @edit, which has room for it (ftpe_nat_room()), the rewrite of
+ * Queue in @seg, which has room for it (ftpe_nat_room()), the rewrite of
  * the private endpoint @ep of @mode's @line to the address the other side
  * knows, its port unchanged: for a line that opens no pinhole (refused,
  * unmatched, unsolicited) but must not leave as it was written.
  */
 void ftpe_nat_hide(const struct nf_conn *ct, u8 mode,
 		   const struct ftpe_endpoint *ep, const char *line,
-		   u32 line_seq, struct ftpe_nat_edit *edit);
+		   u32 line_seq, struct ftpe_nat_seg *seg);
 
 /* Set up a data connection's NAT from its expectation (in its expectfn). */
 static inline void ftpe_nat_follow(struct nf_conn *ct,
@@ -103,25 +165,29 @@ static inline void ftpe_nat_follow(struct nf_conn *ct,
 int ftpe_nat_activate(struct nf_conntrack_expect **expp);
 
 /*
- * Before reading a segment (@edit's seg_seq, seg_len and dir set): does it
- * resend @last, the connection's latest rewrite (NULL: none yet)?  Then it
- * has no room for another.
+ * Before reading a segment of @skb (@seg set up by ftpe_nat_seg_init(),
+ * its payload at @dataoff): which of @kept, the connection's rewrites
+ * (NULL: none yet), does it resend, whole or in part?  And is it this
+ * box's own output met again, rewritten already (seg->seen)?  That one is
+ * not to be read or rewritten again, and may pass.
  */
-void ftpe_nat_begin(struct ftpe_nat_edit *edit,
-		    const struct ftpe_nat_edit *last);
+void ftpe_nat_begin(struct ftpe_nat_seg *seg, const struct ftpe_nat_edit *kept,
+		    const struct nf_conn *ct, const struct sk_buff *skb,
+		    unsigned int dataoff);
 
 /*
- * After reading it: apply @edit, the rewrite queued while reading, if any;
- * else repeat @last on a retransmission that carries its bytes again.
- * @last (room the caller made before queuing a rewrite) keeps the latest
- * rewrite, also when the segment is dropped (@drop) or the rewrite fails.
- * Returns whether the segment may pass: false when it is to be dropped,
- * when a rewrite failed or when it carries only a part of @last.
+ * After reading it: apply the rewrites queued in @seg and repeat those of
+ * @kept it resends, once the bytes there are found to be what they
+ * replace.  @kept (room the caller made before queuing a rewrite) keeps
+ * them all, for the next resend, also when the segment is dropped (@drop)
+ * or a rewrite fails.  Returns whether the segment may pass: false when
+ * it is to be dropped, when a rewrite failed, or when it carries only a
+ * part of a kept one or other bytes where one belongs.
  */
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
-		    const struct ftpe_nat_edit *edit,
-		    struct ftpe_nat_edit *last, bool drop);
+		    const struct ftpe_nat_seg *seg, struct ftpe_nat_edit *kept,
+		    bool drop);
 
 #else
 
@@ -137,7 +203,7 @@ static inline void ftpe_nat_prepare(struct nf_conn *ct)
 static inline struct nf_conntrack_expect *
 ftpe_nat_expect(struct nf_conn *ct, u8 mode, const struct ftpe_endpoint *ep,
 		const char *line, u32 line_seq, ftpe_expectfn_t expectfn,
-		struct ftpe_nat_edit *edit)
+		struct ftpe_nat_seg *seg)
 {
 	return ERR_PTR(-EOPNOTSUPP);
 }
@@ -149,7 +215,7 @@ static inline bool ftpe_nat_private(const struct nf_conn *ct, u8 mode,
 }
 
 static inline bool ftpe_nat_room(const struct nf_conn *ct,
-				 const struct ftpe_nat_edit *edit,
+				 const struct ftpe_nat_seg *seg,
 				 const struct ftpe_endpoint *ep, u32 line_seq)
 {
 	return false;
@@ -158,7 +224,7 @@ static inline bool ftpe_nat_room(const struct nf_conn *ct,
 static inline void ftpe_nat_hide(const struct nf_conn *ct, u8 mode,
 				 const struct ftpe_endpoint *ep,
 				 const char *line, u32 line_seq,
-				 struct ftpe_nat_edit *edit)
+				 struct ftpe_nat_seg *seg)
 {
 }
 
@@ -172,16 +238,19 @@ static inline int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	return -EOPNOTSUPP;
 }
 
-static inline void ftpe_nat_begin(struct ftpe_nat_edit *edit,
-				  const struct ftpe_nat_edit *last)
+static inline void ftpe_nat_begin(struct ftpe_nat_seg *seg,
+				  const struct ftpe_nat_edit *kept,
+				  const struct nf_conn *ct,
+				  const struct sk_buff *skb,
+				  unsigned int dataoff)
 {
 }
 
 static inline bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 				  struct nf_conn *ct,
 				  enum ip_conntrack_info ctinfo,
-				  const struct ftpe_nat_edit *edit,
-				  struct ftpe_nat_edit *last, bool drop)
+				  const struct ftpe_nat_seg *seg,
+				  struct ftpe_nat_edit *kept, bool drop)
 {
 	return !drop;
 }

@@ -20,7 +20,8 @@
 # data connection that nothing negotiated dropped, and nothing opens
 # without the helper.  Part 2, ftp_nat.sh's topology (IPv4): act_ct's own
 # NAT, cli masqueraded behind rtr (PORT/EPRT rewritten) and a port forward
-# rtr:2121 -> cli:21 (227 rewritten).
+# rtr:2121 -> cli:21 (227 rewritten), and a PORT met twice, by act_ct
+# and again by conntrack's netfilter hooks, rewritten only once.
 #
 # act_ct attaches helpers since Linux 6.2 (TCA_CT_HELPER_*): on 6.1 only
 # the refusal and what needs no helper are checked.  Debian 12's tc cannot
@@ -361,6 +362,64 @@ rewritten 1 "forward ipv4 PASV" srv "ftp://$PUB4:2121/file.bin" srv $PUB4 \
 	--disable-epsv --no-ftp-skip-pasv-ip
 rewritten 0 "forward ipv4 EPSV" srv "ftp://$PUB4:2121/file.bin" srv $PUB4
 tap "nothing failed to rewrite" test "$(counter nat_failed)" = 0
+
+# twice LINE: what srv's end of a control connection from cli reads of
+# LINE, with "\r\n" spelled out; srv's FTP server is down by then.
+twice() {
+	"$PY" -c '
+import socket, struct, sys
+sys.path.insert(0, sys.argv[1])
+from nsutil import enter
+enter("srv")
+lst = socket.socket()
+lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lst.bind((sys.argv[2], 21))
+lst.listen(1)
+lst.settimeout(10)
+enter("cli")
+c = socket.create_connection((sys.argv[2], 21), 10)
+s, _ = lst.accept()
+c.sendall(sys.argv[3].encode() + b"\r\n")
+s.settimeout(5)
+got = b""
+try:
+    while b"\n" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+except OSError:
+    pass
+print(got.decode(errors="replace").replace("\r", "\\r").replace("\n", "\\n"))
+for end in (c, s):
+    end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    end.close()' "$here" "$WAN4" "$1"
+}
+
+# Conntrack's netfilter hooks on in rtr as well, as any nft rule on ct
+# state turns them on: a packet act_ct has shown the helper meets it again
+# in nf_confirm() on its way out of rtr, rewritten already.  The PORT must
+# reach srv rewritten once, not mangled again at the same offset.  The
+# kernel adjusts such a packet's sequence numbers twice as well, so the
+# connection cannot go on after a rewrite that changes a length: only the
+# line is checked.
+ftpd_down vsftpd
+rtr_rule nft -f - <<-'NFT'
+	table ip twice {
+		chain forward {
+			type filter hook forward priority filter; policy accept;
+			ct state established counter
+		}
+	}
+NFT
+before=$(counter packets)
+got=$(twice "PORT 192,168,124,10,195,80")
+echo "# srv read '$got'; the helper met $(($(counter packets) - before)) packet(s) with data"
+tap "conntrack hooks on too: the PORT reaches srv rewritten once" \
+	test "$got" = 'PORT 198,51,100,1,195,80\r\n'
+tap "conntrack hooks on too: nothing failed to rewrite" \
+	test "$(counter nat_failed)" = 0
+in_ns rtr nft delete table ip twice
 rules_down
 
 echo "# $0: ${SECONDS}s"

@@ -8,7 +8,8 @@ srv 198.51.100.2 outside, rtr:2121 forwarded to cli:21), the helper
 attached on rtr, nothing listening on port 21.  One process plays both
 ends, switching namespaces with setns(2), and reads rtr's statistics.
 Prints TAP lines.  Usage: ftp_nat_fail.py CASE...  (CASEs: split, resend,
-random, burst, nofree; nofree needs the module loaded with min_port=65535).
+random, burst, twoport, two227, rejoin, rejoin_tlp, nofree; nofree needs
+the module loaded with min_port=65535).
 
   split   PORT split so that the first segment ends at every interesting
           place, its digits starting in the first: the server must read
@@ -23,10 +24,23 @@ random, burst, nofree; nofree needs the module loaded with min_port=65535).
   resend  the rewritten PORT is lost after the router (srv drops the
           first): the client's retransmission is rewritten alike, and the
           lines after it stay in step.
+  twoport PORT a and PORT b in one segment, both naming cli: the
+          first pass reads PORT a and is dropped at PORT b (one pinhole per
+          segment); the resend, which carries PORT a again, must pass with
+          both rewritten, and the data connection to b must get through.
+  two227  the inside server behind the port forward answers two PASV
+          with two 227 in one segment: the first, to a superseded PASV,
+          opens nothing but is rewritten, the second opens the pinhole.
+  rejoin  PORT a passes rewritten and is lost after the router, EPRT b is
+          lost before it: the client's resend (tail loss probes off)
+          carries both, PORT a's rewrite to repeat and EPRT b's to make,
+          and must pass, the lines after it in step.
+  rejoin_tlp  the same with tail loss probes: EPRT b's resend passes
+          first, and seqadj's one correction misplaces what came before
+          it; PORT a arrives cut, but must not leak.
 
-For split, resend, random and nofree, tcpdump records srv's side of the router:
-no packet, and no reassembled stream, may contain 192.168.124 in any
-spelling.
+For all but burst, tcpdump records srv's side of the router: no packet,
+and no reassembled stream, may contain 192.168.124 in any spelling.
 """
 import os
 import struct
@@ -111,6 +125,52 @@ def announced(line):
         return ".".join(f[:4]), int(f[4]) * 256 + int(f[5])
     except (IndexError, ValueError, UnicodeDecodeError):
         return None
+
+
+def passive(line):
+    """(address, port) of a 227 line, or None."""
+    try:
+        f = line.decode().split("(", 1)[1].split(")", 1)[0].split(",")
+        return ".".join(f[:4]), int(f[4]) * 256 + int(f[5])
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def lines_from(sock, n, timeout=RESEND_WAIT):
+    """The next @n lines @sock reads (fewer if they do not come)."""
+    buf = b""
+    end = time.monotonic() + timeout
+    try:
+        while buf.count(b"\r\n") < n:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    return buf.split(b"\r\n")[:n]
+
+
+def data_through(ns, addr, port, data_lst):
+    """A data connection from @ns to @addr:@port reaches @data_lst."""
+    try:
+        enter(ns)
+        d = socket.create_connection((addr, port), 5)
+        d.sendall(b"data")
+        d.shutdown(socket.SHUT_WR)
+        a, _ = data_lst.accept()
+        a.settimeout(5)
+        ok = a.recv(16) == b"data"
+        a.close()
+        d.close()
+        return ok
+    except OSError as e:
+        print(f"#   data connection: {e}")
+        return False
 
 
 def no_pinhole():
@@ -273,6 +333,183 @@ def resend(lst):
         "\n".join(expectations()))
 
 
+def counted(before):
+    after = stats()
+    print("#  " + "".join(f" {k} +{after[k] - before[k]}" for k in
+                          ("segments_retransmitted", "nat_rewritten",
+                           "nat_failed", "expect_created")))
+
+
+def twoport(lst):
+    """PORT a and PORT b, both naming cli, in one segment."""
+    name = "PORT a, PORT b in one segment"
+    before = stats()
+    pa, pb = next_port(), next_port()
+    data_lst = listener("cli", CLI, pb)
+    ctl = Ctl(lst, "cli", SRV, 21)
+    ctl.c.sendall(f"PORT {hostport(CLI, pa)}\r\n"
+                  f"PORT {hostport(CLI, pb)}\r\n".encode())
+    got = [ctl.line(), ctl.line()]
+    eps = [announced(g) if g else None for g in got]
+    tap(f"{name}: the server reads both, rewritten",
+        all(ep and ep[0] == PUB for ep in eps) and eps[1][1] >= 1024,
+        f"server read {got!r}")
+    ok = False
+    if eps[1] and eps[1][0] == PUB:
+        ctl.rep(b"200 PORT command successful.\r\n" * 2)
+        ctl.c.sendall(b"RETR file\r\n")
+        ok = ctl.line() == b"RETR file"
+        ok = ok and data_through("srv", PUB, eps[1][1], data_lst)
+        ctl.rep(b"150 Opening data connection.\r\n"
+                b"226 Transfer complete.\r\n")
+    tap(f"{name}: the transfer to the second gets through", ok)
+    tap(f"{name}: its pinhole closed at the transfer's end", no_pinhole(),
+        "\n".join(expectations()))
+    ctl.close()
+    data_lst.close()
+    counted(before)
+
+
+def two227():
+    """A superseded PASV's 227 and the real one in one segment, from the
+    inside server behind the port forward."""
+    name = "227, 227 in one segment"
+    lst = listener("cli", CLI, 21)
+    before = stats()
+    pa, pb = next_port(), next_port()
+    data_lst = listener("cli", CLI, pb)
+    ctl = Ctl(lst, "srv", PUB, 2121)
+    ctl.c.sendall(b"PASV\r\nPASV\r\n")
+    asked = [ctl.line(), ctl.line()]
+    ctl.s.sendall(f"227 Entering Passive Mode ({hostport(CLI, pa)}).\r\n"
+                  f"227 Entering Passive Mode ({hostport(CLI, pb)}).\r\n"
+                  .encode())
+    got = lines_from(ctl.c, 2)
+    eps = [passive(g) for g in got] + [None, None]
+    tap(f"{name}: the client reads both, rewritten",
+        asked == [b"PASV"] * 2 and len(got) == 2 and
+        all(ep and ep[0] == PUB for ep in eps[:2]),
+        f"server read {asked!r}, client read {got!r}")
+    ok = False
+    if eps[1] and eps[1][0] == PUB:
+        ctl.c.sendall(b"RETR file\r\n")
+        ok = ctl.line() == b"RETR file"
+        ok = ok and data_through("srv", PUB, eps[1][1], data_lst)
+        ctl.s.sendall(b"150 Opening data connection.\r\n"
+                      b"226 Transfer complete.\r\n")
+        ok = ok and len(lines_from(ctl.c, 2, 5)) == 2
+    tap(f"{name}: the transfer to the second gets through", ok)
+    tap(f"{name}: its pinhole closed at the transfer's end", no_pinhole(),
+        "\n".join(expectations()))
+    ctl.close()
+    data_lst.close()
+    lst.close()
+    counted(before)
+
+
+def eprt_ep(line):
+    """(address, port) of an EPRT |1| line, or None."""
+    try:
+        f = line.decode().split(" ", 1)[1].split("|")
+        return (f[2], int(f[3])) if f[1] == "1" else None
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def nft_once(ns, table, hook, prio, match):
+    """A table in @ns that drops the first packet to port 21 matching
+    @match from each address."""
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], check=True,
+                   input=f"""
+        table ip {table} {{
+            set once {{ type ipv4_addr; flags dynamic; }}
+            chain c {{
+                type filter hook {hook} priority {prio}; policy accept;
+                tcp dport 21 {match} ip saddr != @once add @once {{ ip saddr }} drop
+            }}
+        }}""".encode())
+
+
+def early_retrans(value):
+    """Set cli's net.ipv4.tcp_early_retrans; returns the old value."""
+    enter("cli")
+    path = "/proc/sys/net/ipv4/tcp_early_retrans"
+    with open(path) as f:
+        old = f.read().strip()
+    with open(path, "w") as f:
+        f.write(str(value))
+    return old
+
+
+def rejoin(lst, tlp):
+    """PORT a passes the router, rewritten, and srv drops it; EPRT b,
+    sent next, is dropped in rtr before conntrack sees it.  Without tail
+    loss probes (@tlp false) the client's retransmission joins the two:
+    PORT a's rewrite repeated, EPRT b's new, both length changes in the
+    one correction seqadj keeps at the segment's start.  With them, EPRT
+    b is resent first, alone, and rewritten, which moves seqadj's one
+    correction there: srv's acknowledgment of what came before PORT a
+    reaches the client moved by PORT a's length change, which it precedes
+    (a limit of seqadj), and the client resends PORT a cut.  It must not
+    leave with the inside address (the capture); nothing else is
+    checked."""
+    name = "PORT lost after the router, EPRT before it"
+    if tlp:
+        name += ", tail loss probe"
+    old = early_retrans(3 if tlp else 0)
+    nft_once("srv", "lossy", "input", "filter", "@ih,0,32 0x504f5254")
+    nft_once("rtr", "early", "prerouting", "raw", "@ih,0,32 0x45505254")
+    before = stats()
+    pa, pb = next_port(), next_port()
+    data_lst = listener("cli", CLI, pb)
+    ctl = Ctl(lst, "cli", SRV, 21)
+    ctl.c.sendall(f"PORT {hostport(CLI, pa)}\r\n".encode())
+    time.sleep(0.05)
+    ctl.c.sendall(f"EPRT |1|{CLI}|{pb}|\r\n".encode())
+    got = [ctl.line(), ctl.line()]
+    ea = announced(got[0]) if got[0] else None
+    eb = eprt_ep(got[1]) if got[1] else None
+    if tlp:
+        print(f"#   {name}: server read {got!r}")
+        ctl.close()
+        data_lst.close()
+        early_retrans(old)
+        for ns, table in (("srv", "lossy"), ("rtr", "early")):
+            subprocess.run(["ip", "netns", "exec", ns, "nft", "delete",
+                            "table", "ip", table], check=True)
+        counted(before)
+        return
+    tap(f"{name}: the server reads both, rewritten",
+        ea == (PUB, pa) and eb is not None and eb[0] == PUB and
+        eb[1] >= 1024, f"server read {got!r}")
+    ok = eb is not None and eb[0] == PUB
+    ctl.rep(b"200 ok\r\n" * 2)
+    for cmd in (b"NOOP", b"TYPE I"):
+        ctl.c.sendall(cmd + b"\r\n")
+        line = ctl.line(5)
+        ok = ok and line == cmd
+        if line != cmd:
+            print(f"#   sent {cmd!r}, server read {line!r}")
+        ctl.rep(b"200 ok\r\n")
+    if ok:
+        ctl.c.sendall(b"RETR file\r\n")
+        ok = ctl.line(5) == b"RETR file"
+        ok = ok and data_through("srv", PUB, eb[1], data_lst)
+        ctl.rep(b"150 Opening data connection.\r\n"
+                b"226 Transfer complete.\r\n")
+    tap(f"{name}: the lines after them stay in step, the transfer "
+        "gets through", ok)
+    tap(f"{name}: its pinhole closed at the transfer's end", no_pinhole(),
+        "\n".join(expectations()))
+    ctl.close()
+    data_lst.close()
+    early_retrans(old)
+    for ns, table in (("srv", "lossy"), ("rtr", "early")):
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table",
+                        "ip", table], check=True)
+    counted(before)
+
+
 def random_port(lst):
     """The announced port is held by another connection's pinhole."""
     got = []
@@ -354,7 +591,8 @@ def nofree(lst):
 def main(cases):
     lst = listener("srv", SRV, 21)
     cap = None
-    if set(cases) & {"split", "random", "nofree", "resend"}:
+    if set(cases) & {"split", "random", "nofree", "resend", "twoport",
+                     "two227", "rejoin", "rejoin_tlp"}:
         cap = Capture(os.environ.get("NFE_TMP", "/tmp") + f"/nat_fail_{os.getpid()}.pcap")
     for c in cases:
         if c == "split":
@@ -367,10 +605,23 @@ def main(cases):
             nofree(lst)
         elif c == "resend":
             resend(lst)
+        elif c == "twoport":
+            twoport(lst)
+        elif c == "two227":
+            two227()
+        elif c == "rejoin":
+            rejoin(lst, False)
+        elif c == "rejoin_tlp":
+            rejoin(lst, True)
         else:
             raise SystemExit(f"unknown case {c}")
     if cap:
         cap.stop()
+        if "rejoin" in cases:
+            joined = any(b"PORT" in p and b"EPRT" in p
+                         for _, _, p in cap.payloads())
+            print(f"# rejoin: a resend carried PORT and EPRT together: "
+                  f"{'yes' if joined else 'no'}")
         leaks = cap.leaks()
         tap(f"capture ({' '.join(cases)}): no 192.168.124 leaves the router",
             not leaks, "\n".join(leaks[:6]))

@@ -3,8 +3,11 @@
 # NAT that cannot rewrite fails closed, and costs bounded work
 # (ftp_nat_fail.py): a PORT split so that its digits start in an earlier
 # segment, a rewritten PORT lost after the router, a PORT whose port another
-# pinhole holds, a PORT when no port is free, and one segment of hundreds
-# of PORT lines. The private address
+# pinhole holds, a PORT when no port is free, one segment of hundreds
+# of PORT lines, and two announcements in one segment (PORT, PORT from the
+# masqueraded client; 227, 227 from the port-forwarded server; a resend
+# that joins a PORT rewritten before and an EPRT never read), which must
+# pass, all rewritten. The private address
 # never reaches the outside, in a packet or in the reassembled stream.
 #
 #   cli c0 ---------- r0 rtr r1 ---------- s0 srv
@@ -81,7 +84,7 @@ rules
 helper_rule -A
 echo "# helper $HELPER on $(uname -r)"
 
-cases split resend random burst
+cases split resend random burst twoport two227 rejoin rejoin_tlp
 reload min_port=65535
 cases nofree
 
