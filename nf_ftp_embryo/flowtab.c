@@ -41,6 +41,29 @@ static struct ftpe_flow __rcu **ftpe_ct_slot(const struct nf_conn *ct)
 	return d ? &d->flow : NULL;
 }
 
+void ftpe_ct_cut(const struct nf_conn *ct, enum ip_conntrack_dir dir, u32 seq)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
+
+	if (!d)
+		return;
+	WRITE_ONCE(d->cut_seq[dir], seq);
+	WRITE_ONCE(d->cut[dir], true);
+}
+
+bool ftpe_ct_cut_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+			u32 seq)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
+
+	if (!d || !READ_ONCE(d->cut[dir]))
+		return false;
+	if ((s32)(seq - READ_ONCE(d->cut_seq[dir])) > 0)
+		return true;
+	WRITE_ONCE(d->cut[dir], false);
+	return false;
+}
+
 /* A new record reads on where a reclaimed one left off, if one did. */
 static void ftpe_flow_resume(struct ftpe_flow *flow)
 {

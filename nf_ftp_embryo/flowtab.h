@@ -120,6 +120,12 @@ struct ftpe_ct_data {
 	 */
 	u32 resume_seq[IP_CT_DIR_MAX];
 	bool resume;
+	/*
+	 * Translated, with no record to hold it: where a line that may
+	 * announce an endpoint was cut by its segment's end (ftpe_ct_cut()).
+	 */
+	bool cut[IP_CT_DIR_MAX];
+	u32 cut_seq[IP_CT_DIR_MAX];
 };
 
 /* How often a namespace holding records looks for orphans. */
@@ -150,6 +156,23 @@ static inline bool ftpe_ct_is_ours(const struct nf_conn *ct)
 	helper = rcu_dereference(help->helper);
 	return helper && helper->me == THIS_MODULE;
 }
+
+/*
+ * Translated, with no record to read it: the line that starts at @seq in
+ * @dir, which may announce an endpoint, is cut by its segment's end and
+ * dropped.  What a later segment brings after @seq may be its rest, which
+ * no reader could tell from a line start: ftpe_ct_cut_beyond() holds it
+ * back until a segment brings the line whole from its start.  Unlocked:
+ * each direction's fields are written by its own segments.
+ */
+void ftpe_ct_cut(const struct nf_conn *ct, enum ip_conntrack_dir dir, u32 seq);
+
+/*
+ * Does a segment of @dir starting at @seq lie beyond such a cut line?  One
+ * starting at or before it ends the wait.
+ */
+bool ftpe_ct_cut_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+			u32 seq);
 
 /*
  * @ct's record, if any.  Only for a conntrack known to be ours (a helper

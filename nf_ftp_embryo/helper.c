@@ -424,12 +424,13 @@ static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
  * a line that cannot be read whole, which then never leaves as it is.
  */
 static bool ftpe_nat_announces(enum ip_conntrack_dir dir, const char *p,
-			       unsigned int n)
+			       unsigned int n, bool cut)
 {
+	/* Cut in its first bytes, it may still become one. */
 	if (dir == IP_CT_DIR_REPLY)
-		return n >= 3 && !strncmp(p, "227", 3);
-	return n >= 5 &&
-	       (!strncasecmp(p, "PORT ", 5) || !strncasecmp(p, "EPRT ", 5));
+		return (n >= 3 || cut) && !strncmp(p, "227", min(n, 3U));
+	return (n >= 5 || cut) && (!strncasecmp(p, "PORT ", min(n, 5U)) ||
+				   !strncasecmp(p, "EPRT ", min(n, 5U)));
 }
 
 /* NAT: the line cannot be rewritten (the caller refuses it). */
@@ -487,7 +488,7 @@ static void ftpe_command(void *ctx, const char *line, unsigned int len,
 		 * Translated, its endpoint cannot leave as it is either,
 		 * wherever in the line it is, parsed or not.
 		 */
-		if (pk->nat && ftpe_nat_announces(pk->dir, line, len)) {
+		if (pk->nat && ftpe_nat_announces(pk->dir, line, len, false)) {
 			ftpe_nat_unreadable(pk);
 			ftpe_stop(pk);
 			return;
@@ -612,7 +613,7 @@ static void ftpe_reply(void *ctx, const char *line, unsigned int len,
 	 */
 	if (pk->nat) {
 		if (lflags & FTPE_LINE_TRUNCATED) {
-			if (ftpe_nat_announces(pk->dir, line, len)) {
+			if (ftpe_nat_announces(pk->dir, line, len, false)) {
 				ftpe_nat_unreadable(pk);
 				goto refuse;
 			}
@@ -696,7 +697,7 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
 	if (!n || !p)
 		return false;
 	if (dir == IP_CT_DIR_ORIGINAL) {
-		if (!ftpe_nat_announces(dir, p, n))
+		if (!ftpe_nat_announces(dir, p, n, false))
 			return false;
 		for (i = 5; i < n; i++)
 			if (p[i] != ' ')
@@ -704,7 +705,7 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
 		return false;
 	}
 	/* Any 227 may name the server's address (ftpe_reply()). */
-	if (ftpe_nat_announces(dir, p, n))
+	if (ftpe_nat_announces(dir, p, n, false))
 		return true;
 	/* A 229 names a port, rewritten only in the one answering EPSV. */
 	return n >= 5 && p[3] == ' ' && !strncmp(p, "229", 3) &&
@@ -717,13 +718,14 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
  * be rewritten without one, so a segment that may carry an endpoint to
  * rewrite is dropped (counted in nat_failed) and read from the resend, by
  * a record with luck.  A cheap look at the lines that start in it, whole
- * or cut by its end: with no stream to tell where a line cut by an earlier
- * segment began, the rest of one passes.
+ * or cut by its end.  With no stream to tell where a line begun in an
+ * earlier segment ends, one that may announce is dropped from its start
+ * on, and so is what follows it (ftpe_ct_cut()) until it comes whole.
  */
 static unsigned int ftpe_nat_unread(const struct sk_buff *skb,
 				    unsigned int dataoff, unsigned int datalen,
 				    const struct nf_conn *ct,
-				    enum ip_conntrack_dir dir)
+				    enum ip_conntrack_dir dir, u32 seq)
 {
 	char buf[FTPE_LINE_MAX + 2];
 	unsigned int off = 0, n, len;
@@ -741,19 +743,24 @@ static unsigned int ftpe_nat_unread(const struct sk_buff *skb,
 			break;
 		nl = memchr(p, '\n', n);
 		len = nl ? nl - p : n;
-		off += nl ? len + 1 : n;
 		/* The rest of an overlong line: it started in a window read. */
 		if (skip) {
+			off += nl ? len + 1 : n;
 			skip = !nl;
 			continue;
 		}
 		/* Overlong, or cut by the segment's end: not readable whole. */
 		if (!nl) {
-			if (ftpe_nat_announces(dir, p, n))
+			if (ftpe_nat_announces(dir, p, n, off + n == datalen)) {
+				/* Its rest, if it goes on, waits for it. */
+				ftpe_ct_cut(ct, dir, seq + off);
 				goto drop;
+			}
+			off += n;
 			skip = true;
 			continue;
 		}
+		off += len + 1;
 		if (dir == IP_CT_DIR_ORIGINAL) {
 			verb = ftpe_parse_command(p, len, &ep);
 			if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
@@ -782,6 +789,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	struct ftpe_flow *flow;
 	struct tcphdr _th;
 	bool fin, rst;
+	u32 seq;
 	struct ftpe_pkt pk;
 
 	/* Extensions can only be added before the conntrack is confirmed. */
@@ -803,18 +811,24 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	/* A NAT rewrite may move the skb's head, and @th with it. */
 	fin = th->fin;
 	rst = th->rst;
+	seq = ntohl(th->seq);
 	datalen = skb->len > dataoff ? skb->len - dataoff : 0;
 
 	/* Bare ACKs, the bulk of a control connection, cost no lookup. */
 	if (!datalen && !fin && !rst)
 		return NF_ACCEPT;
+	/* Translated: the rest of a line cut where no record held it. */
+	if (datalen && ftpe_nat_wanted(ct) && ftpe_ct_cut_beyond(ct, dir, seq)) {
+		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
+		return NF_DROP;
+	}
 	flow = datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow)) {
 		if (PTR_ERR(flow) == -ENOSPC)
 			ftpe_stat_inc(net, FTPE_STAT_TABLE_FULL);
 		else if (PTR_ERR(flow) == -ENOMEM)
 			ftpe_stat_inc(net, FTPE_STAT_NOMEM);
-		return ftpe_nat_unread(skb, dataoff, datalen, ct, dir);
+		return ftpe_nat_unread(skb, dataoff, datalen, ct, dir, seq);
 	}
 	fnet = ftpe_net(net);
 	ftpe_count(fnet, FTPE_STAT_PACKETS);
@@ -825,7 +839,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		spin_unlock_bh(&flow->lock);
 		flow = ftpe_flow_get(ct);
 		if (IS_ERR(flow))
-			return ftpe_nat_unread(skb, dataoff, datalen, ct, dir);
+			return ftpe_nat_unread(skb, dataoff, datalen, ct, dir, seq);
 		spin_lock_bh(&flow->lock);
 	}
 	if (flow->dead)
@@ -840,7 +854,6 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 							      ftpe_reply;
 		struct ftpe_stream *s = &flow->stream[dir];
 		bool nat = ftpe_nat_wanted(ct);
-		u32 seq = ntohl(th->seq);
 		unsigned int ev;
 		u32 from;
 
@@ -865,12 +878,17 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.created = false;
 		pk.drop = false;
 		ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
-		if (nat)
-			ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
-				       dataoff);
-		/* Its own output met again: read and rewritten already. */
-		if (pk.edit.seen)
+		switch (nat ? ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
+					     dataoff, from) : FTPE_NAT_READ) {
+		case FTPE_NAT_READ:
+			break;
+		case FTPE_NAT_PASS:
 			goto passed;
+		case FTPE_NAT_DROP:
+			ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
+			verdict = NF_DROP;
+			goto out;
+		}
 		ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen,
 				      ftpe_skb_read, fn, &pk);
 		ftpe_count_stream(fnet, ev);

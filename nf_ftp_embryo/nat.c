@@ -90,7 +90,8 @@
  * again as the packet leaves, when conntrack's netfilter hooks are on as
  * well; Open vSwitch may recirculate a packet.  The second time its
  * rewrites are in place: ftpe_nat_begin() sees that, and the segment
- * passes unread and untouched, never mangled twice.  (The kernel then
+ * passes unread and untouched, never mangled twice, if it brings no byte
+ * the stream has not read (one that does was not sent by this box).  (The kernel then
  * adjusts its sequence numbers twice, which no helper can undo: such a
  * connection breaks after the first rewrite that changes a length.)  A
  * loopback skb meets the helper on its way in as well as out; only the
@@ -411,11 +412,13 @@ static unsigned int ftpe_nat_onward(const struct ftpe_nat_edit *kept,
  * a segment starting where it did the first time is recognised: one whose
  * sequence number the kernel has adjusted since is not, and as its bytes
  * then hash as nothing kept, it is dropped rather than mangled again.
+ * Returns how much longer the rewrites made it (0 if they made it no
+ * longer), or a negative number if it is not such a segment.
  */
-static bool ftpe_nat_seen(const struct ftpe_nat_seg *seg,
-			  const struct ftpe_nat_edit *kept,
-			  const struct nf_conn *ct, const struct sk_buff *skb,
-			  unsigned int dataoff)
+static s64 ftpe_nat_seen(const struct ftpe_nat_seg *seg,
+			 const struct ftpe_nat_edit *kept,
+			 const struct nf_conn *ct, const struct sk_buff *skb,
+			 unsigned int dataoff)
 {
 	char text[FTPE_NAT_TEXT_MAX], buf[FTPE_NAT_TEXT_MAX];
 	const struct ftpe_nat_rw *order[FTPE_NAT_EDITS];
@@ -428,33 +431,58 @@ static bool ftpe_nat_seen(const struct ftpe_nat_seg *seg,
 	for (i = 0; i < n; i++) {
 		/* One cut by the segment's start: not a segment of ours. */
 		if ((s32)(order[i]->seq - seg->seg_seq) < 0)
-			return false;
+			return -1;
 		at = (s64)(order[i]->seq - seg->seg_seq) + moved;
 		if (at >= seg->seg_len)
 			break;
 		len = ftpe_nat_text(ct, order[i], text);
 		if (at < 0 || at + len > seg->seg_len)
-			return false;
+			return -1;
 		p = skb_header_pointer(skb, dataoff + at, len, buf);
 		if (!p || memcmp(p, text, len))
-			return false;
+			return -1;
 		moved += len - order[i]->len;
 	}
-	return i > 0;
+	return i ? moved : -1;
 }
 
-void ftpe_nat_begin(struct ftpe_nat_seg *seg, const struct ftpe_nat_edit *kept,
-		    const struct nf_conn *ct, const struct sk_buff *skb,
-		    unsigned int dataoff)
+/* Does @seg start before the end of a rewrite @kept made room by dropping? */
+static bool ftpe_nat_lost(struct ftpe_nat_edit *kept,
+			  const struct ftpe_nat_seg *seg)
+{
+	u8 bit = BIT(seg->dir);
+	s32 d;
+
+	if (!(kept->lost & bit))
+		return false;
+	d = seg->seg_seq - kept->lost_to[seg->dir];
+	/* Far behind the stream: forgotten before the numbers come round. */
+	if (d > SZ_1G)
+		kept->lost &= ~bit;
+	return d < 0;
+}
+
+enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
+				   struct ftpe_nat_edit *kept,
+				   const struct nf_conn *ct,
+				   const struct sk_buff *skb,
+				   unsigned int dataoff, u32 read_to)
 {
 	unsigned int i;
+	s64 moved;
 
 	if (!kept)
-		return;
-	if (ftpe_nat_seen(seg, kept, ct, skb, dataoff)) {
-		seg->seen = true;
-		return;
+		return FTPE_NAT_READ;
+	moved = ftpe_nat_seen(seg, kept, ct, skb, dataoff);
+	if (moved >= 0) {
+		/* Its bytes as first sent end at or before @read_to. */
+		if ((s32)(seg->seg_seq + (u32)(seg->seg_len - moved) -
+			  read_to) <= 0)
+			return FTPE_NAT_PASS;
+		goto drop;
 	}
+	if (ftpe_nat_lost(kept, seg))
+		goto drop;
 	for (i = 0; i < kept->n; i++) {
 		switch (ftpe_nat_covers(seg, &kept->rw[i])) {
 		case 2:
@@ -465,6 +493,10 @@ void ftpe_nat_begin(struct ftpe_nat_seg *seg, const struct ftpe_nat_edit *kept,
 			break;
 		}
 	}
+	return FTPE_NAT_READ;
+drop:
+	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
+	return FTPE_NAT_DROP;
 }
 
 /*
@@ -567,6 +599,18 @@ fail:
 	return false;
 }
 
+/* @rw makes room: a resend of its bytes can no longer be rewritten. */
+static void ftpe_nat_forget(struct ftpe_nat_edit *kept,
+			    const struct ftpe_nat_rw *rw)
+{
+	enum ip_conntrack_dir dir = ftpe_nat_dir(rw->mode);
+	u32 end = rw->seq + rw->len;
+
+	if (!(kept->lost & BIT(dir)) || after(end, kept->lost_to[dir]))
+		kept->lost_to[dir] = end;
+	kept->lost |= BIT(dir);
+}
+
 /*
  * Keep what the segment just handled leaves for its resends: the kept
  * rewrites it carried whole, now @sent if it passed, and @seg's new ones
@@ -587,6 +631,7 @@ static void ftpe_nat_remember(struct ftpe_nat_edit *kept,
 			rw->sent |= sent;
 		} else if (evict) {
 			evict--;
+			ftpe_nat_forget(kept, rw);
 			continue;
 		}
 		kept->rw[j++] = *rw;
@@ -607,8 +652,6 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 	unsigned int i, n = 0;
 	bool ok;
 
-	if (seg->seen)
-		return !drop;
 	if (seg->partial) {
 		/* Part of a rewritten endpoint cannot be rewritten alike. */
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);

@@ -52,6 +52,13 @@ struct ftpe_nat_rw {
  */
 struct ftpe_nat_edit {
 	u8 n;
+	/*
+	 * Bit per direction: a rewrite had to make room, and lost_to[] is
+	 * where the newest one so dropped ended.  A resend from before it
+	 * would carry its bytes unrewritten (ftpe_nat_begin()).
+	 */
+	u8 lost;
+	u32 lost_to[IP_CT_DIR_MAX];
 	struct ftpe_nat_rw rw[FTPE_NAT_EDITS];
 };
 
@@ -67,7 +74,6 @@ struct ftpe_nat_seg {
 	u8 repeats;		/* kept rewrites it resends whole */
 	u8 n;			/* rewrites queued in rw[] */
 	bool partial;		/* it resends a part of a kept one */
-	bool seen;		/* this box's own output, met again */
 	struct ftpe_nat_rw rw[FTPE_NAT_EDITS];
 };
 
@@ -81,7 +87,6 @@ static inline void ftpe_nat_seg_init(struct ftpe_nat_seg *seg, u32 seq,
 	seg->repeats = 0;
 	seg->n = 0;
 	seg->partial = false;
-	seg->seen = false;
 }
 
 /* Has the line whose first byte is @line_seq a rewrite queued in @seg? */
@@ -164,16 +169,29 @@ static inline void ftpe_nat_follow(struct nf_conn *ct,
 /* Open an active mode's reserved pinhole; may replace *@expp.  0 or -errno. */
 int ftpe_nat_activate(struct nf_conntrack_expect **expp);
 
+/* What ftpe_nat_begin() makes of a segment. */
+enum ftpe_nat_start {
+	FTPE_NAT_READ,		/* read it, then ftpe_nat_apply() */
+	FTPE_NAT_PASS,		/* this box's own output met again: pass it */
+	FTPE_NAT_DROP,		/* drop it unread (counted in nat_failed) */
+};
+
 /*
  * Before reading a segment of @skb (@seg set up by ftpe_nat_seg_init(),
- * its payload at @dataoff): which of @kept, the connection's rewrites
- * (NULL: none yet), does it resend, whole or in part?  And is it this
- * box's own output met again, rewritten already (seg->seen)?  That one is
- * not to be read or rewritten again, and may pass.
+ * its payload at @dataoff; @read_to the first byte of its direction the
+ * stream has not read): which of @kept, the connection's rewrites (NULL:
+ * none yet), does it resend, whole or in part?  A segment that is this
+ * box's own output met again, rewritten already and bringing nothing
+ * unread, passes, neither read nor rewritten again.  One that starts like
+ * that but goes on beyond @read_to is not one this box sent, and one that
+ * resends the bytes of a rewrite no longer kept cannot be rewritten: both
+ * are dropped.
  */
-void ftpe_nat_begin(struct ftpe_nat_seg *seg, const struct ftpe_nat_edit *kept,
-		    const struct nf_conn *ct, const struct sk_buff *skb,
-		    unsigned int dataoff);
+enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
+				   struct ftpe_nat_edit *kept,
+				   const struct nf_conn *ct,
+				   const struct sk_buff *skb,
+				   unsigned int dataoff, u32 read_to);
 
 /*
  * After reading it: apply the rewrites queued in @seg and repeat those of
@@ -238,12 +256,12 @@ static inline int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 	return -EOPNOTSUPP;
 }
 
-static inline void ftpe_nat_begin(struct ftpe_nat_seg *seg,
-				  const struct ftpe_nat_edit *kept,
-				  const struct nf_conn *ct,
-				  const struct sk_buff *skb,
-				  unsigned int dataoff)
+static inline enum ftpe_nat_start
+ftpe_nat_begin(struct ftpe_nat_seg *seg, struct ftpe_nat_edit *kept,
+	       const struct nf_conn *ct, const struct sk_buff *skb,
+	       unsigned int dataoff, u32 read_to)
 {
+	return FTPE_NAT_READ;
 }
 
 static inline bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,

@@ -21,12 +21,12 @@ import struct
 import sys
 import time
 
-from nsutil import Ports, Tap, enter, expectations, rtr_read, stats, wait_until
+from nsutil import (Frames, Ports, Tap, enter, expectations, rtr_read, stats,
+                    wait_until)
 from scripted import CLI4, SRV4, Ctl, Listener, recv_exact
 
 LOOSE = sys.argv[1] == "--loose"
 MAX_FLOWS = 0 if LOOSE else int(sys.argv[1])
-ETH_P_ALL = 0x0003
 THIRD_CLI4, THIRD_CLI6, THIRD_SRV4 = "10.0.1.3", "fd00:1::3", "10.0.2.3"
 DROP_WAIT = 1.0         # seconds a dropped SYN is given before "refused"
 
@@ -418,65 +418,11 @@ def conn_flood(lst):
     ctl.close()
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-class Sniffer:
-    """Frames leaving srv's s0, to replay with a different payload."""
-
-    def __init__(self):
-        enter("srv")
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
-                                  socket.htons(ETH_P_ALL))
-        self.sock.bind(("s0", 0))
-        self.sock.settimeout(3)
-
-    def find(self, prefix):
-        """The IPv4 frame from srv:21 whose payload starts with prefix."""
-        while True:
-            frame, addr = self.sock.recvfrom(65536)
-            if addr[2] != socket.PACKET_OUTGOING or len(frame) < 54:
-                continue
-            if frame[12:14] != b"\x08\x00" or frame[23] != 6:
-                continue
-            ihl = (frame[14] & 15) * 4
-            tcp = 14 + ihl
-            doff = (frame[tcp + 12] >> 4) * 4
-            if struct.unpack("!H", frame[tcp:tcp + 2])[0] != 21:
-                continue
-            if frame[tcp + doff:].startswith(prefix):
-                return frame, tcp, doff
-
-    def send(self, frame, tcp, doff, payload, seq_add=0):
-        """frame with its TCP payload replaced and seq moved by seq_add."""
-        ip = bytearray(frame[14:tcp])
-        th = bytearray(frame[tcp:tcp + doff])
-        total = len(ip) + len(th) + len(payload)
-        struct.pack_into("!H", ip, 2, total)
-        struct.pack_into("!H", ip, 10, 0)
-        struct.pack_into("!H", ip, 10, checksum(bytes(ip)))
-        seq = (struct.unpack_from("!I", th, 4)[0] + seq_add) & 0xffffffff
-        struct.pack_into("!I", th, 4, seq)
-        struct.pack_into("!H", th, 16, 0)
-        pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(th) + len(payload))
-        struct.pack_into("!H", th, 16, checksum(bytes(pseudo + th) + payload))
-        self.sock.send(frame[:14] + bytes(ip) + bytes(th) + payload)
-
-    def close(self):
-        self.sock.close()
-
-
 def retransmitted_227(lst):
     c = Case("retransmitted segment carrying a different 227")
     ctl = Ctl(lst)
     good, evil = next_port(), next_port()
-    sn = Sniffer()
+    sn = Frames("srv", "s0", 21)
     ctl.cmd("PASV\r\n")
     ctl.rep(f"227 Entering Passive Mode ({hostport(SRV4, good)}).\r\n")
     frame, tcp, doff = sn.find(b"227 ")
@@ -502,7 +448,7 @@ def out_of_window_227(lst, ahead):
     invalid = ct_invalid()
     ctl = Ctl(lst)
     evil = next_port()
-    sn = Sniffer()
+    sn = Frames("srv", "s0", 21)
     ctl.cmd("NOOP\r\n")
     ctl.rep("200 NOOP ok.\r\n")
     frame, tcp, doff = sn.find(b"200 ")

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from nsutil import Tap, enter, expectations, stats, wait_until
+from nsutil import Frames, Tap, enter, expectations, stats, wait_until
 from scripted import recv_exact
 
 INSIDE, PUBLIC, OUTSIDE = "192.168.124.10", "198.51.100.1", "198.51.100.2"
@@ -341,6 +341,22 @@ def long_eprt(p):
     return 1, p.outside_reads(1)
 
 
+def port_forged_resend(p):
+    """A segment at a rewritten PORT's sequence number that starts with the
+    router's own rewrite of it, as if met again, and goes on with another
+    PORT: not the router's output, since it brings bytes never read."""
+    frames = Frames("cli", "c0", p.inside.getsockname()[1])
+    try:
+        p.inside_says(port_cmd(50016))
+        frame, tcp, doff = frames.find(b"PORT ")
+        if not p.outside_reads(1):
+            return 1, False
+        frames.send(frame, tcp, doff, p.read + port_cmd(50017))
+    finally:
+        frames.close()
+    return 2, p.outside_reads(2)
+
+
 CASES = [
     ("server", "227 to a PASV superseded by a pipelined PASV", pasv_superseded),
     ("server", "227 in pipeline-overflow mode", pasv_overflow),
@@ -356,6 +372,8 @@ CASES = [
     ("client", "PORT in pipeline-overflow mode", port_overflow),
     ("client", "PORT over 256 bytes, address past byte 256", long_port),
     ("client", "EPRT over 256 bytes, address past byte 256", long_eprt),
+    ("client", "forged resend: the router's rewrite, then a new PORT",
+     port_forged_resend),
 ]
 
 
@@ -375,10 +393,28 @@ def pasv_norecord(p):
     return 1, p.outside_reads(1)
 
 
+def port_norecord_cut(p):
+    """Cut after "PO": the next segment starts with no line start to know."""
+    line = port_cmd(50024)
+    p.inside_says(line[:2], line[2:])
+    return 1, p.outside_reads(1)
+
+
+def pasv_norecord_cut(p):
+    p.outside_says(b"PASV\r\n")
+    line = pasv227(50025)
+    p.inside_says(line[:2], line[2:])
+    return 1, p.outside_reads(1)
+
+
 NORECORD_CASES = [
     ("client", "PORT without a record", port_norecord),
     ("client", "EPRT without a record", eprt_norecord),
     ("server", "227 to PASV without a record", pasv_norecord),
+    ("client", "PORT cut after its first 2 bytes, without a record",
+     port_norecord_cut),
+    ("server", "227 cut after its first 2 bytes, without a record",
+     pasv_norecord_cut),
 ]
 
 

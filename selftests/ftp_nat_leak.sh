@@ -8,9 +8,11 @@
 # pipeline-overflow mode, over 256 bytes (address before and after the
 # cut), with a low port, unsolicited, in a multi-line reply, split inside
 # its address; PORT/EPRT with a low port, superseded in one segment, in
-# overflow mode, over 256 bytes; PORT, EPRT and 227 on connections without
-# a record (the module reloaded with max_flows=1, one connection holding
-# the record).
+# overflow mode, over 256 bytes; a forged resend that starts with the
+# router's own rewrite and goes on with a new PORT; PORT, EPRT and 227 on
+# connections without a record, whole and cut after their first 2 bytes
+# (the module reloaded with max_flows=1, one connection holding the
+# record).
 #
 #   cli c0 ---------- r0 rtr r1 ---------- s0 srv
 #   192.168.124.10      .1   198.51.100.1     198.51.100.2

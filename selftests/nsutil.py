@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """What the in-process selftest scripts share: switching this process between
 lib.sh's namespaces, TAP lines with a running failure count, fresh client
-ports, reading rtr's counters and expectations, and waiting for them."""
+ports, reading rtr's counters and expectations, waiting for them, and
+replaying a captured TCP frame with other bytes."""
 import ctypes
 import os
+import socket
+import struct
 import time
 
 CLONE_NEWNET = 0x40000000
@@ -73,3 +76,61 @@ def wait_until(cond, secs=3.0):
             return False
         time.sleep(0.05)
     return True
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+class Frames:
+    """IPv4 TCP frames leaving @ifname in namespace @ns from port @sport, to
+    replay with another payload: a segment the sender's stack never sent,
+    at the sequence number of one it did."""
+
+    ETH_P_ALL = 0x0003
+
+    def __init__(self, ns, ifname, sport):
+        enter(ns)
+        self.sport = sport
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.htons(self.ETH_P_ALL))
+        self.sock.bind((ifname, 0))
+        self.sock.settimeout(3)
+
+    def find(self, prefix):
+        """(frame, TCP header offset, its length) of the first such frame
+        whose payload starts with @prefix."""
+        while True:
+            frame, addr = self.sock.recvfrom(65536)
+            if addr[2] != socket.PACKET_OUTGOING or len(frame) < 54:
+                continue
+            if frame[12:14] != b"\x08\x00" or frame[23] != 6:
+                continue
+            tcp = 14 + (frame[14] & 15) * 4
+            doff = (frame[tcp + 12] >> 4) * 4
+            if struct.unpack("!H", frame[tcp:tcp + 2])[0] != self.sport:
+                continue
+            if frame[tcp + doff:].startswith(prefix):
+                return frame, tcp, doff
+
+    def send(self, frame, tcp, doff, payload, seq_add=0):
+        """@frame with its TCP payload replaced and seq moved by @seq_add."""
+        ip = bytearray(frame[14:tcp])
+        th = bytearray(frame[tcp:tcp + doff])
+        struct.pack_into("!H", ip, 2, len(ip) + len(th) + len(payload))
+        struct.pack_into("!H", ip, 10, 0)
+        struct.pack_into("!H", ip, 10, _checksum(bytes(ip)))
+        seq = (struct.unpack_from("!I", th, 4)[0] + seq_add) & 0xffffffff
+        struct.pack_into("!I", th, 4, seq)
+        struct.pack_into("!H", th, 16, 0)
+        pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(th) + len(payload))
+        struct.pack_into("!H", th, 16, _checksum(bytes(pseudo + th) + payload))
+        self.sock.send(frame[:14] + bytes(ip) + bytes(th) + payload)
+
+    def close(self):
+        self.sock.close()
