@@ -8,8 +8,8 @@ srv 198.51.100.2 outside, rtr:2121 forwarded to cli:21), the helper
 attached on rtr, nothing listening on port 21.  One process plays both
 ends, switching namespaces with setns(2), and reads rtr's statistics.
 Prints TAP lines.  Usage: ftp_nat_fail.py CASE...  (CASEs: split, resend,
-random, burst, twoport, two227, rejoin, rejoin_tlp, nofree; nofree needs
-the module loaded with min_port=65535).
+random, burst, twoport, two227, rejoin, rejoin_tlp, wrap, evict, nofree;
+nofree needs the module loaded with min_port=65535).
 
   split   PORT split so that the first segment ends at every interesting
           place, its digits starting in the first: the server must read
@@ -38,10 +38,23 @@ the module loaded with min_port=65535).
   rejoin_tlp  the same with tail loss probes: EPRT b's resend passes
           first, and seqadj's one correction misplaces what came before
           it; PORT a arrives cut, but must not leak.
+  wrap    a control connection made with TCP_REPAIR, no handshake, its
+          client's sequence numbers crossing 2^32 inside the PORT's
+          address or just before it (rtr picks the connection up
+          midway): the PORT is rewritten, the data connection gets
+          through, the lines after it stay in step both ways; then alike
+          with the PORT lost after the router, its resend rewritten from
+          the kept rewrite.
+  evict   more PORT lines, each in its own segment, than the router keeps
+          rewrites for, none acknowledged until all have passed: the
+          resends must not leave with the inside address.  The router may
+          drop a resend whose rewrite it no longer keeps, and the
+          connection stall; how many lines the server read is reported.
 
 For all but burst, tcpdump records srv's side of the router: no packet,
 and no reassembled stream, may contain 192.168.124 in any spelling.
 """
+import itertools
 import os
 import struct
 import subprocess
@@ -57,6 +70,11 @@ PRIVATE = (b"192,168,124", b"192.168.124")
 # A dropped segment comes back after the retransmission timeout, doubled
 # at each try: 0.2 + 0.4 + ... s.
 RESEND_WAIT = 15
+# linux/tcp.h's TCP_REPAIR options, which the socket module does not name.
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_REPAIR_WINDOW = 19, 20, 21, 29
+TCP_RECV_QUEUE, TCP_SEND_QUEUE = 1, 2
+# Rewrites the router keeps for resends (FTPE_NAT_EDITS, nat.h).
+NAT_EDITS = 8
 
 tap = Tap("nat fail")
 next_port = Ports(41000, 7)
@@ -116,6 +134,53 @@ class Ctl:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                             struct.pack("ii", 1, 0))
             sock.close()
+
+
+def repaired(ns, local, remote, snd_isn, rcv_isn):
+    """A socket in @ns established from @local to @remote with no handshake
+    (TCP_REPAIR): its first byte goes out as @snd_isn, the peer's is
+    @rcv_isn.  Still in repair mode, so it has sent nothing yet."""
+    enter(ns)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    for queue, seq in ((TCP_SEND_QUEUE, snd_isn), (TCP_RECV_QUEUE, rcv_isn)):
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, queue)
+        # Packed: past 2^31 the value overflows setsockopt's C int.
+        s.setsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ,
+                     struct.pack("I", seq))
+    s.bind(local)
+    s.connect(remote)
+    # connect() leaves the peer's window 0, which a handshake would open.
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_WINDOW,
+                 struct.pack("5I", rcv_isn, 65535, 65535, 65535, rcv_isn))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+class Repaired(Ctl):
+    """A control connection cli:@cport - srv:21 with the sequence numbers
+    chosen: the client's first byte is @cisn, the server's @sisn.  Each
+    end sends a window probe as it leaves repair mode, the client's first,
+    so rtr picks the connection up midway (nf_conntrack_tcp_loose) in the
+    client's direction, and MASQUERADE keeps the client's port: the
+    server's end is already connected to it."""
+
+    def __init__(self, cport, cisn, sisn):
+        self.s = repaired("srv", (SRV, 21), (PUB, cport), sisn, cisn)
+        self.c = repaired("cli", (CLI, cport), (SRV, 21), cisn, sisn)
+        self.c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+        time.sleep(0.2)
+        self.s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+        time.sleep(0.2)
+        self.buf = b""
+
+
+def tracked(cport):
+    """rtr's conntrack entry of the connection from cli's port @cport."""
+    return subprocess.run(
+        ["ip", "netns", "exec", "rtr", "conntrack", "-L", "-p", "tcp",
+         "--sport", str(cport)],
+        capture_output=True, text=True).stdout.strip()
 
 
 def announced(line):
@@ -184,8 +249,9 @@ class Capture:
         self.path = path
         self.err = open(path + ".err", "w+")
         self.p = subprocess.Popen(
+            # --immediate-mode: the cases read the file as it grows.
             ["ip", "netns", "exec", "srv", "tcpdump", "-Z", "root", "-U",
-             "-n", "-s", "0", "-i", "s0", "-w", path,
+             "--immediate-mode", "-n", "-s", "0", "-i", "s0", "-w", path,
              "tcp port 21 or tcp port 2121"],
             stdout=subprocess.DEVNULL, stderr=self.err)
         ok = wait_until(lambda: "listening on" in open(path + ".err").read(),
@@ -208,6 +274,8 @@ class Capture:
         pos = 24
         while pos + 16 <= len(data):
             incl = struct.unpack(end + "I", data[pos + 8:pos + 12])[0]
+            if pos + 16 + incl > len(data):
+                break   # still being written: read while tcpdump runs
             pkt = data[pos + 16:pos + 16 + incl]
             pos += 16 + incl
             if len(pkt) < 34 or pkt[12:14] != b"\x08\x00":
@@ -236,10 +304,13 @@ class Capture:
                     found.append(f"packet: {payload!r}")
             streams.setdefault(flow, []).append((seq, payload))
         for flow, segs in streams.items():
-            base = min(s for s, _ in segs)
+            # Offsets from the first segment, signed: the stream may
+            # cross 2^32, and a resend may start before it.
+            offs = [((s - segs[0][0] + 2**31) & 0xffffffff) - 2**31
+                    for s, _ in segs]
             buf = bytearray()
-            for seq, payload in segs:
-                at = (seq - base) & 0xffffffff
+            for off, (_, payload) in zip(offs, segs):
+                at = off - min(offs)
                 if len(buf) < at + len(payload):
                     buf.extend(b"\0" * (at + len(payload) - len(buf)))
                 buf[at:at + len(payload)] = payload
@@ -510,6 +581,144 @@ def rejoin(lst, tlp):
     counted(before)
 
 
+def exchange(ctl, cmd, reply):
+    """@cmd (None: no command) reaches the server as it was sent, then
+    @reply the client: both directions in step."""
+    if cmd:
+        ctl.c.sendall(cmd + b"\r\n")
+        got = ctl.line(5)
+        if got != cmd:
+            print(f"#   sent {cmd!r}, server read {got!r}")
+            return False
+    ctl.s.sendall(reply + b"\r\n")
+    got = lines_from(ctl.c, 1, 5)
+    if got != [reply]:
+        print(f"#   server sent {reply!r}, client read {got!r}")
+    return got == [reply]
+
+
+# The client's first byte, and what crosses 2^32 then: the address's
+# digits ("PORT 192" before it), or the segment only, the address wholly
+# after it, so that the rewrite's offset in the segment wraps.  The
+# server's replies cross it as well.
+WRAPS = ((2**32 - 8, "PORT's address across 2^32"),
+         (2**32 - 3, "PORT across 2^32, its address after"))
+WRAP_SISN = 2**32 - 16
+
+
+def port_segments(cap, cport):
+    """(seq, length) of each PORT segment from cli's port @cport that left
+    the router so far."""
+    return [(seq, len(p)) for flow, seq, p in cap.payloads()
+            if flow[1] == cport and flow[3] == 21 and p.startswith(b"PORT")]
+
+
+def wrap(lst, cap):
+    """The PORT crosses 2^32, where the rewrite's offsets and seqadj's
+    corrections must wrap: first passing, then lost after the router (srv
+    drops it) so that the resend is rewritten from the kept rewrite.  The
+    capture shows where the PORT really lay."""
+    for (cisn, what), lost in itertools.product(WRAPS, (False, True)):
+        name = what + (", lost after the router" if lost else "")
+        if lost:
+            nft_once("srv", "lossy", "input", "filter",
+                     "@ih,0,32 0x504f5254")
+        before = stats()
+        cport, port = next_port(), next_port()
+        data_lst = listener("cli", CLI, port)
+        ctl = Repaired(cport, cisn, WRAP_SISN)
+        conn = tracked(cport)
+        print(f"#   rtr: {conn}")
+        tap(f"{name}: rtr tracks it from midway, helped, the port kept",
+            "helper=" in conn and f"sport=21 dport={cport} " in conn, conn)
+        line = f"PORT {hostport(CLI, port)}\r\n".encode()
+        print(f"#   cli sends from {cisn:#x}: the PORT's bytes {cisn:#x}.."
+              f"{(cisn + len(line) - 1) & 0xffffffff:#x}, its address from "
+              f"{(cisn + 5) & 0xffffffff:#x}")
+        ctl.c.sendall(line)
+        got = ctl.line()
+        ep = announced(got) if got else None
+        tap(f"{name}: the server reads the router's address",
+            ep == (PUB, port), f"server read {got!r}")
+        ok = (ep == (PUB, port) and
+              exchange(ctl, None, b"200 PORT command successful.") and
+              exchange(ctl, b"RETR file", b"150 Opening data connection.")
+              and data_through("srv", PUB, port, data_lst) and
+              exchange(ctl, None, b"226 Transfer complete."))
+        tap(f"{name}: the transfer gets through", ok)
+        ok = ok and all(exchange(ctl, cmd, b"200 ok")
+                        for cmd in (b"NOOP", b"TYPE I", b"SYST"))
+        tap(f"{name}: the lines after it stay in step, both ways", ok)
+        wait_until(lambda: len(port_segments(cap, cport)) >= 1 + lost, 5)
+        wire = port_segments(cap, cport)
+        for seq, n in wire:
+            print(f"#   the PORT left the router at {seq:#x}.."
+                  f"{(seq + n - 1) & 0xffffffff:#x}")
+        tap(f"{name}: the PORT leaves the router across 2^32"
+            + (", twice" if lost else ""),
+            len(wire) >= 1 + lost and all(seq + n > 2**32 for seq, n in wire),
+            f"PORT segments (seq, length): {wire}")
+        counted(before)
+        ctl.close()
+        data_lst.close()
+        if lost:
+            subprocess.run(["ip", "netns", "exec", "srv", "nft", "delete",
+                            "table", "ip", "lossy"], check=True)
+        tap(f"{name}: no pinhole left", no_pinhole(),
+            "\n".join(expectations()))
+
+
+def evict(lst, cap):
+    """NAT_EDITS + 2 PORT lines in as many segments, srv deaf to them
+    until all have passed the router, which then keeps the rewrites of
+    the last NAT_EDITS only.  The client's resends (Linux joins them into
+    one) carry the first lines again: they must not leave with the inside
+    address.  The router may drop such a resend for good, so how many
+    lines the server reads is only reported."""
+    n = NAT_EDITS + 2
+    name = f"{n} PORT lines unacknowledged"
+    before = stats()
+    ctl = Ctl(lst, "cli", SRV, 21)
+    cport = ctl.c.getsockname()[1]
+    nft = ["ip", "netns", "exec", "srv", "nft"]
+    subprocess.run(nft + ["-f", "-"], check=True, input=f"""
+        table ip deaf {{
+            chain c {{
+                type filter hook input priority filter; policy accept;
+                ip saddr {PUB} tcp sport {cport} tcp dport 21 drop
+            }}
+        }}""".encode())
+    # Quickly, while the congestion window takes them all: after a
+    # retransmission timeout the rest would go out as one segment.
+    for _ in range(n):
+        ctl.c.sendall(f"PORT {hostport(CLI, next_port())}\r\n".encode())
+        time.sleep(0.005)
+    time.sleep(1)
+    subprocess.run(nft + ["delete", "table", "ip", "deaf"], check=True)
+    got = []
+    while len(got) < n:
+        line = ctl.line()
+        if line is None:
+            break
+        got.append(line)
+    eps = [announced(g) for g in got if g.startswith(b"PORT")]
+    tap(f"{name}: every PORT the server reads names the router's address",
+        all(ep and ep[0] == PUB for ep in eps) and
+        not any(p in g for g in got for p in PRIVATE),
+        f"server read {got!r}")
+    after = stats()
+    segs = sorted({(seq, p.count(b"PORT")) for flow, seq, p in cap.payloads()
+                   if flow[1] == cport and flow[3] == 21})
+    print(f"#   {name}: the server read {len(got)} lines, {len(eps)} PORT;"
+          f" {len(segs)} distinct segments left the router, carrying "
+          f"{[k for _, k in segs]} PORT lines;"
+          + "".join(f" {k} +{after[k] - before[k]}" for k in
+                    ("segments_retransmitted", "nat_rewritten",
+                     "nat_failed")))
+    ctl.close()
+    tap(f"{name}: no pinhole left", no_pinhole(), "\n".join(expectations()))
+
+
 def random_port(lst):
     """The announced port is held by another connection's pinhole."""
     got = []
@@ -592,7 +801,7 @@ def main(cases):
     lst = listener("srv", SRV, 21)
     cap = None
     if set(cases) & {"split", "random", "nofree", "resend", "twoport",
-                     "two227", "rejoin", "rejoin_tlp"}:
+                     "two227", "rejoin", "rejoin_tlp", "wrap", "evict"}:
         cap = Capture(os.environ.get("NFE_TMP", "/tmp") + f"/nat_fail_{os.getpid()}.pcap")
     for c in cases:
         if c == "split":
@@ -613,6 +822,10 @@ def main(cases):
             rejoin(lst, False)
         elif c == "rejoin_tlp":
             rejoin(lst, True)
+        elif c == "wrap":
+            wrap(lst, cap)
+        elif c == "evict":
+            evict(lst, cap)
         else:
             raise SystemExit(f"unknown case {c}")
     if cap:

@@ -7,8 +7,11 @@
 # of PORT lines, and two announcements in one segment (PORT, PORT from the
 # masqueraded client; 227, 227 from the port-forwarded server; a resend
 # that joins a PORT rewritten before and an EPRT never read), which must
-# pass, all rewritten. The private address
-# never reaches the outside, in a packet or in the reassembled stream.
+# pass, all rewritten; a PORT whose address crosses the sequence numbers'
+# 2^32 wrap (a connection made with TCP_REPAIR), passing and resent; and
+# more unacknowledged PORT lines than the router keeps rewrites for. The
+# private address never reaches the outside, in a packet or in the
+# reassembled stream.
 #
 #   cli c0 ---------- r0 rtr r1 ---------- s0 srv
 #   192.168.124.10      .1   198.51.100.1     198.51.100.2
@@ -84,7 +87,7 @@ rules
 helper_rule -A
 echo "# helper $HELPER on $(uname -r)"
 
-cases split resend random burst twoport two227 rejoin rejoin_tlp
+cases split resend random burst twoport two227 rejoin rejoin_tlp wrap evict
 reload min_port=65535
 cases nofree
 
