@@ -41,42 +41,49 @@ static struct ftpe_flow __rcu **ftpe_ct_slot(const struct nf_conn *ct)
 	return d ? &d->flow : NULL;
 }
 
-void ftpe_ct_cut(const struct nf_conn *ct, enum ip_conntrack_dir dir, u32 seq)
+bool ftpe_ct_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+		    u32 seq)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
+
+	if (!d)
+		return false;
+	if (d->known & BIT(dir))
+		return (s32)(seq - d->next_seq[dir]) > 0;
+	/* The first segment seen starts the direction, as for a stream. */
+	d->next_seq[dir] = seq;
+	d->known |= BIT(dir);
+	return false;
+}
+
+void ftpe_ct_passed(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+		    u32 end)
 {
 	struct ftpe_ct_data *d = ftpe_ct_data(ct);
 
 	if (!d)
 		return;
-	WRITE_ONCE(d->cut_seq[dir], seq);
-	WRITE_ONCE(d->cut[dir], true);
+	if (!(d->known & BIT(dir)) || (s32)(end - d->next_seq[dir]) > 0)
+		d->next_seq[dir] = end;
+	d->known |= BIT(dir);
 }
 
-bool ftpe_ct_cut_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
-			u32 seq)
-{
-	struct ftpe_ct_data *d = ftpe_ct_data(ct);
-
-	if (!d || !READ_ONCE(d->cut[dir]))
-		return false;
-	if ((s32)(seq - READ_ONCE(d->cut_seq[dir])) > 0)
-		return true;
-	WRITE_ONCE(d->cut[dir], false);
-	return false;
-}
-
-/* A new record reads on where a reclaimed one left off, if one did. */
+/* A new record reads on where its connection stands, if that is known. */
 static void ftpe_flow_resume(struct ftpe_flow *flow)
 {
-	struct ftpe_ct_data *d = ftpe_ct_data(flow->ct);
+	struct nf_conn *ct = flow->ct;
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
 	int dir;
 
-	if (!d->resume)
-		return;
+	spin_lock_bh(&ct->lock);
 	for (dir = 0; dir < IP_CT_DIR_MAX; dir++) {
-		flow->stream[dir].next_seq = d->resume_seq[dir];
+		if (!(d->known & BIT(dir)))
+			continue;
+		flow->stream[dir].next_seq = d->next_seq[dir];
 		flow->stream[dir].flags |= FTPE_STREAM_SYNCED;
 	}
-	d->resume = false;
+	d->known = 0;
+	spin_unlock_bh(&ct->lock);
 }
 
 static void ftpe_flow_free_rcu(struct rcu_head *head)
@@ -427,15 +434,18 @@ static bool ftpe_flow_idle(const struct ftpe_flow *flow)
 /* Leave where the streams stand to the connection's next record. */
 static void ftpe_flow_park(struct ftpe_flow *flow)
 {
-	struct ftpe_ct_data *d = ftpe_ct_data(flow->ct);
+	struct nf_conn *ct = flow->ct;
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
 	int dir;
 
-	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
+	spin_lock_bh(&ct->lock);
+	for (dir = 0; dir < IP_CT_DIR_MAX; dir++) {
 		if (!(flow->stream[dir].flags & FTPE_STREAM_SYNCED))
-			return;
-	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
-		d->resume_seq[dir] = flow->stream[dir].next_seq;
-	d->resume = true;
+			continue;
+		d->next_seq[dir] = flow->stream[dir].next_seq;
+		d->known |= BIT(dir);
+	}
+	spin_unlock_bh(&ct->lock);
 	/* Seen by whoever finds the slot cleared (ftpe_flow_get()). */
 	smp_wmb();
 }

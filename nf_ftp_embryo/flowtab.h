@@ -38,8 +38,9 @@
  *    with spin_lock_bh() because teardown also runs in process context
  *    (conntrack -D/-F, namespace exit, module unload, walks).  Under it we
  *    may take nf_conntrack_expect_lock (creating or removing an expectation)
- *    and the conntrack's ct->lock (sequence adjustment of a NAT rewrite);
- *    nothing takes them in the other order.
+ *    and the conntrack's ct->lock (sequence adjustment of a NAT rewrite, the
+ *    positions in struct ftpe_ct_data); nothing takes them in the other
+ *    order.
  *  - A record is torn down once, under its lock: it is marked dead, its
  *    expectation and buffers are released, it is unlinked from its
  *    conntrack and its table, and after a grace period (call_rcu) the
@@ -52,8 +53,9 @@
  *    payload for FTPE_IDLE_RECLAIM: so no client can keep the others'
  *    sessions from being inspected by holding idle connections.  Its
  *    connection gets a new record with its next payload, whose streams
- *    go on where the reclaimed one's stood (struct ftpe_ct_data).  Such a
- *    walk runs at most once per FTPE_RECLAIM_GAP.
+ *    go on where the reclaimed one's stood, or the segments that passed
+ *    with no record left them (struct ftpe_ct_data).  Such a walk runs at
+ *    most once per FTPE_RECLAIM_GAP.
  *  - flow->exp is our reference to the expectation.  It is dropped when the
  *    negotiation ends and also when a data connection uses the expectation
  *    and the kernel unlinked it: ftpe_flow_expect_used(), under the lock.
@@ -114,18 +116,14 @@ struct ftpe_flow {
 struct ftpe_ct_data {
 	struct ftpe_flow __rcu *flow;
 	/*
-	 * A reclaimed record leaves where its streams stood, so that the
-	 * connection's next record reads on from there: bytes it has read
-	 * are retransmissions to the next one too, never new line starts.
+	 * Where each direction's stream stands while no record reads it
+	 * (bit per direction in @known): left by a reclaimed record, moved on
+	 * by the segments that pass unread (ftpe_ct_passed()), and taken up
+	 * by the connection's next record.  So bytes read or passed before
+	 * are retransmissions to it, never new line starts.  Under ct->lock.
 	 */
-	u32 resume_seq[IP_CT_DIR_MAX];
-	bool resume;
-	/*
-	 * Translated, with no record to hold it: where a line that may
-	 * announce an endpoint was cut by its segment's end (ftpe_ct_cut()).
-	 */
-	bool cut[IP_CT_DIR_MAX];
-	u32 cut_seq[IP_CT_DIR_MAX];
+	u32 next_seq[IP_CT_DIR_MAX];
+	u8 known;
 };
 
 /* How often a namespace holding records looks for orphans. */
@@ -158,21 +156,17 @@ static inline bool ftpe_ct_is_ours(const struct nf_conn *ct)
 }
 
 /*
- * Translated, with no record to read it: the line that starts at @seq in
- * @dir, which may announce an endpoint, is cut by its segment's end and
- * dropped.  What a later segment brings after @seq may be its rest, which
- * no reader could tell from a line start: ftpe_ct_cut_beyond() holds it
- * back until a segment brings the line whole from its start.  Unlocked:
- * each direction's fields are written by its own segments.
+ * A segment of @ct's direction @dir from @seq that no record reads: does
+ * it start beyond where the direction stands, with bytes never seen
+ * before it?  Where that is not known, it starts there now.  Caller holds
+ * ct->lock.
  */
-void ftpe_ct_cut(const struct nf_conn *ct, enum ip_conntrack_dir dir, u32 seq);
+bool ftpe_ct_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+		    u32 seq);
 
-/*
- * Does a segment of @dir starting at @seq lie beyond such a cut line?  One
- * starting at or before it ends the wait.
- */
-bool ftpe_ct_cut_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
-			u32 seq);
+/* ... it passed: the direction stands at @end, if not further.  Same lock. */
+void ftpe_ct_passed(const struct nf_conn *ct, enum ip_conntrack_dir dir,
+		    u32 end);
 
 /*
  * @ct's record, if any.  Only for a conntrack known to be ours (a helper

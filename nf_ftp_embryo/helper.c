@@ -713,19 +713,17 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
 }
 
 /*
- * A translated connection's segment that no record reads: the table is
- * full (max_flows), memory is short, or the record is going.  Nothing can
- * be rewritten without one, so a segment that may carry an endpoint to
+ * Translated: may a segment that no record reads leave?  Nothing can be
+ * rewritten without a record, so one that may carry an endpoint to
  * rewrite is dropped (counted in nat_failed) and read from the resend, by
  * a record with luck.  A cheap look at the lines that start in it, whole
- * or cut by its end.  With no stream to tell where a line begun in an
- * earlier segment ends, one that may announce is dropped from its start
- * on, and so is what follows it (ftpe_ct_cut()) until it comes whole.
+ * or cut by its end: one cut in its first bytes may still become one.
+ * Its first bytes may end a line begun before it, which passed only if
+ * that line could not announce.
  */
-static unsigned int ftpe_nat_unread(const struct sk_buff *skb,
-				    unsigned int dataoff, unsigned int datalen,
-				    const struct nf_conn *ct,
-				    enum ip_conntrack_dir dir, u32 seq)
+static bool ftpe_nat_clean(const struct sk_buff *skb, unsigned int dataoff,
+			   unsigned int datalen, const struct nf_conn *ct,
+			   enum ip_conntrack_dir dir)
 {
 	char buf[FTPE_LINE_MAX + 2];
 	unsigned int off = 0, n, len;
@@ -734,8 +732,6 @@ static unsigned int ftpe_nat_unread(const struct sk_buff *skb,
 	enum ftpe_verb verb;
 	bool skip = false;
 
-	if (!datalen || !ftpe_nat_wanted(ct))
-		return NF_ACCEPT;
 	while (off < datalen) {
 		n = min_t(unsigned int, datalen - off, sizeof(buf));
 		p = skb_header_pointer(skb, dataoff + off, n, buf);
@@ -743,38 +739,85 @@ static unsigned int ftpe_nat_unread(const struct sk_buff *skb,
 			break;
 		nl = memchr(p, '\n', n);
 		len = nl ? nl - p : n;
+		off += nl ? len + 1 : n;
 		/* The rest of an overlong line: it started in a window read. */
 		if (skip) {
-			off += nl ? len + 1 : n;
 			skip = !nl;
 			continue;
 		}
 		/* Overlong, or cut by the segment's end: not readable whole. */
 		if (!nl) {
-			if (ftpe_nat_announces(dir, p, n, off + n == datalen)) {
-				/* Its rest, if it goes on, waits for it. */
-				ftpe_ct_cut(ct, dir, seq + off);
-				goto drop;
-			}
-			off += n;
+			if (ftpe_nat_announces(dir, p, n, off == datalen))
+				return false;
 			skip = true;
 			continue;
 		}
-		off += len + 1;
 		if (dir == IP_CT_DIR_ORIGINAL) {
 			verb = ftpe_parse_command(p, len, &ep);
 			if ((verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
 			    ftpe_nat_private(ct, verb, &ep))
-				goto drop;
+				return false;
 		} else if (!ftpe_parse_227(p, len, &ep) &&
 			   ftpe_nat_private(ct, FTPE_VERB_PASV, &ep)) {
-			goto drop;
+			return false;
 		}
 	}
-	return NF_ACCEPT;
-drop:
+	return true;
+}
+
+/*
+ * A segment that no record reads: the table is full (max_flows), memory
+ * is short, or the record is going.  Where its direction stands is kept
+ * in the conntrack (flowtab.h), for the next record and so that,
+ * translated, a segment beyond a hole waits for the resend as with a
+ * record: its first bytes could be the rest of a line in the hole.
+ */
+static unsigned int ftpe_unread(const struct sk_buff *skb,
+				unsigned int dataoff, unsigned int datalen,
+				struct nf_conn *ct, enum ip_conntrack_dir dir,
+				u32 seq)
+{
+	bool nat = ftpe_nat_wanted(ct), pass = true;
+
+	if (!datalen)
+		return NF_ACCEPT;
+	spin_lock_bh(&ct->lock);
+	if (ftpe_ct_beyond(ct, dir, seq) && nat)
+		pass = false;
+	else if (nat)
+		pass = ftpe_nat_clean(skb, dataoff, datalen, ct, dir);
+	if (pass)
+		ftpe_ct_passed(ct, dir, seq + datalen);
+	spin_unlock_bh(&ct->lock);
+	if (pass)
+		return NF_ACCEPT;
 	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 	return NF_DROP;
+}
+
+/*
+ * Translated, a segment is dropped, but the lines it brought up to where
+ * its stream now stands stay read: the receiver never got them, and their
+ * resend must bring the same bytes (ftpe_nat_vow()).  With no memory to
+ * keep that, the record goes, and the resend is read as by none.
+ */
+static void ftpe_nat_dropped(struct ftpe_pkt *pk, u32 from,
+			     unsigned int dataoff)
+{
+	struct ftpe_flow *flow = pk->flow;
+	u32 to = flow->stream[pk->dir].next_seq;
+
+	if ((s32)(to - from) <= 0)
+		return;
+	if (!flow->nat_edit)
+		flow->nat_edit = kzalloc(sizeof(*flow->nat_edit), GFP_ATOMIC);
+	if (flow->nat_edit) {
+		ftpe_nat_vow(flow->nat_edit, &pk->edit, from, to, pk->skb,
+			     dataoff);
+		return;
+	}
+	ftpe_count(pk->fn, FTPE_STAT_NOMEM);
+	ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 }
 
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
@@ -817,18 +860,13 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	/* Bare ACKs, the bulk of a control connection, cost no lookup. */
 	if (!datalen && !fin && !rst)
 		return NF_ACCEPT;
-	/* Translated: the rest of a line cut where no record held it. */
-	if (datalen && ftpe_nat_wanted(ct) && ftpe_ct_cut_beyond(ct, dir, seq)) {
-		ftpe_stat_inc(net, FTPE_STAT_NAT_FAILED);
-		return NF_DROP;
-	}
 	flow = datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow)) {
 		if (PTR_ERR(flow) == -ENOSPC)
 			ftpe_stat_inc(net, FTPE_STAT_TABLE_FULL);
 		else if (PTR_ERR(flow) == -ENOMEM)
 			ftpe_stat_inc(net, FTPE_STAT_NOMEM);
-		return ftpe_nat_unread(skb, dataoff, datalen, ct, dir, seq);
+		return ftpe_unread(skb, dataoff, datalen, ct, dir, seq);
 	}
 	fnet = ftpe_net(net);
 	ftpe_count(fnet, FTPE_STAT_PACKETS);
@@ -839,7 +877,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		spin_unlock_bh(&flow->lock);
 		flow = ftpe_flow_get(ct);
 		if (IS_ERR(flow))
-			return ftpe_nat_unread(skb, dataoff, datalen, ct, dir, seq);
+			return ftpe_unread(skb, dataoff, datalen, ct, dir, seq);
 		spin_lock_bh(&flow->lock);
 	}
 	if (flow->dead)
@@ -879,7 +917,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		pk.drop = false;
 		ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
 		switch (nat ? ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
-					     dataoff, from) : FTPE_NAT_READ) {
+					     dataoff) : FTPE_NAT_READ) {
 		case FTPE_NAT_READ:
 			break;
 		case FTPE_NAT_PASS:
@@ -912,6 +950,8 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		}
 		/* Its FIN, if any, comes again with it. */
 		if (pk.drop) {
+			if (nat)
+				ftpe_nat_dropped(&pk, from, dataoff);
 			verdict = NF_DROP;
 			goto out;
 		}

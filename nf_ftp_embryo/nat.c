@@ -382,68 +382,39 @@ static int ftpe_nat_covers(const struct ftpe_nat_seg *seg,
 }
 
 /*
- * @kept's rewrites in @seg's direction that end beyond its first byte,
- * into @order by sequence number; returns how many.
+ * A hash of the @len payload bytes at @off of @skb, linear or not; the
+ * same bytes give the same hash whichever way they are laid out.  Seeded
+ * with a secret, so that a sender cannot pick other bytes that hash alike.
  */
-static unsigned int ftpe_nat_onward(const struct ftpe_nat_edit *kept,
-				    const struct ftpe_nat_seg *seg,
-				    const struct ftpe_nat_rw **order)
+static u32 ftpe_nat_hash(const struct sk_buff *skb, unsigned int off,
+			 unsigned int len)
 {
-	const struct ftpe_nat_rw *rw;
-	unsigned int i, j, n = 0;
+	static u32 seed __read_mostly;
+	char buf[64];
+	unsigned int n;
+	const char *p;
+	u32 h;
 
-	for (i = 0; i < kept->n; i++) {
-		rw = &kept->rw[i];
-		if (ftpe_nat_dir(rw->mode) != seg->dir ||
-		    (s32)(rw->seq + rw->len - seg->seg_seq) <= 0)
-			continue;
-		for (j = n++; j && (s32)(order[j - 1]->seq - rw->seq) > 0; j--)
-			order[j] = order[j - 1];
-		order[j] = rw;
+	net_get_random_once(&seed, sizeof(seed));
+	h = seed;
+
+	for (; len; off += n, len -= n) {
+		n = min_t(unsigned int, len, sizeof(buf));
+		p = skb_header_pointer(skb, off, n, buf);
+		if (!p)
+			return ~h;
+		h = jhash(p, n, h);
 	}
-	return n;
+	return h;
 }
 
-/*
- * Is the segment this box's own output, met again?  Then the kept
- * rewrites from its first byte on are in place, each moved by the length
- * changes of those before it, as far as it reaches.  A resend has the
- * sender's bytes there instead, never the text that replaced them.  Only
- * a segment starting where it did the first time is recognised: one whose
- * sequence number the kernel has adjusted since is not, and as its bytes
- * then hash as nothing kept, it is dropped rather than mangled again.
- * Returns how much longer the rewrites made it (0 if they made it no
- * longer), or a negative number if it is not such a segment.
- */
-static s64 ftpe_nat_seen(const struct ftpe_nat_seg *seg,
-			 const struct ftpe_nat_edit *kept,
-			 const struct nf_conn *ct, const struct sk_buff *skb,
-			 unsigned int dataoff)
+/* Is @skb's segment @seg the one @mark describes? */
+static bool ftpe_nat_is(const struct ftpe_nat_mark *mark,
+			const struct ftpe_nat_seg *seg,
+			const struct sk_buff *skb, unsigned int dataoff)
 {
-	char text[FTPE_NAT_TEXT_MAX], buf[FTPE_NAT_TEXT_MAX];
-	const struct ftpe_nat_rw *order[FTPE_NAT_EDITS];
-	unsigned int i, n;
-	s64 at, moved = 0;
-	const char *p;
-	u8 len;
-
-	n = ftpe_nat_onward(kept, seg, order);
-	for (i = 0; i < n; i++) {
-		/* One cut by the segment's start: not a segment of ours. */
-		if ((s32)(order[i]->seq - seg->seg_seq) < 0)
-			return -1;
-		at = (s64)(order[i]->seq - seg->seg_seq) + moved;
-		if (at >= seg->seg_len)
-			break;
-		len = ftpe_nat_text(ct, order[i], text);
-		if (at < 0 || at + len > seg->seg_len)
-			return -1;
-		p = skb_header_pointer(skb, dataoff + at, len, buf);
-		if (!p || memcmp(p, text, len))
-			return -1;
-		moved += len - order[i]->len;
-	}
-	return i ? moved : -1;
+	return mark->len == seg->seg_len && mark->seq == seg->seg_seq &&
+	       ftpe_nat_hash(skb, dataoff, seg->seg_len) == mark->hash;
 }
 
 /* Does @seg start before the end of a rewrite @kept made room by dropping? */
@@ -462,27 +433,43 @@ static bool ftpe_nat_lost(struct ftpe_nat_edit *kept,
 	return d < 0;
 }
 
+/*
+ * Does @seg touch the stretch a dropped segment had read (kept->vow),
+ * other than by bringing it again byte for byte?
+ */
+static bool ftpe_nat_broken(const struct ftpe_nat_edit *kept,
+			    const struct ftpe_nat_seg *seg,
+			    const struct sk_buff *skb, unsigned int dataoff)
+{
+	const struct ftpe_nat_mark *vow = &kept->vow[seg->dir];
+	u32 at = vow->seq - seg->seg_seq;
+
+	if (!vow->len ||
+	    (s32)(seg->seg_seq + seg->seg_len - vow->seq) <= 0)
+		return false;
+	return (s32)at < 0 || at > seg->seg_len ||
+	       vow->len > seg->seg_len - at ||
+	       ftpe_nat_hash(skb, dataoff + at, vow->len) != vow->hash;
+}
+
 enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
 				   struct ftpe_nat_edit *kept,
 				   const struct nf_conn *ct,
 				   const struct sk_buff *skb,
-				   unsigned int dataoff, u32 read_to)
+				   unsigned int dataoff)
 {
 	unsigned int i;
-	s64 moved;
 
 	if (!kept)
 		return FTPE_NAT_READ;
-	moved = ftpe_nat_seen(seg, kept, ct, skb, dataoff);
-	if (moved >= 0) {
-		/* Its bytes as first sent end at or before @read_to. */
-		if ((s32)(seg->seg_seq + (u32)(seg->seg_len - moved) -
-			  read_to) <= 0)
-			return FTPE_NAT_PASS;
-		goto drop;
+	if (ftpe_nat_is(&kept->out[seg->dir], seg, skb, dataoff))
+		return FTPE_NAT_PASS;
+	if (ftpe_nat_lost(kept, seg) ||
+	    ftpe_nat_broken(kept, seg, skb, dataoff)) {
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
+		return FTPE_NAT_DROP;
 	}
-	if (ftpe_nat_lost(kept, seg))
-		goto drop;
+	seg->vowed = kept->vow[seg->dir].len != 0;
 	for (i = 0; i < kept->n; i++) {
 		switch (ftpe_nat_covers(seg, &kept->rw[i])) {
 		case 2:
@@ -494,9 +481,25 @@ enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
 		}
 	}
 	return FTPE_NAT_READ;
-drop:
-	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
-	return FTPE_NAT_DROP;
+}
+
+void ftpe_nat_vow(struct ftpe_nat_edit *kept, const struct ftpe_nat_seg *seg,
+		  u32 from, u32 to, const struct sk_buff *skb,
+		  unsigned int dataoff)
+{
+	struct ftpe_nat_mark *vow = &kept->vow[seg->dir];
+	u32 at;
+
+	/* It brought the last vow's stretch again: the two make one. */
+	if (seg->vowed)
+		from = vow->seq;
+	at = from - seg->seg_seq;
+	if ((s32)(to - from) <= 0 || at > seg->seg_len ||
+	    to - from > seg->seg_len - at)
+		return;
+	vow->seq = from;
+	vow->len = to - from;
+	vow->hash = ftpe_nat_hash(skb, dataoff + at, vow->len);
 }
 
 /*
@@ -643,6 +646,20 @@ static void ftpe_nat_remember(struct ftpe_nat_edit *kept,
 	kept->n = j;
 }
 
+/* Mark the rewritten segment @skb as it leaves (kept->out). */
+static void ftpe_nat_sent(struct ftpe_nat_edit *kept, enum ip_conntrack_dir dir,
+			  const struct sk_buff *skb, unsigned int protoff)
+{
+	const struct tcphdr *th = (const struct tcphdr *)(skb->data + protoff);
+	unsigned int dataoff = protoff + th->doff * 4;
+	struct ftpe_nat_mark *out = &kept->out[dir];
+
+	/* Mangling left the whole packet linear. */
+	out->seq = ntohl(th->seq);
+	out->len = skb->len - dataoff;
+	out->hash = ftpe_nat_hash(skb, dataoff, out->len);
+}
+
 bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    struct nf_conn *ct, enum ip_conntrack_info ctinfo,
 		    const struct ftpe_nat_seg *seg, struct ftpe_nat_edit *kept,
@@ -668,9 +685,16 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 	/* The caller made room before it queued a rewrite. */
 	if (WARN_ON_ONCE(n && !kept))
 		return false;
-	if (!n)
-		return !drop;
-	ok = !drop && ftpe_nat_rewrite(skb, protoff, ct, ctinfo, seg, rws, n);
-	ftpe_nat_remember(kept, seg, ok);
+	if (!n) {
+		ok = !drop;
+	} else {
+		ok = !drop &&
+		     ftpe_nat_rewrite(skb, protoff, ct, ctinfo, seg, rws, n);
+		ftpe_nat_remember(kept, seg, ok);
+	}
+	if (ok && seg->vowed)
+		kept->vow[seg->dir].len = 0;
+	if (ok && n)
+		ftpe_nat_sent(kept, seg->dir, skb, protoff);
 	return ok;
 }

@@ -46,11 +46,24 @@ struct ftpe_nat_rw {
 	bool sent;		/* a segment carried it out: seqadj has it */
 };
 
+/* A stretch of one direction's payload, known by its bytes' hash. */
+struct ftpe_nat_mark {
+	u32 seq;
+	u32 len;		/* 0: none */
+	u32 hash;
+};
+
 /*
  * A connection's rewrites that a resend may carry again (flow->nat_edit),
- * oldest first.
+ * oldest first, and per direction: the last segment a rewrite changed, as
+ * it left, which may meet the helper again unchanged (@out); the bytes a
+ * dropped segment had read, which the receiver never got and the stream
+ * will not read again, so that its resend must bring them unchanged
+ * (@vow, ftpe_nat_vow()).
  */
 struct ftpe_nat_edit {
+	struct ftpe_nat_mark out[IP_CT_DIR_MAX];
+	struct ftpe_nat_mark vow[IP_CT_DIR_MAX];
 	u8 n;
 	/*
 	 * Bit per direction: a rewrite had to make room, and lost_to[] is
@@ -74,6 +87,7 @@ struct ftpe_nat_seg {
 	u8 repeats;		/* kept rewrites it resends whole */
 	u8 n;			/* rewrites queued in rw[] */
 	bool partial;		/* it resends a part of a kept one */
+	bool vowed;		/* it brings a vow's stretch again */
 	struct ftpe_nat_rw rw[FTPE_NAT_EDITS];
 };
 
@@ -87,6 +101,7 @@ static inline void ftpe_nat_seg_init(struct ftpe_nat_seg *seg, u32 seq,
 	seg->repeats = 0;
 	seg->n = 0;
 	seg->partial = false;
+	seg->vowed = false;
 }
 
 /* Has the line whose first byte is @line_seq a rewrite queued in @seg? */
@@ -178,20 +193,26 @@ enum ftpe_nat_start {
 
 /*
  * Before reading a segment of @skb (@seg set up by ftpe_nat_seg_init(),
- * its payload at @dataoff; @read_to the first byte of its direction the
- * stream has not read): which of @kept, the connection's rewrites (NULL:
- * none yet), does it resend, whole or in part?  A segment that is this
- * box's own output met again, rewritten already and bringing nothing
- * unread, passes, neither read nor rewritten again.  One that starts like
- * that but goes on beyond @read_to is not one this box sent, and one that
- * resends the bytes of a rewrite no longer kept cannot be rewritten: both
- * are dropped.
+ * its payload at @dataoff): which of @kept, the connection's rewrites
+ * (NULL: none yet), does it resend, whole or in part?  The last rewritten
+ * segment met again as it left passes, neither read nor rewritten again.
+ * One that resends the bytes of a rewrite no longer kept, or touches a
+ * vow's stretch other than by bringing it whole and unchanged, is dropped.
  */
 enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
 				   struct ftpe_nat_edit *kept,
 				   const struct nf_conn *ct,
 				   const struct sk_buff *skb,
-				   unsigned int dataoff, u32 read_to);
+				   unsigned int dataoff);
+
+/*
+ * The segment @seg, which is being dropped, had read its bytes from @from
+ * to @to: keep them as @kept's vow in its direction, so that only a
+ * segment bringing them unchanged passes until one has.
+ */
+void ftpe_nat_vow(struct ftpe_nat_edit *kept, const struct ftpe_nat_seg *seg,
+		  u32 from, u32 to, const struct sk_buff *skb,
+		  unsigned int dataoff);
 
 /*
  * After reading it: apply the rewrites queued in @seg and repeat those of
@@ -259,9 +280,16 @@ static inline int ftpe_nat_activate(struct nf_conntrack_expect **expp)
 static inline enum ftpe_nat_start
 ftpe_nat_begin(struct ftpe_nat_seg *seg, struct ftpe_nat_edit *kept,
 	       const struct nf_conn *ct, const struct sk_buff *skb,
-	       unsigned int dataoff, u32 read_to)
+	       unsigned int dataoff)
 {
 	return FTPE_NAT_READ;
+}
+
+static inline void ftpe_nat_vow(struct ftpe_nat_edit *kept,
+				const struct ftpe_nat_seg *seg, u32 from,
+				u32 to, const struct sk_buff *skb,
+				unsigned int dataoff)
+{
 }
 
 static inline bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,

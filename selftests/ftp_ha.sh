@@ -318,10 +318,14 @@ ha_conf rtra 10.99.0.1 10.99.0.2 100
 ha_conf rtrb 10.99.0.2 10.99.0.1 100
 ctd_start rtra
 ctd_start rtrb
-# rtra first, alone for a moment, so that it starts as the master.
+# rtra first, alone for a moment, so that it starts as the master.  It
+# waits three adverts first, and on a loaded host its start takes longer
+# still: wait while it runs (the bound is for a daemon that hangs).
 ka_start "$HA" rtra
-poll 20 eval 'holds rtra && grep -qx master "$HA/rtra/state"' ||
-	{ echo "# FATAL: rtra never held the VIPs" >&2; ha_logs; exit 1; }
+ka_master() { holds rtra && grep -qx master "$HA/rtra/state"; }
+ka_gone() { ! kill -0 "$(cat "$HA/rtra/ka.job")" 2>/dev/null; }
+poll 180 eval 'ka_master || ka_gone' && ka_master ||
+	{ echo "# FATAL: rtra never held the VIPs (${SECONDS}s)" >&2; ha_logs; exit 1; }
 ka_start "$HA" rtrb
 
 # vsftpd on srv, on the bridge (lib.sh's ftpd_up uses the namespace srv).

@@ -357,6 +357,22 @@ def port_forged_resend(p):
     return 2, p.outside_reads(2)
 
 
+def port_resent_otherwise(p):
+    """A segment dropped after reading a line (it ends in a PORT cut inside
+    its digits), then resent with other bytes where that line was: a PORT
+    naming cli, as long as the line it replaces.  The router read the
+    first version and the server never got it."""
+    frames = Frames("cli", "c0", p.inside.getsockname()[1])
+    other = port_cmd(50018)
+    try:
+        p.inside_says(b"NOOP " + b"A" * (len(other) - 7) + b"\r\nPORT 1")
+        frame, tcp, doff = frames.find(b"NOOP ")
+        frames.send(frame, tcp, doff, other)
+    finally:
+        frames.close()
+    return 1, p.outside_reads(1)
+
+
 CASES = [
     ("server", "227 to a PASV superseded by a pipelined PASV", pasv_superseded),
     ("server", "227 in pipeline-overflow mode", pasv_overflow),
@@ -374,6 +390,8 @@ CASES = [
     ("client", "EPRT over 256 bytes, address past byte 256", long_eprt),
     ("client", "forged resend: the router's rewrite, then a new PORT",
      port_forged_resend),
+    ("client", "a dropped segment's read line resent as a PORT",
+     port_resent_otherwise),
 ]
 
 
@@ -407,6 +425,23 @@ def pasv_norecord_cut(p):
     return 1, p.outside_reads(1)
 
 
+def port_norecord_beyond(p):
+    """The rest of a PORT, in a segment beyond a hole: "PORT" itself is
+    still to come, so nothing in the segment says it is one."""
+    frames = Frames("cli", "c0", p.inside.getsockname()[1])
+    try:
+        p.inside_says(b"NOOP\r\n")
+        frame, tcp, doff = frames.find(b"NOOP")
+        if not p.outside_reads(1):
+            return 1, False
+        frames.send(frame, tcp, doff, b" " + port_cmd(50026)[5:],
+                    seq_add=6 + 4)
+    finally:
+        frames.close()
+    time.sleep(0.3)
+    return 1, True
+
+
 NORECORD_CASES = [
     ("client", "PORT without a record", port_norecord),
     ("client", "EPRT without a record", eprt_norecord),
@@ -415,6 +450,8 @@ NORECORD_CASES = [
      port_norecord_cut),
     ("server", "227 cut after its first 2 bytes, without a record",
      pasv_norecord_cut),
+    ("client", "the rest of a PORT beyond a hole, without a record",
+     port_norecord_beyond),
 ]
 
 
@@ -466,6 +503,32 @@ class Runner:
         tap("without a record: the cases found the table full",
             full >= len(NORECORD_CASES), f"refused_table_full +{full}")
         holder.close()
+        self.resumed()
+
+    def resumed(self):
+        """max_flows=1: a connection's idle record is reclaimed for another
+        one; it carries a line with no record, then gets one again, which
+        must read on from after that line."""
+        victim = Pair(self.lst, "client")
+        victim.inside_says(b"NOOP\r\n")
+        victim.outside_reads(1)
+        victim.outside_says(b"200 NOOP ok.\r\n")    # nothing pending
+        reclaimed = stats()["records_reclaimed"]
+        time.sleep(6)       # idle for longer than FTPE_IDLE_RECLAIM
+        other = Pair(self.lst, "client")
+        other.inside_says(b"NOOP\r\n")
+        gone = wait_until(lambda: stats()["records_reclaimed"] > reclaimed, 5)
+        other.inside_says(b"NOOP\r\n")    # takes the only record
+        other.outside_reads(2)
+        victim.inside_says(b"NOOP\r\n")   # passes with no record
+        victim.outside_reads(2)
+        other.close()
+        wait_until(lambda: stats()["connections_tracked"] <= 1, 5)
+        victim.inside_says(b"NOOP\r\n")
+        ok = victim.outside_reads(3)
+        victim.close()
+        tap("a line passed with no record: the next record reads on after it",
+            gone and ok, f"reclaimed {gone}, srv read {victim.read!r}")
 
 
 def main(which):
