@@ -48,6 +48,12 @@ bool ftpe_ct_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
 
 	if (!d)
 		return false;
+	/*
+	 * A record took the connection over meanwhile, and read on from
+	 * where it stood before this segment: to it, this one is new.
+	 */
+	if (rcu_access_pointer(d->flow))
+		return true;
 	if (d->known & BIT(dir))
 		return (s32)(seq - d->next_seq[dir]) > 0;
 	/* The first segment seen starts the direction, as for a stream. */
@@ -162,13 +168,13 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 		kmem_cache_free(ftpe_flow_cache, flow);
 		return old;
 	}
-	/* After the cmpxchg: it saw the reclaim's clearing of the slot. */
-	ftpe_flow_resume(flow);
 	if (rhashtable_insert_fast(&fn->flows, &flow->node, ftpe_flow_params)) {
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 		spin_unlock_bh(&flow->lock);
 		return ERR_PTR(-ENOMEM);
 	}
+	/* After the cmpxchg: it saw the reclaim's clearing of the slot. */
+	ftpe_flow_resume(flow);
 	if (!delayed_work_pending(&fn->gc))
 		queue_delayed_work(system_power_efficient_wq, &fn->gc,
 				   FTPE_GC_INTERVAL);

@@ -158,8 +158,9 @@ static inline bool ftpe_ct_is_ours(const struct nf_conn *ct)
 /*
  * A segment of @ct's direction @dir from @seq that no record reads: does
  * it start beyond where the direction stands, with bytes never seen
- * before it?  Where that is not known, it starts there now.  Caller holds
- * ct->lock.
+ * before it, or has a record taken the connection over since it was
+ * looked for?  Where the direction stands is learnt from the first such
+ * segment if not known.  Caller holds ct->lock.
  */
 bool ftpe_ct_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
 		    u32 seq);

@@ -782,12 +782,14 @@ static unsigned int ftpe_unread(const struct sk_buff *skb,
 	if (!datalen)
 		return NF_ACCEPT;
 	spin_lock_bh(&ct->lock);
-	if (ftpe_ct_beyond(ct, dir, seq) && nat)
+	if (!ftpe_ct_beyond(ct, dir, seq)) {
+		if (nat)
+			pass = ftpe_nat_clean(skb, dataoff, datalen, ct, dir);
+		if (pass)
+			ftpe_ct_passed(ct, dir, seq + datalen);
+	} else if (nat) {
 		pass = false;
-	else if (nat)
-		pass = ftpe_nat_clean(skb, dataoff, datalen, ct, dir);
-	if (pass)
-		ftpe_ct_passed(ct, dir, seq + datalen);
+	}
 	spin_unlock_bh(&ct->lock);
 	if (pass)
 		return NF_ACCEPT;

@@ -435,10 +435,11 @@ static bool ftpe_nat_lost(struct ftpe_nat_edit *kept,
 
 /*
  * Does @seg touch the stretch a dropped segment had read (kept->vow),
- * other than by bringing it again byte for byte?
+ * other than by bringing it again byte for byte?  One that does bring it
+ * so is marked (seg->vowed).
  */
 static bool ftpe_nat_broken(const struct ftpe_nat_edit *kept,
-			    const struct ftpe_nat_seg *seg,
+			    struct ftpe_nat_seg *seg,
 			    const struct sk_buff *skb, unsigned int dataoff)
 {
 	const struct ftpe_nat_mark *vow = &kept->vow[seg->dir];
@@ -447,9 +448,12 @@ static bool ftpe_nat_broken(const struct ftpe_nat_edit *kept,
 	if (!vow->len ||
 	    (s32)(seg->seg_seq + seg->seg_len - vow->seq) <= 0)
 		return false;
-	return (s32)at < 0 || at > seg->seg_len ||
-	       vow->len > seg->seg_len - at ||
-	       ftpe_nat_hash(skb, dataoff + at, vow->len) != vow->hash;
+	if ((s32)at < 0 || at > seg->seg_len ||
+	    vow->len > seg->seg_len - at ||
+	    ftpe_nat_hash(skb, dataoff + at, vow->len) != vow->hash)
+		return true;
+	seg->vowed = true;
+	return false;
 }
 
 enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
@@ -469,7 +473,6 @@ enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 		return FTPE_NAT_DROP;
 	}
-	seg->vowed = kept->vow[seg->dir].len != 0;
 	for (i = 0; i < kept->n; i++) {
 		switch (ftpe_nat_covers(seg, &kept->rw[i])) {
 		case 2:

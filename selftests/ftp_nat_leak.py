@@ -373,6 +373,25 @@ def port_resent_otherwise(p):
     return 1, p.outside_reads(1)
 
 
+def port_resent_after_old_byte(p):
+    """As port_resent_otherwise, with an old byte resent between: a
+    segment that ends where the dropped one began touches nothing it
+    read, and must not count as bringing it back."""
+    frames = Frames("cli", "c0", p.inside.getsockname()[1])
+    other = port_cmd(50019)
+    try:
+        p.inside_says(b"NOOP\r\n")
+        if not p.outside_reads(1):
+            return 1, False
+        p.inside_says(b"NOOP " + b"A" * (len(other) - 7) + b"\r\nPORT 1")
+        frame, tcp, doff = frames.find(b"NOOP A")
+        frames.send(frame, tcp, doff, b"\n", seq_add=-1)
+        frames.send(frame, tcp, doff, other)
+    finally:
+        frames.close()
+    return 2, p.outside_reads(2)
+
+
 CASES = [
     ("server", "227 to a PASV superseded by a pipelined PASV", pasv_superseded),
     ("server", "227 in pipeline-overflow mode", pasv_overflow),
@@ -392,6 +411,8 @@ CASES = [
      port_forged_resend),
     ("client", "a dropped segment's read line resent as a PORT",
      port_resent_otherwise),
+    ("client", "the same after an old byte resent just before it",
+     port_resent_after_old_byte),
 ]
 
 
