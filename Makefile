@@ -125,7 +125,7 @@ check-all: deps
 	NFE_CHECK_ALL=1 tools/check.sh
 
 fuzz: deps
-	$(MAKE) -C tools/fuzz run
+	$(MAKE) -C tools/fuzz run coverage
 
 # Not part of check (which runs tools/bench/run.sh --smoke): about half an
 # hour under TCG.  Results: build/bench/results.json.

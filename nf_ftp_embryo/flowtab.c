@@ -149,7 +149,7 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	flow->ct = ct;
 	flow->last_seen = jiffies;
 	spin_lock_init(&flow->lock);
-	ftpe_fsm_init(&flow->fsm);
+	ftpe_session_init(&flow->sess);
 
 	/*
 	 * Published locked: whoever finds the record through the conntrack
@@ -245,8 +245,8 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 			if (first)
 				ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
 						  FTPE_REASON_USED,
-						  flow->fsm.state,
-						  &flow->fsm.ep);
+						  flow->sess.fsm.state,
+						  &flow->sess.fsm.ep);
 			/*
 			 * Unlinked (or timed out: nobody unlinked it for us
 			 * then, but it admits nothing more either).
@@ -268,7 +268,7 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 
 void ftpe_flow_account(struct ftpe_flow *flow)
 {
-	bool row = !flow->dead && flow->fsm.state != FTPE_IDLE;
+	bool row = !flow->dead && flow->sess.fsm.state != FTPE_IDLE;
 	bool pinhole = !flow->dead && flow->exp && !flow->exp_used &&
 		       !ftpe_exp_expired(flow->exp);
 	struct ftpe_stats __percpu *st;
@@ -293,7 +293,7 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 		return false;
 	flow->dead = 1;
 	ftpe_report_kill(flow, why);
-	if (flow->fsm.state != FTPE_IDLE)
+	if (flow->sess.fsm.state != FTPE_IDLE)
 		ftpe_stat_abort(fn, why);
 	ftpe_flow_unexpect(flow);
 	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
@@ -430,9 +430,9 @@ static bool ftpe_flow_idle(const struct ftpe_flow *flow)
 	const struct ftpe_stream *s = flow->stream;
 	const u8 busy = FTPE_STREAM_SKIPPING | FTPE_STREAM_JUMPED;
 
-	return flow->fsm.state == FTPE_IDLE && !flow->fsm.npending &&
-	       !flow->fsm.blind && !flow->exp && !flow->nat_edit &&
-	       !flow->dark && !flow->replies.ml_code && !flow->fin_orig &&
+	return flow->sess.fsm.state == FTPE_IDLE && !flow->sess.fsm.npending &&
+	       !flow->sess.fsm.blind && !flow->exp && !flow->nat_edit &&
+	       !flow->sess.dark && !flow->sess.replies.ml_code && !flow->fin_orig &&
 	       !flow->fin_reply && !s[0].held && !s[1].held &&
 	       !(s[0].flags & busy) && !(s[1].flags & busy);
 }

@@ -83,6 +83,7 @@
 #include "kcompat.h"
 #include "netns.h"
 #include "parse.h"
+#include "session.h"
 #include "stream.h"
 
 struct ftpe_nat_edit;
@@ -91,23 +92,21 @@ struct ftpe_flow {
 	struct rhash_head node;
 	struct nf_conn *ct;		/* key; we hold a reference */
 	spinlock_t lock;
+	struct ftpe_session sess;		/* what the lines made of it */
 	u8 dead:1,
-	   dark:1,			/* TLS: nothing more is readable */
 	   fin_orig:1,
 	   fin_reply:1,
 	   exp_used:1,			/* exp: used, still linked */
 	   counted_row:1,		/* in the rows gauge */
 	   counted_pinhole:1;		/* in the pinholes gauge */
-	struct ftpe_reply_state replies;
-	struct ftpe_fsm fsm;
-	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
-	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
-	unsigned long since;		/* jiffies: negotiation start */
-	unsigned long last_seen;	/* jiffies: its last payload */
 	/* The last refusal, kept for the views (report.c). */
 	u8 refused;			/* enum ftpe_reason, 0: none */
 	struct ftpe_endpoint refused_ep;	/* what was announced */
 	unsigned long refused_at;	/* jiffies */
+	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
+	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
+	unsigned long since;		/* jiffies: negotiation start */
+	unsigned long last_seen;	/* jiffies: its last payload */
 	struct ftpe_stream stream[IP_CT_DIR_MAX];
 	struct rcu_head rcu;
 };
@@ -221,7 +220,7 @@ static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)
  */
 static inline bool ftpe_flow_shown(const struct ftpe_flow *flow)
 {
-	return flow->fsm.state != FTPE_IDLE || flow->refused;
+	return flow->sess.fsm.state != FTPE_IDLE || flow->refused;
 }
 
 /*

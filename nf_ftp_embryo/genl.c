@@ -167,7 +167,7 @@ static int ftpe_genl_put_ep(struct sk_buff *skb, const int *at,
 
 static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
 {
-	const struct ftpe_fsm *f = &flow->fsm;
+	const struct ftpe_fsm *f = &flow->sess.fsm;
 
 	if (ftpe_genl_put_conn(skb, flow->ct) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_STATE, ftpe_genl_states[f->state]) ||

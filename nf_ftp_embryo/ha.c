@@ -134,7 +134,7 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 
 	/* The common case, a connection's first bytes: nothing expected. */
 	if (!help || hlist_empty(&help->expectations) || flow->exp ||
-	    flow->fsm.state != FTPE_IDLE)
+	    flow->sess.fsm.state != FTPE_IDLE)
 		return;
 	spin_lock_bh(&nf_conntrack_expect_lock);
 	hlist_for_each_entry(exp, &help->expectations, lnode) {
@@ -162,7 +162,7 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 	flow->exp = one;
 	flow->since = jiffies;
 	/* Counted as made here, as its use or removal will be. */
-	if (ftpe_fsm_adopt(&flow->fsm, mode, &ep) & FTPE_EV_OPENED) {
+	if (ftpe_fsm_adopt(&flow->sess.fsm, mode, &ep) & FTPE_EV_OPENED) {
 		ftpe_stat_inc(net, FTPE_STAT_NEGOTIATIONS);
 		ftpe_stat_inc(net, FTPE_STAT_EXP_CREATED);
 	}

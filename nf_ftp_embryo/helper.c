@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The conntrack helper callback: reads the control connection, drives the
- * state machine and opens and closes the pinhole (the expectation).
+ * The conntrack helper callback: reads the control connection, hands each
+ * line to the session core (session.h) and carries out what it decides:
+ * opens and closes the pinhole (the expectation), rewrites under NAT,
+ * counts and reports.
  *
  * Runs in softirq (or with BH disabled on local output), inside the RCU
  * read-side section of the conntrack confirm hook: nothing here sleeps and
  * every allocation is GFP_ATOMIC.  All per-connection work happens under
  * that connection's flow->lock (see flowtab.h); there is no global lock.
  *
- * Who is believed: commands only from the client (the original direction),
- * replies only from the server.  Addresses announced in PORT/EPRT must be
- * the client's own (unless the unsafe loose=1), those in 227 the server's
- * own, and data ports must be at least min_port; anything else opens
- * nothing and is counted.
+ * Who is believed, and what a line does, is the session core's: here is
+ * only how it is carried out.
  *
  * Every refusal, and every line dropped because NAT or its pinhole failed,
  * is reported (report.h): logged, kept as the record's last refusal, and
@@ -29,9 +28,9 @@
  * segment asks for a second pinhole: each segment may create at most one,
  * so that the work one segment costs under the global expectation lock is
  * bounded however many lines it carries.  No real client announces twice
- * before a reply.  The line is refused before the state machine sees it
- * (or with its state put back), and the stream unreads it (stream.h), so
- * the resent segment is read as new.
+ * before a reply.  The line's decision is then not committed, and the
+ * stream unreads the line (stream.h), so the resent segment is read as
+ * new.
  */
 #include <linux/tcp.h>
 #include <net/netfilter/nf_conntrack_expect.h>
@@ -44,6 +43,7 @@
 #include "netns.h"
 #include "params.h"
 #include "report.h"
+#include "session.h"
 
 /* Everything a line callback needs about the segment being read. */
 struct ftpe_pkt {
@@ -58,6 +58,8 @@ struct ftpe_pkt {
 	bool nat;			/* translated: endpoints are rewritten */
 	bool created;			/* a pinhole was made for the segment */
 	bool drop;			/* NF_DROP: it is to be read again */
+	bool peered;			/* @peers is set */
+	struct ftpe_peers peers;	/* what the session core vets against */
 	struct ftpe_nat_seg edit;	/* NAT rewrites of this segment */
 };
 
@@ -65,16 +67,6 @@ static const char *ftpe_skb_read(const void *skb, unsigned int off,
 				 unsigned int len, char *buf)
 {
 	return skb_header_pointer(skb, off, len, buf);
-}
-
-static const union nf_inet_addr *ftpe_client(const struct nf_conn *ct)
-{
-	return &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3;
-}
-
-static const union nf_inet_addr *ftpe_server(const struct nf_conn *ct)
-{
-	return &ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u3;
 }
 
 static u8 ftpe_family(const struct nf_conn *ct)
@@ -126,8 +118,9 @@ static void ftpe_refuse(struct ftpe_pkt *pk, u8 reason,
 	ftpe_report_refusal(pk->flow, pk->skb, reason, ep);
 }
 
-/* The pinhole is closed for @reason, if it is still open. */
-static void ftpe_unexpect(struct ftpe_pkt *pk, u8 reason)
+/* The pinhole is closed for @reason, if it is still open; @f is reported. */
+static void ftpe_unexpect(struct ftpe_pkt *pk, const struct ftpe_fsm *f,
+			  u8 reason)
 {
 	struct ftpe_flow *flow = pk->flow;
 
@@ -135,7 +128,7 @@ static void ftpe_unexpect(struct ftpe_pkt *pk, u8 reason)
 		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
 				  ftpe_exp_expired(flow->exp) ?
 				  FTPE_REASON_EXPIRED : reason,
-				  flow->fsm.state, &flow->fsm.ep);
+				  f->state, &f->ep);
 	ftpe_flow_unexpect(flow);
 }
 
@@ -222,7 +215,7 @@ static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
 	if (!ftpe_may_create(pk) || !ftpe_nat_keep(pk, ep))
 		return false;
 	/* The line replaces the negotiation, and with it the pinhole. */
-	ftpe_unexpect(pk, FTPE_REASON_REPLACED);
+	ftpe_unexpect(pk, &flow->sess.fsm, FTPE_REASON_REPLACED);
 	exp = ftpe_nat_expect(pk->ct, mode, ep, pk->line,
 			      flow->stream[pk->dir].line_seq, ftpe_expect_used,
 			      &pk->edit);
@@ -260,13 +253,16 @@ static void ftpe_nat_drop(struct ftpe_pkt *pk)
 	ftpe_nat_unqueue(&pk->edit, pk->flow->stream[pk->dir].line_seq);
 }
 
-/* Open the pinhole; false if it could not be, so the line is refused. */
-static bool ftpe_expect(struct ftpe_pkt *pk)
+/*
+ * Open the pinhole of the negotiation @f; false if it could not be, so the
+ * line is refused.
+ */
+static bool ftpe_expect(struct ftpe_pkt *pk, const struct ftpe_fsm *f)
 {
 	const struct nf_conntrack_tuple *orig =
 		&pk->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	struct ftpe_flow *flow = pk->flow;
-	__be16 port = htons(flow->fsm.ep.port);
+	__be16 port = htons(f->ep.port);
 	const union nf_inet_addr *src, *dst;
 	struct nf_conntrack_expect *exp;
 	union nf_inet_addr third;
@@ -276,7 +272,7 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	if (ftpe_nat_wanted(pk->ct)) {
 		/* Registered as its line, this one or PORT/EPRT, was read. */
 		ftpe_nat_take(pk);
-		if (!ftpe_mode_active(flow->fsm.mode))
+		if (!ftpe_mode_active(f->mode))
 			return true;
 		/*
 		 * Active: the port was held inactive.  A lapsed reservation
@@ -290,15 +286,15 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	exp = nf_ct_expect_alloc(pk->ct);
 	if (!exp) {
 		ftpe_count(pk->fn, FTPE_STAT_NOMEM);
-		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &flow->fsm.ep);
+		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &f->ep);
 		return false;
 	}
-	if (ftpe_mode_active(flow->fsm.mode)) {
+	if (ftpe_mode_active(f->mode)) {
 		src = &orig->dst.u3;
 		dst = &orig->src.u3;
 		/* Vetting let a third host through: the server goes there. */
-		if (ftpe_loose && !ftpe_ep_is(&flow->fsm.ep, pk->ct, dst)) {
-			memcpy(&third, flow->fsm.ep.addr, sizeof(third));
+		if (ftpe_loose && !ftpe_ep_is(&f->ep, pk->ct, dst)) {
+			memcpy(&third, f->ep.addr, sizeof(third));
 			dst = &third;
 		}
 	} else {
@@ -310,7 +306,7 @@ static bool ftpe_expect(struct ftpe_pkt *pk)
 	exp->expectfn = ftpe_expect_used;
 	if (nf_ct_expect_related(exp, 0)) {
 		ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
-		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &flow->fsm.ep);
+		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &f->ep);
 		nf_ct_expect_put(exp);
 		return false;
 	}
@@ -332,12 +328,13 @@ static u8 ftpe_end_reason(unsigned int r, enum ftpe_stat why)
 }
 
 /* The events of a decision carried out, in the order they happened. */
-static void ftpe_apply_report(struct ftpe_pkt *pk, unsigned int r,
-			      enum ftpe_stat why)
+static void ftpe_apply_report(struct ftpe_pkt *pk,
+			      const struct ftpe_decision *d)
 {
 	const struct ftpe_flow *flow = pk->flow;
-	const struct ftpe_fsm *f = &flow->fsm;
+	const struct ftpe_fsm *f = &d->fsm;
 	const struct ftpe_endpoint *ep = f->ep.port ? &f->ep : NULL;
+	unsigned int r = d->r;
 
 	/* Asked once per line: most lines have events nobody listens to. */
 	if (!(r & (FTPE_EV_REPLACED | FTPE_EV_OPENED | FTPE_DO_CREATE |
@@ -354,17 +351,15 @@ static void ftpe_apply_report(struct ftpe_pkt *pk, unsigned int r,
 	if ((r & FTPE_EV_MOVED) && !(r & FTPE_EV_OPENED))
 		ftpe_report_event(flow, FTPE_EVENT_STATE,
 				  f->state == FTPE_IDLE ?
-				  ftpe_end_reason(r, why) : 0, f->state, ep);
+				  ftpe_end_reason(r, d->why) : 0, f->state, ep);
 }
 
 /*
- * Carry out what the state machine decided; @why is the FTPE_STAT_ABORTED_*
- * cause to count should it have ended the negotiation early.  False when
- * the pinhole it asked for could not be made: nothing is counted then, as
- * the line is refused and will be read again.
+ * Carry out the pinhole side of what the session core decided.  False
+ * when the pinhole it asked for could not be made: nothing is counted
+ * then, as the line is refused and will be read again.
  */
-static bool ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
-		       enum ftpe_stat why)
+static bool ftpe_apply(struct ftpe_pkt *pk, const struct ftpe_decision *d)
 {
 	static const struct {
 		unsigned int bit;
@@ -378,59 +373,22 @@ static bool ftpe_apply(struct ftpe_pkt *pk, unsigned int r,
 		{ FTPE_EV_OVERFLOW, FTPE_STAT_PIPELINE_OVERFLOW },
 		{ FTPE_EV_MOVED, FTPE_STAT_TRANSITIONS },
 	};
+	unsigned int r = d->r;
 	int i;
 
 	if (r & FTPE_DO_REMOVE)
-		ftpe_unexpect(pk, ftpe_end_reason(r, why));
-	if ((r & FTPE_DO_CREATE) && !ftpe_expect(pk))
+		ftpe_unexpect(pk, &d->fsm, ftpe_end_reason(r, d->why));
+	if ((r & FTPE_DO_CREATE) && !ftpe_expect(pk, &d->fsm))
 		return false;
-	ftpe_apply_report(pk, r, why);
+	ftpe_apply_report(pk, d);
 	if (r & FTPE_EV_OPENED)
 		pk->flow->since = jiffies;
-	if (r & FTPE_EV_TLS)
-		pk->flow->dark = 1;
 	for (i = 0; i < ARRAY_SIZE(events); i++)
 		if (r & events[i].bit)
 			ftpe_count(pk->fn, events[i].stat);
 	if (r & FTPE_EV_ABORTED)
-		ftpe_stat_abort(pk->fn, why);
+		ftpe_stat_abort(pk->fn, d->why);
 	return true;
-}
-
-/* Is @ep @peer's own address, on a port a pinhole may open? */
-static bool ftpe_vet(struct ftpe_pkt *pk, const struct ftpe_endpoint *ep,
-		     const union nf_inet_addr *peer, enum ftpe_stat refusal)
-{
-	/* loose relaxes the bounce check only, never the passive one. */
-	if (!ftpe_ep_is(ep, pk->ct, peer) &&
-	    !(ftpe_loose && refusal == FTPE_STAT_REFUSED_BOUNCE &&
-	      ep->family == ftpe_family(pk->ct))) {
-		ftpe_count(pk->fn, refusal);
-		ftpe_refuse(pk, refusal == FTPE_STAT_REFUSED_BOUNCE ?
-			    FTPE_REASON_BOUNCE : FTPE_REASON_THIRD_PARTY, ep);
-		return false;
-	}
-	if (ep->port < ftpe_min_port) {
-		ftpe_count(pk->fn, FTPE_STAT_REFUSED_PORT);
-		ftpe_refuse(pk, FTPE_REASON_LOW_PORT, ep);
-		return false;
-	}
-	return true;
-}
-
-/*
- * NAT: could a line that starts with @n bytes at @p announce an endpoint
- * to rewrite: PORT or EPRT from the client, 227 from the server?  Asked of
- * a line that cannot be read whole, which then never leaves as it is.
- */
-static bool ftpe_nat_announces(enum ip_conntrack_dir dir, const char *p,
-			       unsigned int n, bool cut)
-{
-	/* Cut in its first bytes, it may still become one. */
-	if (dir == IP_CT_DIR_REPLY)
-		return (n >= 3 || cut) && !strncmp(p, "227", min(n, 3U));
-	return (n >= 5 || cut) && (!strncasecmp(p, "PORT ", min(n, 5U)) ||
-				   !strncasecmp(p, "EPRT ", min(n, 5U)));
 }
 
 /* NAT: the line cannot be rewritten (the caller refuses it). */
@@ -448,223 +406,109 @@ static void ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
 		ftpe_count(pk->fn, FTPE_STAT_BARE_LF);
 }
 
-static void ftpe_command(void *ctx, const char *line, unsigned int len,
-			 unsigned int lflags)
+/* The connection's peers and policy, for the session core: once a packet. */
+static const struct ftpe_peers *ftpe_peers(struct ftpe_pkt *pk)
 {
-	static const enum ftpe_stat verb_stat[FTPE_VERB_COUNT] = {
-		[FTPE_VERB_OTHER] = FTPE_STAT_CMD_OTHER,
-		[FTPE_VERB_PORT] = FTPE_STAT_CMD_PORT,
-		[FTPE_VERB_EPRT] = FTPE_STAT_CMD_EPRT,
-		[FTPE_VERB_PASV] = FTPE_STAT_CMD_PASV,
-		[FTPE_VERB_EPSV] = FTPE_STAT_CMD_EPSV,
-		[FTPE_VERB_XFER] = FTPE_STAT_CMD_XFER,
-		[FTPE_VERB_ABOR] = FTPE_STAT_CMD_ABOR,
-		[FTPE_VERB_QUIT] = FTPE_STAT_CMD_QUIT,
-		[FTPE_VERB_AUTH] = FTPE_STAT_CMD_OTHER,
-		[FTPE_VERB_MALFORMED] = FTPE_STAT_MALFORMED,
-	};
-	struct ftpe_pkt *pk = ctx;
-	struct ftpe_flow *flow = pk->flow;
-	struct ftpe_endpoint ep;
-	enum ftpe_stat counted;
-	struct ftpe_fsm saved;
-	enum ftpe_verb verb;
-	enum ftpe_stat why;
-	bool active, hide;
-	unsigned int r;
-	u8 mode;
+	const struct nf_conntrack_tuple_hash *th = pk->ct->tuplehash;
+	struct ftpe_peers *p = &pk->peers;
+	int side;
 
-	/* TLS made the channel unreadable. */
-	if (flow->dark)
-		return;
-
-	pk->line = line;
-	pk->len = len;
-	verb = ftpe_parse_command(line, len, &ep);
-	active = verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT;
-	/* A cut-off line may have lost digits: never act on its numbers. */
-	if (lflags & FTPE_LINE_TRUNCATED) {
+	if (pk->peered)
+		return p;
+	pk->peered = true;
+	p->family = ftpe_family(pk->ct);
+	p->min_port = ftpe_min_port;
+	p->loose = ftpe_loose;
+	p->strict_active = READ_ONCE(pk->fn->strict_active);
+	p->nat = pk->nat;
+	for (side = 0; side < IP_CT_DIR_MAX; side++) {
+		/* Each end as the helper sees it: its tuple's source. */
+		memcpy(p->addr[side], &th[side].tuple.src.u3,
+		       sizeof(p->addr[side]));
 		/*
-		 * Translated, its endpoint cannot leave as it is either,
-		 * wherever in the line it is, parsed or not.
+		 * Only a translated address is private: the client of a port
+		 * forward is known to the server by its own.
 		 */
-		if (pk->nat && ftpe_nat_announces(pk->dir, line, len, false)) {
-			ftpe_nat_unreadable(pk);
-			ftpe_stop(pk);
-			return;
-		}
-		if (active)
-			verb = FTPE_VERB_MALFORMED;
-		active = false;
+		p->hidden[side] = pk->nat &&
+				  !nf_inet_addr_cmp(&th[!side].tuple.dst.u3,
+						    &th[side].tuple.src.u3);
 	}
-	mode = verb;
-	hide = pk->nat && active && ftpe_nat_private(pk->ct, mode, &ep);
-	if (hide && !ftpe_nat_reserve(pk, &ep)) {
-		ftpe_stop(pk);
-		return;
-	}
-	/* Counted as what it says, refused or not. */
-	counted = verb_stat[verb];
-
-	if (active &&
-	    !ftpe_vet(pk, &ep, ftpe_client(pk->ct), FTPE_STAT_REFUSED_BOUNCE))
-		verb = FTPE_VERB_REFUSED;
-	else if (active && pk->nat && !ftpe_nat_announce(pk, verb, &ep)) {
-		ftpe_stop(pk);
-		return;
-	}
-	saved = flow->fsm;
-	/* The namespace's choice of timing, for the negotiation it starts. */
-	flow->fsm.strict_active = READ_ONCE(pk->fn->strict_active);
-	r = ftpe_fsm_command(&flow->fsm, verb, &ep);
-	if (r & FTPE_EV_OVERFLOW)
-		why = FTPE_STAT_ABORTED_OTHER;
-	else if (verb == FTPE_VERB_REFUSED)
-		why = FTPE_STAT_ABORTED_REFUSED;
-	else
-		why = FTPE_STAT_ABORTED_ABOR_QUIT;
-	if (!ftpe_apply(pk, r, why)) {
-		flow->fsm = saved;
-		ftpe_nat_drop(pk);
-		ftpe_stop(pk);
-		return;
-	}
-	ftpe_nat_take(pk);
-	if (hide)
-		ftpe_nat_conceal(pk, mode, &ep);
-	ftpe_line_seen(pk, lflags);
-	ftpe_count(pk->fn, counted);
+	return p;
 }
 
 /*
- * Vet the endpoint of a 227/229 answering our PASV/EPSV.  Returns @ep
- * completed with the server's address, or NULL to open nothing.
+ * Carry out what the session core decided about the line being read, and
+ * commit it; or refuse the line (the segment is dropped, the line read
+ * again from the resend) if the kernel side fails, and the session stays
+ * as it was.  Translated, an endpoint naming its announcer must be sure
+ * to leave rewritten before anything of the line is acted on.
  */
-static const struct ftpe_endpoint *
-ftpe_vet_passive(struct ftpe_pkt *pk, u16 code, const char *line,
-		 unsigned int len, struct ftpe_endpoint *ep)
+static void ftpe_carry_out(struct ftpe_pkt *pk, const struct ftpe_decision *d,
+			   unsigned int lflags)
 {
-	const union nf_inet_addr *server = ftpe_server(pk->ct);
+	struct ftpe_flow *flow = pk->flow;
+	bool command = pk->dir == IP_CT_DIR_ORIGINAL;
+	int i;
 
-	if (code == 227 ? ftpe_parse_227(line, len, ep) :
-			  ftpe_parse_229(line, len, ep)) {
-		ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
-		return NULL;
-	}
-	/* EPSV names only a port: the server is the one already talked to. */
-	if (code == 229) {
-		ep->family = ftpe_family(pk->ct);
-		memcpy(ep->addr, server, sizeof(ep->addr));
-	}
-	if (!ftpe_vet(pk, ep, server, FTPE_STAT_REFUSED_THIRD_PARTY))
-		return NULL;
-	return ep;
-}
-
-/*
- * A 227/229 nobody asked for opens nothing; what it announced is read for
- * the report only (NULL if unreadable).
- */
-static void ftpe_refuse_unsolicited(struct ftpe_pkt *pk, int code)
-{
-	struct ftpe_endpoint ep;
-	int bad;
-
-	bad = code == 227 ? ftpe_parse_227(pk->line, pk->len, &ep) :
-			    ftpe_parse_229(pk->line, pk->len, &ep);
-	if (!bad && code == 229) {
-		ep.family = ftpe_family(pk->ct);
-		memcpy(ep.addr, ftpe_server(pk->ct), sizeof(ep.addr));
-	}
-	ftpe_refuse(pk, FTPE_REASON_UNSOLICITED, bad ? NULL : &ep);
-}
-
-static void ftpe_reply(void *ctx, const char *line, unsigned int len,
-		       unsigned int lflags)
-{
-	struct ftpe_pkt *pk = ctx;
-	struct ftpe_fsm *f = &pk->flow->fsm;
-	const struct ftpe_endpoint *vetted = NULL;
-	enum ftpe_stat why = FTPE_STAT_ABORTED_OTHER;
-	struct ftpe_reply_state replies;
-	struct ftpe_endpoint ep, own;
-	struct ftpe_fsm saved;
-	bool hide = false;
-	unsigned int r;
-	int code;
-
-	if (pk->flow->dark)
+	if (d->flags & FTPE_DEC_DARK)
 		return;
-	/* A multi-line reply's end may have been lost as well. */
-	if (lflags & FTPE_LINE_AFTER_GAP) {
-		ftpe_fsm_resync(f);
-		pk->flow->replies.ml_code = 0;
-	}
-	replies = pk->flow->replies;
-
-	pk->line = line;
-	pk->len = len;
-	code = ftpe_reply_feed(&pk->flow->replies, line, len);
-	/*
-	 * Translated: any 227 naming the server's own address leaves
-	 * rewritten, whether or not it answers a PASV, even inside a
-	 * multi-line reply (nf_nat_ftp rewrites every 227 it reads); one
-	 * cut off as overlong does not leave at all.
-	 */
-	if (pk->nat) {
-		if (lflags & FTPE_LINE_TRUNCATED) {
-			if (ftpe_nat_announces(pk->dir, line, len, false)) {
-				ftpe_nat_unreadable(pk);
-				goto refuse;
-			}
-		} else if (!ftpe_parse_227(line, len, &own) &&
-			   ftpe_nat_private(pk->ct, FTPE_VERB_PASV, &own)) {
-			if (!ftpe_nat_reserve(pk, &own))
-				goto refuse;
-			hide = true;
-		}
-	}
-	if (code <= 0) {
-		ftpe_line_seen(pk, lflags);
-		if (code < 0)
-			ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
-		goto out;
-	}
-
-	/* Only the reply that answers our PASV/EPSV is read for numbers. */
-	if (ftpe_fsm_wants_endpoint(f, code)) {
-		if (lflags & FTPE_LINE_TRUNCATED)
-			ftpe_count(pk->fn, FTPE_STAT_MALFORMED);
-		else
-			vetted = ftpe_vet_passive(pk, code, line, len, &ep);
-		if (!vetted)
-			why = FTPE_STAT_ABORTED_REFUSED;
-		else if (pk->nat && !ftpe_nat_announce(pk, f->mode, vetted))
-			goto refuse;
-	}
-	if (code >= 400)
-		why = FTPE_STAT_ABORTED_NEGATIVE;
-	saved = *f;
-	r = ftpe_fsm_reply(f, code, vetted);
-	if (!ftpe_apply(pk, r, why)) {
-		*f = saved;
+	if (d->flags & FTPE_DEC_UNREADABLE) {
+		ftpe_nat_unreadable(pk);
 		goto refuse;
 	}
-	if (r & FTPE_EV_UNSOLICITED)
-		ftpe_refuse_unsolicited(pk, code);
-	/* Not taken by a DO_CREATE: not wanted after all. */
-	ftpe_nat_drop(pk);
+	if ((d->flags & FTPE_DEC_HIDE) && !ftpe_nat_reserve(pk, &d->hidden))
+		goto refuse;
+	/* A refusal opens nothing, and says so whatever comes of the line. */
+	if (d->refused && d->refused != FTPE_REASON_UNSOLICITED)
+		ftpe_refuse(pk, d->refused, &d->ep);
+	if ((d->flags & FTPE_DEC_ANNOUNCE) &&
+	    !ftpe_nat_announce(pk, d->mode, &d->ep))
+		goto refuse;
+	if (!ftpe_apply(pk, d)) {
+		ftpe_nat_drop(pk);
+		goto refuse;
+	}
+	ftpe_session_commit(&flow->sess, d);
+	if (d->refused == FTPE_REASON_UNSOLICITED)
+		ftpe_refuse(pk, d->refused, d->ep.family ? &d->ep : NULL);
+	/*
+	 * An active mode's port registered at PORT/EPRT is held until its
+	 * pinhole opens; a passive one not taken by a DO_CREATE was not
+	 * wanted after all.
+	 */
+	if (command)
+		ftpe_nat_take(pk);
+	else
+		ftpe_nat_drop(pk);
+	if (d->flags & FTPE_DEC_HIDE)
+		ftpe_nat_conceal(pk, command ? d->mode : FTPE_VERB_PASV,
+				 &d->hidden);
 	ftpe_line_seen(pk, lflags);
-	ftpe_count(pk->fn, FTPE_STAT_REPLY_1XX + code / 100 - 1);
-out:
-	if (hide)
-		ftpe_nat_conceal(pk, FTPE_VERB_PASV, &own);
+	for (i = 0; i < d->ncounts; i++)
+		ftpe_count(pk->fn, d->counts[i]);
 	return;
 
 refuse:
-	pk->flow->replies = replies;
 	ftpe_nat_drop(pk);
 	ftpe_stop(pk);
+}
+
+/* Each line of either direction, as the stream hands it on. */
+static void ftpe_line(void *ctx, const char *line, unsigned int len,
+		      unsigned int lflags)
+{
+	struct ftpe_pkt *pk = ctx;
+	struct ftpe_decision d;
+
+	pk->line = line;
+	pk->len = len;
+	if (pk->dir == IP_CT_DIR_ORIGINAL)
+		ftpe_session_command(&pk->flow->sess, ftpe_peers(pk), line,
+				     len, lflags, &d);
+	else
+		ftpe_session_reply(&pk->flow->sess, ftpe_peers(pk), line, len,
+				   lflags, &d);
+	ftpe_carry_out(pk, &d, lflags);
 }
 
 static void ftpe_count_stream(struct ftpe_net *fn, unsigned int ev)
@@ -697,19 +541,19 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
 	if (!n || !p)
 		return false;
 	if (dir == IP_CT_DIR_ORIGINAL) {
-		if (!ftpe_nat_announces(dir, p, n, false))
+		if (!ftpe_line_announces((enum ftpe_side)dir, p, n, false))
 			return false;
 		for (i = 5; i < n; i++)
 			if (p[i] != ' ')
 				return true;
 		return false;
 	}
-	/* Any 227 may name the server's address (ftpe_reply()). */
-	if (ftpe_nat_announces(dir, p, n, false))
+	/* Any 227 may name the server's address (session.c). */
+	if (ftpe_line_announces((enum ftpe_side)dir, p, n, false))
 		return true;
 	/* A 229 names a port, rewritten only in the one answering EPSV. */
 	return n >= 5 && p[3] == ' ' && !strncmp(p, "229", 3) &&
-	       ftpe_fsm_wants_endpoint(&flow->fsm, 229);
+	       ftpe_fsm_wants_endpoint(&flow->sess.fsm, 229);
 }
 
 /*
@@ -747,7 +591,8 @@ static bool ftpe_nat_clean(const struct sk_buff *skb, unsigned int dataoff,
 		}
 		/* Overlong, or cut by the segment's end: not readable whole. */
 		if (!nl) {
-			if (ftpe_nat_announces(dir, p, n, off == datalen))
+			if (ftpe_line_announces((enum ftpe_side)dir, p, n,
+						off == datalen))
 				return false;
 			skip = true;
 			continue;
@@ -822,20 +667,127 @@ static void ftpe_nat_dropped(struct ftpe_pkt *pk, u32 from,
 	ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 }
 
+/*
+ * @ct's record, locked, for a segment with payload (@payload: one is made
+ * if there is none) or without; NULL or an ERR_PTR (counted) if none.
+ */
+static struct ftpe_flow *ftpe_flow_lock(struct nf_conn *ct, bool payload)
+{
+	struct ftpe_flow *flow;
+
+	flow = payload ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
+	if (PTR_ERR(flow) == -ENOSPC)
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
+	else if (PTR_ERR(flow) == -ENOMEM)
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
+	if (IS_ERR_OR_NULL(flow))
+		return flow;
+	spin_lock_bh(&flow->lock);
+	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
+	if (flow->dead && payload) {
+		spin_unlock_bh(&flow->lock);
+		flow = ftpe_flow_get(ct);
+		if (IS_ERR(flow))
+			return flow;
+		spin_lock_bh(&flow->lock);
+	}
+	return flow;
+}
+
+/*
+ * Read the segment's @datalen payload bytes at @dataoff (sequence number
+ * @seq) into @flow, whose lock is held, and rewrite them if translated.
+ * NF_DROP: the segment is to be read again from its resend.
+ */
+static unsigned int ftpe_read(struct ftpe_flow *flow, struct sk_buff *skb,
+			      unsigned int protoff,
+			      enum ip_conntrack_info ctinfo, u32 seq,
+			      unsigned int dataoff, unsigned int datalen)
+{
+	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	struct ftpe_stream *s = &flow->stream[dir];
+	struct nf_conn *ct = flow->ct;
+	bool nat = ftpe_nat_wanted(ct);
+	struct ftpe_pkt pk;
+	unsigned int ev;
+	u32 from;
+
+	/* Its first bytes: a router taking over may find a pinhole (ha.c). */
+	if (!((flow->stream[IP_CT_DIR_ORIGINAL].flags |
+	       flow->stream[IP_CT_DIR_REPLY].flags) & FTPE_STREAM_SYNCED))
+		ftpe_ha_adopt(flow);
+	if (flow->sess.dark)
+		return NF_ACCEPT;
+	pk.fn = ftpe_net(nf_ct_net(ct));
+	/*
+	 * Translated, a segment beyond a hole could hold the rest of an
+	 * endpoint whose start is in the hole; the sender resends from the
+	 * hole, as the receiver has neither.
+	 */
+	if (nat && ftpe_stream_beyond(s, seq)) {
+		ftpe_count(pk.fn, FTPE_STAT_GAP);
+		return NF_DROP;
+	}
+	from = ftpe_stream_first(s, seq);
+	pk.flow = flow;
+	pk.ct = ct;
+	pk.skb = skb;
+	pk.dir = dir;
+	pk.nat_exp = NULL;
+	pk.nat = nat;
+	pk.created = false;
+	pk.drop = false;
+	pk.peered = false;
+	ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
+	switch (nat ? ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
+				     dataoff) : FTPE_NAT_READ) {
+	case FTPE_NAT_READ:
+		break;
+	case FTPE_NAT_PASS:
+		return NF_ACCEPT;
+	case FTPE_NAT_DROP:
+		ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
+		return NF_DROP;
+	}
+	ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen, ftpe_skb_read,
+			      ftpe_line, &pk);
+	ftpe_count_stream(pk.fn, ev);
+	if (!nat)
+		return pk.drop ? NF_DROP : NF_ACCEPT;
+	/*
+	 * A line cut by the segment's end that could not be held (no
+	 * memory) would be skipped to its end, unread: its head must not
+	 * leave either.
+	 */
+	if (!pk.drop &&
+	    ((ev & FTPE_STREAM_EV_NOMEM) || ftpe_nat_cut(flow, dir))) {
+		ftpe_stream_unread(s, from);
+		ftpe_nat_unreadable(&pk);
+		pk.drop = true;
+	}
+	if (!ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,
+			    flow->nat_edit, pk.drop)) {
+		if (!pk.drop)
+			ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
+		pk.drop = true;
+	}
+	if (!pk.drop)
+		return NF_ACCEPT;
+	ftpe_nat_dropped(&pk, from, dataoff);
+	return NF_DROP;
+}
+
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	const struct net *net = nf_ct_net(ct);
 	unsigned int dataoff, datalen;
-	const struct tcphdr *th;
 	unsigned int verdict = NF_ACCEPT;
-	struct ftpe_net *fnet;
+	const struct tcphdr *th;
 	struct ftpe_flow *flow;
 	struct tcphdr _th;
 	bool fin, rst;
 	u32 seq;
-	struct ftpe_pkt pk;
 
 	/* Extensions can only be added before the conntrack is confirmed. */
 	if (!nf_ct_is_confirmed(ct))
@@ -862,113 +814,23 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	/* Bare ACKs, the bulk of a control connection, cost no lookup. */
 	if (!datalen && !fin && !rst)
 		return NF_ACCEPT;
-	flow = datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
-	if (IS_ERR_OR_NULL(flow)) {
-		if (PTR_ERR(flow) == -ENOSPC)
-			ftpe_stat_inc(net, FTPE_STAT_TABLE_FULL);
-		else if (PTR_ERR(flow) == -ENOMEM)
-			ftpe_stat_inc(net, FTPE_STAT_NOMEM);
+	flow = ftpe_flow_lock(ct, datalen);
+	if (IS_ERR_OR_NULL(flow))
 		return ftpe_unread(skb, dataoff, datalen, ct, dir, seq);
-	}
-	fnet = ftpe_net(net);
-	ftpe_count(fnet, FTPE_STAT_PACKETS);
-
-	spin_lock_bh(&flow->lock);
-	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
-	if (flow->dead && datalen) {
-		spin_unlock_bh(&flow->lock);
-		flow = ftpe_flow_get(ct);
-		if (IS_ERR(flow))
-			return ftpe_unread(skb, dataoff, datalen, ct, dir, seq);
-		spin_lock_bh(&flow->lock);
-	}
-	if (flow->dead)
-		goto out;
-	/* Its first bytes: a router taking over may find a pinhole (ha.c). */
-	if (datalen && !((flow->stream[IP_CT_DIR_ORIGINAL].flags |
-			  flow->stream[IP_CT_DIR_REPLY].flags) &
-			 FTPE_STREAM_SYNCED))
-		ftpe_ha_adopt(flow);
-	if (datalen && !flow->dark) {
-		ftpe_line_fn fn = dir == IP_CT_DIR_ORIGINAL ? ftpe_command :
-							      ftpe_reply;
-		struct ftpe_stream *s = &flow->stream[dir];
-		bool nat = ftpe_nat_wanted(ct);
-		unsigned int ev;
-		u32 from;
-
-		/*
-		 * Translated, a segment beyond a hole could hold the rest of
-		 * an endpoint whose start is in the hole; the sender resends
-		 * from the hole, as the receiver has neither.
-		 */
-		if (nat && ftpe_stream_beyond(s, seq)) {
-			ftpe_count(fnet, FTPE_STAT_GAP);
-			verdict = NF_DROP;
-			goto out;
-		}
-		from = ftpe_stream_first(s, seq);
-		pk.flow = flow;
-		pk.ct = ct;
-		pk.fn = fnet;
-		pk.skb = skb;
-		pk.dir = dir;
-		pk.nat_exp = NULL;
-		pk.nat = nat;
-		pk.created = false;
-		pk.drop = false;
-		ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
-		switch (nat ? ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
-					     dataoff) : FTPE_NAT_READ) {
-		case FTPE_NAT_READ:
-			break;
-		case FTPE_NAT_PASS:
-			goto passed;
-		case FTPE_NAT_DROP:
-			ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
-			verdict = NF_DROP;
-			goto out;
-		}
-		ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen,
-				      ftpe_skb_read, fn, &pk);
-		ftpe_count_stream(fnet, ev);
-		/*
-		 * A line cut by the segment's end that could not be held
-		 * (no memory) would be skipped to its end, unread: its
-		 * head must not leave either.
-		 */
-		if (nat && !pk.drop &&
-		    ((ev & FTPE_STREAM_EV_NOMEM) || ftpe_nat_cut(flow, dir))) {
-			ftpe_stream_unread(s, from);
-			ftpe_count(fnet, FTPE_STAT_NAT_FAILED);
-			ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
-			pk.drop = true;
-		}
-		if (nat && !ftpe_nat_apply(skb, protoff, ct, ctinfo, &pk.edit,
-					   flow->nat_edit, pk.drop)) {
-			if (!pk.drop)
-				ftpe_refuse(&pk, FTPE_REASON_NAT_FAILED, NULL);
-			pk.drop = true;
-		}
-		/* Its FIN, if any, comes again with it. */
-		if (pk.drop) {
-			if (nat)
-				ftpe_nat_dropped(&pk, from, dataoff);
-			verdict = NF_DROP;
-			goto out;
-		}
-	}
-passed:
-	if (fin) {
-		if (dir == IP_CT_DIR_ORIGINAL)
+	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_PACKETS);
+	if (!flow->dead && datalen)
+		verdict = ftpe_read(flow, skb, protoff, ctinfo, seq, dataoff,
+				    datalen);
+	/* Dropped, its FIN comes again with it. */
+	if (!flow->dead && verdict == NF_ACCEPT) {
+		if (fin && dir == IP_CT_DIR_ORIGINAL)
 			flow->fin_orig = 1;
-		else
+		else if (fin)
 			flow->fin_reply = 1;
+		/* The control connection is over: so is any negotiation. */
+		if (rst || (flow->fin_orig && flow->fin_reply))
+			ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 	}
-	/* The control connection is over: so is any negotiation on it. */
-	if (rst || (flow->fin_orig && flow->fin_reply))
-		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
-out:
 	ftpe_flow_account(flow);
 	spin_unlock_bh(&flow->lock);
 	return verdict;

@@ -67,7 +67,7 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 {
 	const struct nf_conntrack_tuple *t =
 		&flow->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	const struct ftpe_fsm *f = &flow->fsm;
+	const struct ftpe_fsm *f = &flow->sess.fsm;
 	struct seq_file *seq = arg;
 	u8 family = nf_ct_l3num(flow->ct);
 

@@ -109,7 +109,7 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 	if (ftpe_genl_listening(net)) {
 		if (__ratelimit(&ftpe_net(net)->event_rs))
 			ftpe_report_event(flow, FTPE_EVENT_REFUSED, reason,
-					  flow->fsm.state, ep);
+					  flow->sess.fsm.state, ep);
 		else
 			ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
 	}
@@ -124,7 +124,7 @@ void ftpe_report_event(const struct ftpe_flow *flow, u8 type, u8 reason,
 		.type = type,
 		.reason = reason,
 		.state = state,
-		.mode = flow->fsm.mode,
+		.mode = flow->sess.fsm.mode,
 		.ep = ep,
 	};
 
@@ -139,8 +139,8 @@ void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why)
 		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
 				  ftpe_exp_expired(flow->exp) ?
 				  FTPE_REASON_EXPIRED : reason,
-				  flow->fsm.state, &flow->fsm.ep);
-	if (flow->fsm.state != FTPE_IDLE)
+				  flow->sess.fsm.state, &flow->sess.fsm.ep);
+	if (flow->sess.fsm.state != FTPE_IDLE)
 		ftpe_report_event(flow, FTPE_EVENT_STATE, reason, FTPE_IDLE,
-				  &flow->fsm.ep);
+				  &flow->sess.fsm.ep);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * parsebench: the helper's per-byte work (stream reassembly, line grammar,
- * state machine - the pure-C files the module is built from) over a
+ * parsebench: the helper's per-byte work (stream reassembly and the session
+ * core: line grammar, vetting, state machine - the pure-C files the module
+ * is built from) over a
  * realistic control-channel transcript, against a plain memchr() scan for
  * newlines over the same segments, which is the ceiling any line parser
  * has to read its input.
@@ -21,9 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "parse.h"
+#include "session.h"
 #include "stream.h"
-#include "fsm.h"
 
 struct seg {
 	int dir;		/* 0: client -> server, 1: server -> client */
@@ -140,12 +140,12 @@ static void build_transcript(void)
 	seg(1, "221 Goodbye.\r\n");
 }
 
-/* ---- the helper's path, as helper.c wires it ---------------------------- */
+/* ---- the helper's path: stream and session core ------------------------ */
 
 struct session {
 	struct ftpe_stream st[2];
-	struct ftpe_reply_state rs;
-	struct ftpe_fsm f;
+	struct ftpe_session ss;
+	struct ftpe_peers peers;
 	unsigned long sink;
 };
 
@@ -157,32 +157,29 @@ static const char *read_flat(const void *src, unsigned int off,
 	return (const char *)src + off;
 }
 
+static void on_line(struct session *s, int side, const char *line,
+		    unsigned int len, unsigned int flags)
+{
+	struct ftpe_decision d;
+
+	if (side == FTPE_CLIENT)
+		ftpe_session_command(&s->ss, &s->peers, line, len, flags, &d);
+	else
+		ftpe_session_reply(&s->ss, &s->peers, line, len, flags, &d);
+	ftpe_session_commit(&s->ss, &d);
+	s->sink += d.r;
+}
+
 static void on_command(void *ctx, const char *line, unsigned int len,
 		       unsigned int flags)
 {
-	struct session *s = ctx;
-	struct ftpe_endpoint ep;
-	enum ftpe_verb verb = ftpe_parse_command(line, len, &ep);
-
-	(void)flags;
-	s->sink += ftpe_fsm_command(&s->f, verb, &ep);
+	on_line(ctx, FTPE_CLIENT, line, len, flags);
 }
 
 static void on_reply(void *ctx, const char *line, unsigned int len,
 		     unsigned int flags)
 {
-	struct session *s = ctx;
-	struct ftpe_endpoint ep;
-	const struct ftpe_endpoint *vetted = NULL;
-	int code = ftpe_reply_feed(&s->rs, line, len);
-
-	(void)flags;
-	if (code <= 0)
-		return;
-	if ((code == 227 && !ftpe_parse_227(line, len, &ep)) ||
-	    (code == 229 && !ftpe_parse_229(line, len, &ep)))
-		vetted = &ep;
-	s->sink += ftpe_fsm_reply(&s->f, code, vetted);
+	on_line(ctx, FTPE_SERVER, line, len, flags);
 }
 
 static unsigned long run_parse(void)
@@ -192,7 +189,12 @@ static unsigned long run_parse(void)
 	unsigned int i;
 
 	memset(&s, 0, sizeof(s));
-	ftpe_fsm_init(&s.f);
+	ftpe_session_init(&s.ss);
+	/* The transcript's peers: every endpoint it announces is vetted. */
+	s.peers.family = FTPE_AF_INET;
+	memcpy(s.peers.addr[FTPE_CLIENT], "\x0a\x00\x01\x02", 4);
+	memcpy(s.peers.addr[FTPE_SERVER], "\x0a\x00\x02\x02", 4);
+	s.peers.min_port = 1024;
 	for (i = 0; i < nsegs; i++) {
 		const struct seg *g = &segs[i];
 

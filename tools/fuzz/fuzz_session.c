@@ -1,22 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target: a whole control connection, both directions, through
- * stream -> parse -> fsm wired the way helper.c wires them (commands only
- * from the client, replies only from the server, announced endpoints vetted
- * against the peers' own addresses and min_port).
+ * the stream and the session core (session.c), the same code the helper
+ * runs: commands only from the client, replies only from the server,
+ * announced endpoints vetted against the peers' own addresses and
+ * min_port.
  *
  * Input: a transcript, one message per line, '>' for client -> server and
  * '<' for server -> client (the rest of the line and its '\n' are the bytes
  * sent; a line with any other first byte is sent by the client).  An
  * optional first line "#..." seeds how the messages are cut into segments:
  * whole, one byte each, random pieces, retransmissions carrying different
- * bytes, holes, and whether the connection is IPv4 or IPv6.
+ * bytes, holes; whether the connection is IPv4 or IPv6; which active
+ * timing; and whether it is translated (NAT).
  *
  * Invariants, checked after every step (abort() on violation):
  *  - at most one expectation is live, and none while the state is IDLE;
  *  - an expectation only ever names the client (PORT/EPRT) or the server
  *    (227/229), on a port >= MIN_PORT;
  *  - the state is one of the five, EXEC_COMP is never left behind;
+ *  - translated, a well-formed PORT/EPRT naming the client or 227 naming
+ *    the server is never let through as written: the decision hides it
+ *    (rewrite) or refuses the line; one cut off as overlong is refused;
  *  - no line handed on is longer than FTPE_LINE_MAX, no partial buffer is
  *    held at rest beyond FTPE_LINE_MAX + 2 bytes;
  *  - when no byte was lost or cut, the lines handed on are exactly the
@@ -26,8 +31,8 @@
 #include <stdio.h>
 
 #include "parse.h"
+#include "session.h"
 #include "stream.h"
-#include "fsm.h"
 
 #define MIN_PORT	1024
 #define MAX_STREAM	8192	/* -max_len is 4096 */
@@ -56,12 +61,9 @@ struct dirstate {
 
 struct sess {
 	struct dirstate d[2];
-	struct ftpe_reply_state rs;
-	struct ftpe_fsm f;
-	u8 family;
-	u8 client[16], server[16];
+	struct ftpe_session ss;
+	struct ftpe_peers peers;
 	bool live;
-	bool dark;
 	u32 rng;
 };
 
@@ -74,39 +76,71 @@ static u32 rnd(struct sess *s)
 }
 
 static bool ep_is(const struct sess *s, const struct ftpe_endpoint *ep,
-		  const u8 *addr)
+		  enum ftpe_side side)
 {
-	return ep->family == s->family &&
-	       !memcmp(ep->addr, addr, s->family == FTPE_AF_INET6 ? 16 : 4);
+	return ep->family == s->peers.family &&
+	       !memcmp(ep->addr, s->peers.addr[side],
+		       s->peers.family == FTPE_AF_INET6 ? 16 : 4);
 }
 
-static bool vet(const struct sess *s, const struct ftpe_endpoint *ep,
-		const u8 *peer)
+/* The decision @d was carried out: commit it, and check what it did. */
+static void apply(struct sess *s, const struct ftpe_decision *d)
 {
-	return ep_is(s, ep, peer) && ep->port >= MIN_PORT;
-}
+	const struct ftpe_fsm *f = &s->ss.fsm;
+	unsigned int r = d->r;
 
-static void apply(struct sess *s, unsigned int r)
-{
+	check(d->ncounts <= FTPE_DEC_COUNTS);
+	ftpe_session_commit(&s->ss, d);
 	if (r & FTPE_DO_REMOVE)
 		s->live = false;
 	if (r & FTPE_DO_CREATE) {
 		check(!s->live);
-		check(s->f.ep.port >= MIN_PORT);
-		if (ftpe_mode_active(s->f.mode))
-			check(ep_is(s, &s->f.ep, s->client));
-		else
-			check(ep_is(s, &s->f.ep, s->server));
+		check(f->ep.port >= MIN_PORT);
+		check(ep_is(s, &f->ep, ftpe_mode_active(f->mode) ?
+				       FTPE_CLIENT : FTPE_SERVER));
 		s->live = true;
 	}
-	if (r & FTPE_EV_TLS)
-		s->dark = true;
-	check(s->f.state < FTPE_STATE_COUNT);
-	check(s->f.state != FTPE_EXEC_COMP);
-	check(!(s->f.state == FTPE_IDLE && s->live));
-	check(s->f.state == FTPE_IDLE || s->f.mode == FTPE_VERB_PORT ||
-	      s->f.mode == FTPE_VERB_EPRT || s->f.mode == FTPE_VERB_PASV ||
-	      s->f.mode == FTPE_VERB_EPSV);
+	check(f->state < FTPE_STATE_COUNT);
+	check(f->state != FTPE_EXEC_COMP);
+	check(!(f->state == FTPE_IDLE && s->live));
+	check(f->state == FTPE_IDLE || f->mode == FTPE_VERB_PORT ||
+	      f->mode == FTPE_VERB_EPRT || f->mode == FTPE_VERB_PASV ||
+	      f->mode == FTPE_VERB_EPSV);
+}
+
+/*
+ * Translated, where the announcer is known beyond the router by another
+ * address: a line naming its own address as an endpoint (read here with
+ * the parser, independently of the decision) must be hidden or refused.
+ */
+static void check_nat(struct sess *s, enum ftpe_side side, const char *p,
+		      unsigned int len, unsigned int flags,
+		      const struct ftpe_decision *d)
+{
+	struct ftpe_endpoint ep;
+	enum ftpe_verb verb;
+	bool names;
+
+	if (!s->peers.nat || !s->peers.hidden[side] ||
+	    (d->flags & FTPE_DEC_DARK))
+		return;
+	if (flags & FTPE_LINE_TRUNCATED) {
+		if (ftpe_line_announces(side, p, len, false))
+			check(d->flags & FTPE_DEC_UNREADABLE);
+		return;
+	}
+	if (side == FTPE_CLIENT) {
+		verb = ftpe_parse_command(p, len, &ep);
+		names = (verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) &&
+			ep_is(s, &ep, FTPE_CLIENT);
+	} else {
+		names = !ftpe_parse_227(p, len, &ep) &&
+			ep_is(s, &ep, FTPE_SERVER);
+	}
+	if (names) {
+		check(d->flags & FTPE_DEC_HIDE);
+		check(ep_is(s, &d->hidden, side));
+	}
 }
 
 /* Record a handed-on line for the replay check. */
@@ -139,75 +173,36 @@ static char *exact(const char *line, unsigned int len)
 	return p;
 }
 
+static void on_line(struct sess *s, enum ftpe_side side, const char *line,
+		    unsigned int len, unsigned int flags)
+{
+	struct ftpe_decision d;
+	char *p;
+
+	record(&s->d[side], line, len, flags);
+	p = exact(line, len);
+	if (side == FTPE_CLIENT)
+		ftpe_session_command(&s->ss, &s->peers, p, len, flags, &d);
+	else
+		ftpe_session_reply(&s->ss, &s->peers, p, len, flags, &d);
+	check(d.mode < FTPE_VERB_COUNT && d.mode != FTPE_VERB_REFUSED);
+	check(!d.refused || d.refused < FTPE_REASON_NAT_FAILED);
+	check(!(d.flags & FTPE_DEC_ANNOUNCE) || s->peers.nat);
+	check_nat(s, side, p, len, flags, &d);
+	apply(s, &d);
+	free(p);
+}
+
 static void client_line(void *ctx, const char *line, unsigned int len,
 			unsigned int flags)
 {
-	struct sess *s = ctx;
-	struct ftpe_endpoint ep;
-	enum ftpe_verb verb;
-	char *p;
-
-	record(&s->d[DIR_C], line, len, flags);
-	if (s->dark)
-		return;
-	p = exact(line, len);
-	memset(&ep, 0xa5, sizeof(ep));
-	verb = ftpe_parse_command(p, len, &ep);
-	check(verb < FTPE_VERB_COUNT && verb != FTPE_VERB_REFUSED);
-	if ((flags & FTPE_LINE_TRUNCATED) &&
-	    (verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT))
-		verb = FTPE_VERB_MALFORMED;
-	if (verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT) {
-		check(ep.port);
-		check(ep.family == FTPE_AF_INET ||
-		      (verb == FTPE_VERB_EPRT && ep.family == FTPE_AF_INET6));
-		if (!vet(s, &ep, s->client))
-			verb = FTPE_VERB_REFUSED;
-	}
-	apply(s, ftpe_fsm_command(&s->f, verb, &ep));
-	free(p);
+	on_line(ctx, FTPE_CLIENT, line, len, flags);
 }
 
 static void server_line(void *ctx, const char *line, unsigned int len,
 			unsigned int flags)
 {
-	struct sess *s = ctx;
-	const struct ftpe_endpoint *vetted = NULL;
-	struct ftpe_endpoint ep;
-	int code, rc;
-	char *p;
-
-	record(&s->d[DIR_S], line, len, flags);
-	if (s->dark)
-		return;
-	p = exact(line, len);
-	code = ftpe_reply_feed(&s->rs, p, len);
-	check(code == -1 || code == 0 || (code >= 100 && code <= 599));
-	check(!s->rs.ml_code ||
-	      (s->rs.ml_code >= 100 && s->rs.ml_code <= 599));
-	if (code <= 0)
-		goto out;
-	if (ftpe_fsm_wants_endpoint(&s->f, (u16)code) &&
-	    !(flags & FTPE_LINE_TRUNCATED)) {
-		memset(&ep, 0x5a, sizeof(ep));
-		rc = code == 227 ? ftpe_parse_227(p, len, &ep) :
-				   ftpe_parse_229(p, len, &ep);
-		if (!rc) {
-			check(ep.port);
-			if (code == 229) {
-				check(ep.family == 0);
-				ep.family = s->family;
-				memcpy(ep.addr, s->server, 16);
-			} else {
-				check(ep.family == FTPE_AF_INET);
-			}
-			if (vet(s, &ep, s->server))
-				vetted = &ep;
-		}
-	}
-	apply(s, ftpe_fsm_reply(&s->f, (u16)code, vetted));
-out:
-	free(p);
+	on_line(ctx, FTPE_SERVER, line, len, flags);
 }
 
 /* A segment's bytes; the read functions check every access against it. */
@@ -303,7 +298,7 @@ static void finish(struct sess *s)
 		size_t rest;
 
 		if (!(d->ev & (FTPE_STREAM_EV_GAP | FTPE_STREAM_EV_NOMEM)) &&
-		    !d->cut && !d->lost && !s->dark) {
+		    !d->cut && !d->lost && !s->ss.dark) {
 			/* What was handed on is what was sent, up to a line
 			 * still open at the end.
 			 */
@@ -342,16 +337,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mode = (u8)(s->rng >> 8);
 	}
 	s->rng |= 1;
-	s->family = (mode & 0x10) ? FTPE_AF_INET6 : FTPE_AF_INET;
-	if (s->family == FTPE_AF_INET) {
-		memcpy(s->client, "\x0a\x00\x01\x02", 4);
-		memcpy(s->server, "\x0a\x00\x02\x02", 4);
+	s->peers.family = (mode & 0x10) ? FTPE_AF_INET6 : FTPE_AF_INET;
+	if (s->peers.family == FTPE_AF_INET) {
+		memcpy(s->peers.addr[FTPE_CLIENT], "\x0a\x00\x01\x02", 4);
+		memcpy(s->peers.addr[FTPE_SERVER], "\x0a\x00\x02\x02", 4);
 	} else {
-		memcpy(s->client, "\x20\x01\x0d\xb8\0\x01\0\0\0\0\0\0\0\0\0\x02",
-		       16);
-		memcpy(s->server, "\x20\x01\x0d\xb8\0\x02\0\0\0\0\0\0\0\0\0\x02",
-		       16);
+		memcpy(s->peers.addr[FTPE_CLIENT],
+		       "\x20\x01\x0d\xb8\0\x01\0\0\0\0\0\0\0\0\0\x02", 16);
+		memcpy(s->peers.addr[FTPE_SERVER],
+		       "\x20\x01\x0d\xb8\0\x02\0\0\0\0\0\0\0\0\0\x02", 16);
 	}
+	s->peers.min_port = MIN_PORT;
+	/* Both timings of the active pinhole; the invariants hold for each. */
+	s->peers.strict_active = (mode & 0x20) != 0;
+	/* Translated: SNAT, DNAT, or both. */
+	s->peers.nat = (mode & 0x40) != 0;
+	s->peers.hidden[FTPE_CLIENT] = s->peers.nat && (s->rng & 0x100);
+	s->peers.hidden[FTPE_SERVER] = s->peers.nat && (s->rng & 0x200);
 	/* Sequence numbers that wrap early on. */
 	s->d[DIR_C].isn = 0xfffffff0u - (mode & 0x0f);
 	s->d[DIR_S].isn = 0xffffff00u + (mode & 0x0f);
@@ -361,9 +363,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s->d[i].st.next_seq = s->d[i].isn;
 		s->d[i].st.flags = FTPE_STREAM_SYNCED;
 	}
-	ftpe_fsm_init(&s->f);
-	/* Both timings of the active pinhole; the invariants hold for each. */
-	s->f.strict_active = (mode & 0x20) != 0;
+	ftpe_session_init(&s->ss);
 
 	while (p < end) {
 		nl = memchr(p, '\n', end - p);
