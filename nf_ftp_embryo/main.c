@@ -10,12 +10,8 @@
  * users attach the helper explicitly (iptables CT --helper, nft ct helper)
  * on whatever port their servers use.  So both helpers load side by side.
  *
- * NAT: nf_nat_ftp is the NAT half of nf_conntrack_ftp; ours is in this
- * module (nat.c).  tc's act_ct and Open vSwitch, attaching a helper to a
- * connection they translate, take a reference to that NAT half: they look
- * it up by the helper's nat_mod_name and, when nobody registered that
- * name, ask modprobe for a module of that name and fail if none comes.
- * So this module registers itself under that name, and answers to it.
+ * NAT: the NAT half is in this module too (nat.c), registered with the
+ * helpers.
  *
  * A second name, "ftp_embryo": iproute2 reads act_ct's "helper
  * FAMILY-PROTO-NAME" by splitting at every dash, so "ipv4-tcp-ftp-embryo"
@@ -35,6 +31,7 @@
 #include "genl.h"
 #include "helper.h"
 #include "kcompat.h"
+#include "nat.h"
 #include "netns.h"
 #include "params.h"
 #include "version.h"
@@ -64,61 +61,6 @@ static struct nf_conntrack_expect_policy ftpe_expect_policy = {
 	.max_expected = 1,
 	.name = FTPE_HELPER_NAME,
 };
-
-#if IS_ENABLED(CONFIG_NF_NAT)
-/*
- * nf_ct_helper_init() derives nat_mod_name as NF_NAT_HELPER_PREFIX and the
- * name, cut to fit NF_CT_HELPER_NAME_LEN: "ip_nat_ftp-embryo" does not, and
- * the kernel looks for "ip_nat_ftp-embr" (and "ip_nat_ftp_embr").  The
- * module aliases need the names when we are built; the registrations take
- * them from the helpers themselves.
- */
-#define FTPE_NAT_MOD_NAME	NF_NAT_HELPER_PREFIX "ftp-embr"
-#define FTPE_NAT_MOD_NAME_TC	NF_NAT_HELPER_PREFIX "ftp_embr"
-static_assert(sizeof(FTPE_NAT_MOD_NAME) == NF_CT_HELPER_NAME_LEN);
-static_assert(sizeof(FTPE_NAT_MOD_NAME_TC) == NF_CT_HELPER_NAME_LEN);
-
-/* One NAT half for each name (ftpe_helpers[0] and [2]). */
-static struct nf_conntrack_nat_helper ftpe_nat_helpers[2] = {
-	{ .module = THIS_MODULE },
-	{ .module = THIS_MODULE },
-};
-
-static void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
-{
-	static const char * const alias[] = {
-		FTPE_NAT_MOD_NAME, FTPE_NAT_MOD_NAME_TC
-	};
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(ftpe_nat_helpers); i++) {
-		struct nf_conntrack_nat_helper *nat = &ftpe_nat_helpers[i];
-
-		strscpy(nat->mod_name, h[2 * i].nat_mod_name,
-			sizeof(nat->mod_name));
-		if (strcmp(nat->mod_name, alias[i]))
-			pr_warn("NAT half registered as \"%s\", not as our alias \"%s\"\n",
-				nat->mod_name, alias[i]);
-		nf_nat_helper_register(nat);
-	}
-}
-
-static void ftpe_nat_helper_unregister(void)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(ftpe_nat_helpers); i++)
-		nf_nat_helper_unregister(&ftpe_nat_helpers[i]);
-}
-#else
-static void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
-{
-}
-
-static void ftpe_nat_helper_unregister(void)
-{
-}
-#endif
 
 /* IPv4 and IPv6 under FTPE_HELPER_NAME, then under FTPE_HELPER_NAME_TC. */
 static struct nf_conntrack_helper ftpe_helpers[4] __read_mostly;
@@ -237,6 +179,4 @@ MODULE_ALIAS_GENL_FAMILY(FTPE_GENL_NAME);
 MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME);
 MODULE_ALIAS_NFCT_HELPER(FTPE_HELPER_NAME_TC);
 #if IS_ENABLED(CONFIG_NF_NAT)
-MODULE_ALIAS(FTPE_NAT_MOD_NAME);
-MODULE_ALIAS(FTPE_NAT_MOD_NAME_TC);
 #endif

@@ -701,3 +701,58 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		ftpe_nat_sent(kept, seg->dir, skb, protoff);
 	return ok;
 }
+
+/*
+ * The NAT half, as nf_nat_ftp is nf_conntrack_ftp's.  tc's act_ct and Open
+ * vSwitch, attaching a helper to a connection they translate, take a
+ * reference to it: they look it up by the helper's nat_mod_name and, when
+ * nobody registered that name, ask modprobe for a module of that name and
+ * fail if none comes.  So this module registers itself under that name,
+ * and answers to it.
+ *
+ * nf_ct_helper_init() derives nat_mod_name as NF_NAT_HELPER_PREFIX and the
+ * name, cut to fit NF_CT_HELPER_NAME_LEN: "ip_nat_ftp-embryo" does not, and
+ * the kernel looks for "ip_nat_ftp-embr" (and "ip_nat_ftp_embr").  The
+ * module aliases need the names when we are built; the registrations take
+ * them from the helpers themselves.
+ */
+#define FTPE_NAT_MOD_NAME	NF_NAT_HELPER_PREFIX "ftp-embr"
+#define FTPE_NAT_MOD_NAME_TC	NF_NAT_HELPER_PREFIX "ftp_embr"
+static_assert(sizeof(FTPE_NAT_MOD_NAME) == NF_CT_HELPER_NAME_LEN);
+static_assert(sizeof(FTPE_NAT_MOD_NAME_TC) == NF_CT_HELPER_NAME_LEN);
+
+/* One NAT half for each name (ftpe_helpers[0] and [2]). */
+static struct nf_conntrack_nat_helper ftpe_nat_helpers[2] = {
+	{ .module = THIS_MODULE },
+	{ .module = THIS_MODULE },
+};
+
+void ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
+{
+	static const char * const alias[] = {
+		FTPE_NAT_MOD_NAME, FTPE_NAT_MOD_NAME_TC
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ftpe_nat_helpers); i++) {
+		struct nf_conntrack_nat_helper *nat = &ftpe_nat_helpers[i];
+
+		strscpy(nat->mod_name, h[2 * i].nat_mod_name,
+			sizeof(nat->mod_name));
+		if (strcmp(nat->mod_name, alias[i]))
+			pr_warn("NAT half registered as \"%s\", not as our alias \"%s\"\n",
+				nat->mod_name, alias[i]);
+		nf_nat_helper_register(nat);
+	}
+}
+
+void ftpe_nat_helper_unregister(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ftpe_nat_helpers); i++)
+		nf_nat_helper_unregister(&ftpe_nat_helpers[i]);
+}
+
+MODULE_ALIAS(FTPE_NAT_MOD_NAME);
+MODULE_ALIAS(FTPE_NAT_MOD_NAME_TC);

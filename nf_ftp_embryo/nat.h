@@ -11,6 +11,7 @@
 #include <linux/skbuff.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
+#include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_nat_helper.h>
 
 #include "parse.h"
@@ -119,6 +120,13 @@ static inline void ftpe_nat_unqueue(struct ftpe_nat_seg *seg, u32 line_seq)
 }
 
 #if IS_ENABLED(CONFIG_NF_NAT)
+
+/*
+ * Register the NAT half under the name the kernel derives from each of the
+ * registered helpers @h[0] and @h[2] (nat.c); unregister both.
+ */
+void ftpe_nat_helper_register(const struct nf_conntrack_helper *h);
+void ftpe_nat_helper_unregister(void);
 
 /* Is @ct translated, so that announced endpoints need rewriting? */
 static inline bool ftpe_nat_wanted(const struct nf_conn *ct)
@@ -229,6 +237,15 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    bool drop);
 
 #else
+
+static inline void
+ftpe_nat_helper_register(const struct nf_conntrack_helper *h)
+{
+}
+
+static inline void ftpe_nat_helper_unregister(void)
+{
+}
 
 static inline bool ftpe_nat_wanted(const struct nf_conn *ct)
 {
