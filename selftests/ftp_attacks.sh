@@ -15,18 +15,11 @@ FILE_SIZE=65536
 
 ko=${1:?usage: $0 MODULE.ko}
 MAX_FLOWS=16
-mod=nf_ftp_embryo
-
-# rmmod once the CT rules of earlier tests have let go of the module.
-unload() {
-	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
-	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
-}
 
 restore() {
 	topo_down
 	rm -rf "$NFE_TMP"
-	unload && insmod "$ko"
+	unload_module && insmod "$ko"
 }
 
 if [[ $ko == - ]]; then
@@ -37,7 +30,7 @@ fi
 # they go first (and the namespaces can stay).
 reload() {
 	ct_rules -D
-	unload
+	unload_module
 	insmod "$ko" "$@"
 	ct_rules -A
 	echo "# helper $HELPER on $(uname -r), $*"
@@ -52,7 +45,7 @@ refuses() {
 }
 
 load_module -
-unload
+unload_module
 trap restore EXIT
 for p in max_flows=0 expect_timeout=3601 min_port=0; do
 	tap "attack: parameter $p refused at load" refuses "$p"

@@ -33,13 +33,6 @@ for tool in setpriv unshare nsenter iptables conntrack ip; do
 	fi
 done
 
-# rmmod once nothing holds the module (the attacker's CT rules let go of
-# it asynchronously).
-unload() {
-	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
-	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
-}
-
 att_pid=
 loaded_ftp=0
 restore() {
@@ -91,7 +84,7 @@ fi
 answer() {
 	local rc=0
 	case $1 in
-	rmmod) unload >&2 || rc=$? ;;
+	rmmod) unload_module >&2 || rc=$? ;;
 	insmod) insmod "$ko" >&2 || rc=$? ;;
 	flows) nsenter -t "$att_pid" -n cat "$FLOWS" | sed 's/^/| /' || rc=$? ;;
 	sync) ;; # what it printed before has been passed on

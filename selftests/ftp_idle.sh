@@ -12,7 +12,6 @@ source "$here/lib.sh"
 source "$here/xfer.inc"
 FILE_SIZE=65536
 MAX_FLOWS=16
-mod=nf_ftp_embryo
 
 ko=${1:?usage: $0 MODULE.ko}
 if [[ $ko == - ]]; then
@@ -20,15 +19,9 @@ if [[ $ko == - ]]; then
 	exit 1
 fi
 
-# rmmod once the CT rules of earlier tests have let go of the module.
-unload() {
-	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
-	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
-}
-
-trap 'topo_down; rm -rf "$NFE_TMP"; unload && insmod "$ko"' EXIT
+trap 'topo_down; rm -rf "$NFE_TMP"; unload_module && insmod "$ko"' EXIT
 load_module -
-unload
+unload_module
 insmod "$ko" max_flows=$MAX_FLOWS
 topo_up
 fw_up

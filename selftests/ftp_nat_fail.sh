@@ -26,7 +26,6 @@ source "$here/lib.sh"
 source "$here/xfer.inc"
 
 ko=${1:?usage: $0 MODULE.ko}
-mod=nf_ftp_embryo
 
 if [[ $ko == - ]]; then
 	echo "not ok - nat fail: the test needs nf_ftp_embryo.ko (got '-')"
@@ -50,15 +49,10 @@ helper_rule() {
 		-j CT --helper "$HELPER"
 }
 
-unload() {
-	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
-	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
-}
-
 reload() {
 	helper_rule -D
 	in_ns rtr conntrack -F >/dev/null 2>&1 || true
-	unload
+	unload_module
 	insmod "$ko" "$@"
 	helper_rule -A
 	echo "# helper $HELPER on $(uname -r), $*"
@@ -67,7 +61,7 @@ reload() {
 restore() {
 	topo_down
 	rm -rf "$NFE_TMP"
-	unload && insmod "$ko"
+	unload_module && insmod "$ko"
 }
 
 # cases CASE...: run ftp_nat_fail.py, counting a crash as a failure.

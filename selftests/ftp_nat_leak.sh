@@ -28,7 +28,6 @@ source "$here/lib.sh"
 source "$here/xfer.inc"
 
 ko=${1:?usage: $0 MODULE.ko}
-mod=nf_ftp_embryo
 
 nat_rules() {
 	rtr_rule iptables -P FORWARD DROP
@@ -47,16 +46,11 @@ attach() {
 		-j CT --helper "$HELPER"
 }
 
-unload() {
-	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
-	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
-}
-
 # reload PARAMS...: the CT rule holds the module, so it goes first.
 reload() {
 	attach -D
 	in_ns rtr conntrack -F >/dev/null 2>&1 || true
-	unload
+	unload_module
 	insmod "$ko" "$@"
 	attach -A
 	echo "# helper $HELPER on $(uname -r), $*"
@@ -65,7 +59,7 @@ reload() {
 restore() {
 	topo_down
 	rm -rf "$NFE_TMP"
-	[[ $ko == - ]] || { unload && insmod "$ko"; }
+	[[ $ko == - ]] || { unload_module && insmod "$ko"; }
 }
 
 # leak CASES: ftp_nat_leak.py, a crash counted as a failure.

@@ -44,6 +44,14 @@ load_module() {
 	[[ -d /sys/module/${name//-/_} ]] || insmod "$ko"
 }
 
+# Unload nf_ftp_embryo, if loaded, once nothing holds it (a rule that names
+# its helper does; conntracks it helps let go within seconds).
+unload_module() {
+	local mod=nf_ftp_embryo
+	wait_for 15 eval '[[ ! -d /sys/module/$mod || $(cat /sys/module/$mod/refcnt) == 0 ]]' || true
+	[[ ! -d /sys/module/$mod ]] || rmmod "$mod"
+}
+
 # cli c0 -- r0 rtr r1 -- s0 srv, links up, rtr forwarding; no addresses.
 topo_links() {
 	local ns
