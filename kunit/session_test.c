@@ -148,7 +148,7 @@ static void stest_nat(struct kunit *test)
 	ftpe_session_init(&s);
 	stest_peers(&p, true);
 	cmd(&s, &p, "PORT 10,0,1,2,4,1", 0, &d);
-	KUNIT_EXPECT_TRUE(test, d.flags & FTPE_DEC_HIDE);
+	KUNIT_ASSERT_TRUE(test, d.flags & FTPE_DEC_HIDE);
 	KUNIT_EXPECT_TRUE(test, d.flags & FTPE_DEC_ANNOUNCE);
 	KUNIT_EXPECT_EQ(test, d.hidden.port, 1025);
 	/* Refused, it is still hidden, and announces nothing. */
@@ -209,6 +209,38 @@ static void stest_gap_and_tls(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, d.r, 0);
 }
 
+/*
+ * The first reply after lost ones is refused (its pinhole could not be
+ * made): the resync stands, and the client's next PASV is not thrown away
+ * when the reply comes again.  Its port, given up on, opens nothing; the
+ * next PASV's does.
+ */
+static void stest_refused_after_gap(struct kunit *test)
+{
+	struct ftpe_session s;
+	struct ftpe_peers p;
+	struct ftpe_decision d;
+
+	ftpe_session_init(&s);
+	stest_peers(&p, false);
+	cmd(&s, &p, "TYPE I", 0, &d);
+	ftpe_session_commit(&s, &d);
+	cmd(&s, &p, "PASV", 0, &d);
+	ftpe_session_commit(&s, &d);
+	/* The 200 to TYPE I was lost. */
+	rpl(&s, &p, "227 Entering (10,0,2,2,4,1)", FTPE_LINE_AFTER_GAP, &d);
+	KUNIT_EXPECT_TRUE(test, d.r & FTPE_DO_CREATE);
+	ftpe_session_refused(&s, &d);
+	cmd(&s, &p, "PASV", 0, &d);
+	ftpe_session_commit(&s, &d);
+	rpl(&s, &p, "227 Entering (10,0,2,2,4,1)", 0, &d);
+	KUNIT_EXPECT_FALSE(test, d.r & FTPE_DO_CREATE);
+	ftpe_session_commit(&s, &d);
+	rpl(&s, &p, "227 Entering (10,0,2,2,4,2)", 0, &d);
+	KUNIT_EXPECT_TRUE(test, d.r & FTPE_DO_CREATE);
+	KUNIT_EXPECT_EQ(test, d.fsm.ep.port, 1026);
+}
+
 static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_port),
 	KUNIT_CASE(stest_refusals),
@@ -216,6 +248,7 @@ static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_nat),
 	KUNIT_CASE(stest_announces),
 	KUNIT_CASE(stest_gap_and_tls),
+	KUNIT_CASE(stest_refused_after_gap),
 	{}
 };
 

@@ -929,29 +929,6 @@ static void stest_stop_whole(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + sizeof(seg) - 1);
 }
 
-/*
- * The first line after a jump, refused: read again from the resend, it is
- * still the first after the jump, so that its reader resynchronises then.
- */
-static void stest_stop_after_gap(struct kunit *test)
-{
-	static const struct stest_want w[] = {
-		{ "227 x", FTPE_LINE_AFTER_GAP },
-	};
-	struct stest_ctx *c = test->priv;
-
-	/* 6 bytes lost before this box; the segment after them ends a line. */
-	stest_start(c, STEST_SEQ);
-	stest_feed_str(test, c, STEST_SEQ + 6, "200 a\r\n");
-	KUNIT_EXPECT_EQ(test, c->n, 0);
-	c->stop = "227";
-	stest_feed_str(test, c, STEST_SEQ + 13, "227 x\r\n");
-	stest_expect(test, c, "the refused line", w, 1);
-	c->n = 0;
-	stest_feed_str(test, c, STEST_SEQ + 13, "227 x\r\n");
-	stest_expect(test, c, "its resend", w, 1);
-}
-
 /* A refused line begun in an earlier segment keeps that start held. */
 static void stest_stop_held(struct kunit *test)
 {
@@ -1032,7 +1009,6 @@ static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_zero_length),
 	KUNIT_CASE(stest_wraparound),
 	KUNIT_CASE(stest_stop_whole),
-	KUNIT_CASE(stest_stop_after_gap),
 	KUNIT_CASE(stest_stop_held),
 	KUNIT_CASE(stest_unread_open),
 	{}

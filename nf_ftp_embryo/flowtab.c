@@ -243,7 +243,8 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 		if (!flow->dead && flow->exp == exp) {
 			first = !flow->exp_used;
 			if (first)
-				ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+				ftpe_report_event(flow, &flow->sess.fsm,
+						  FTPE_EVENT_PINHOLE_CLOSE,
 						  FTPE_REASON_USED,
 						  flow->sess.fsm.state,
 						  &flow->sess.fsm.ep);

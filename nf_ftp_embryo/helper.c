@@ -45,6 +45,10 @@
 #include "report.h"
 #include "session.h"
 
+/* The session core names the two sides as conntrack names directions. */
+static_assert(FTPE_CLIENT == (int)IP_CT_DIR_ORIGINAL);
+static_assert(FTPE_SERVER == (int)IP_CT_DIR_REPLY);
+
 /* Everything a line callback needs about the segment being read. */
 struct ftpe_pkt {
 	struct ftpe_flow *flow;
@@ -62,6 +66,35 @@ struct ftpe_pkt {
 	struct ftpe_peers peers;	/* what the session core vets against */
 	struct ftpe_nat_seg edit;	/* NAT rewrites of this segment */
 };
+
+/* What the helper reads of a segment's TCP header. */
+struct ftpe_tcp {
+	unsigned int dataoff;		/* where its payload starts */
+	unsigned int datalen;
+	u32 seq;
+	bool fin, rst;
+};
+
+/*
+ * Read them, before a NAT rewrite may move the skb's head and the header
+ * with it.  False: no header to read.
+ */
+static bool ftpe_tcp_read(const struct sk_buff *skb, unsigned int protoff,
+			  struct ftpe_tcp *t)
+{
+	const struct tcphdr *th;
+	struct tcphdr _th;
+
+	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
+	if (!th)
+		return false;
+	t->dataoff = protoff + th->doff * 4;
+	t->datalen = skb->len > t->dataoff ? skb->len - t->dataoff : 0;
+	t->seq = ntohl(th->seq);
+	t->fin = th->fin;
+	t->rst = th->rst;
+	return true;
+}
 
 static const char *ftpe_skb_read(const void *skb, unsigned int off,
 				 unsigned int len, char *buf)
@@ -125,7 +158,7 @@ static void ftpe_unexpect(struct ftpe_pkt *pk, const struct ftpe_fsm *f,
 	struct ftpe_flow *flow = pk->flow;
 
 	if (flow->exp && !flow->exp_used)
-		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+		ftpe_report_event(flow, f, FTPE_EVENT_PINHOLE_CLOSE,
 				  ftpe_exp_expired(flow->exp) ?
 				  FTPE_REASON_EXPIRED : reason,
 				  f->state, &f->ep);
@@ -341,15 +374,15 @@ static void ftpe_apply_report(struct ftpe_pkt *pk,
 		   FTPE_EV_MOVED)) || !ftpe_genl_listening(nf_ct_net(flow->ct)))
 		return;
 	if (r & FTPE_EV_REPLACED)
-		ftpe_report_event(flow, FTPE_EVENT_STATE, FTPE_REASON_REPLACED,
-				  FTPE_IDLE, NULL);
+		ftpe_report_event(flow, f, FTPE_EVENT_STATE,
+				  FTPE_REASON_REPLACED, FTPE_IDLE, NULL);
 	if (r & FTPE_EV_OPENED)
-		ftpe_report_event(flow, FTPE_EVENT_STARTED, 0, f->state, ep);
+		ftpe_report_event(flow, f, FTPE_EVENT_STARTED, 0, f->state, ep);
 	if ((r & FTPE_DO_CREATE) && flow->exp)
-		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_OPEN, 0, f->state,
-				  ep);
+		ftpe_report_event(flow, f, FTPE_EVENT_PINHOLE_OPEN, 0,
+				  f->state, ep);
 	if ((r & FTPE_EV_MOVED) && !(r & FTPE_EV_OPENED))
-		ftpe_report_event(flow, FTPE_EVENT_STATE,
+		ftpe_report_event(flow, f, FTPE_EVENT_STATE,
 				  f->state == FTPE_IDLE ?
 				  ftpe_end_reason(r, d->why) : 0, f->state, ep);
 }
@@ -489,6 +522,7 @@ static void ftpe_carry_out(struct ftpe_pkt *pk, const struct ftpe_decision *d,
 	return;
 
 refuse:
+	ftpe_session_refused(&flow->sess, d);
 	ftpe_nat_drop(pk);
 	ftpe_stop(pk);
 }
@@ -642,6 +676,18 @@ static unsigned int ftpe_unread(const struct sk_buff *skb,
 	return NF_DROP;
 }
 
+/* A segment with no record: @err, why there is none, is counted. */
+static unsigned int ftpe_unseen(const struct sk_buff *skb, struct nf_conn *ct,
+				enum ip_conntrack_dir dir,
+				const struct ftpe_tcp *t, long err)
+{
+	if (err == -ENOSPC)
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
+	else if (err == -ENOMEM)
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
+	return ftpe_unread(skb, t->dataoff, t->datalen, ct, dir, t->seq);
+}
+
 /*
  * Translated, a segment is dropped, but the lines it brought up to where
  * its stream now stands stay read: the receiver never got them, and their
@@ -668,42 +714,17 @@ static void ftpe_nat_dropped(struct ftpe_pkt *pk, u32 from,
 }
 
 /*
- * @ct's record, locked, for a segment with payload (@payload: one is made
- * if there is none) or without; NULL or an ERR_PTR (counted) if none.
- */
-static struct ftpe_flow *ftpe_flow_lock(struct nf_conn *ct, bool payload)
-{
-	struct ftpe_flow *flow;
-
-	flow = payload ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
-	if (PTR_ERR(flow) == -ENOSPC)
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
-	else if (PTR_ERR(flow) == -ENOMEM)
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
-	if (IS_ERR_OR_NULL(flow))
-		return flow;
-	spin_lock_bh(&flow->lock);
-	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
-	if (flow->dead && payload) {
-		spin_unlock_bh(&flow->lock);
-		flow = ftpe_flow_get(ct);
-		if (IS_ERR(flow))
-			return flow;
-		spin_lock_bh(&flow->lock);
-	}
-	return flow;
-}
-
-/*
- * Read the segment's @datalen payload bytes at @dataoff (sequence number
- * @seq) into @flow, whose lock is held, and rewrite them if translated.
- * NF_DROP: the segment is to be read again from its resend.
+ * Read the segment's payload (@t) into @flow, whose lock is held, and
+ * rewrite it if translated.  NF_DROP: the segment is to be read again from
+ * its resend.
  */
 static unsigned int ftpe_read(struct ftpe_flow *flow, struct sk_buff *skb,
 			      unsigned int protoff,
-			      enum ip_conntrack_info ctinfo, u32 seq,
-			      unsigned int dataoff, unsigned int datalen)
+			      enum ip_conntrack_info ctinfo,
+			      const struct ftpe_tcp *t)
 {
+	unsigned int dataoff = t->dataoff, datalen = t->datalen;
+	u32 seq = t->seq;
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	struct ftpe_stream *s = &flow->stream[dir];
 	struct nf_conn *ct = flow->ct;
@@ -781,13 +802,9 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo)
 {
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	unsigned int dataoff, datalen;
 	unsigned int verdict = NF_ACCEPT;
-	const struct tcphdr *th;
 	struct ftpe_flow *flow;
-	struct tcphdr _th;
-	bool fin, rst;
-	u32 seq;
+	struct ftpe_tcp t;
 
 	/* Extensions can only be added before the conntrack is confirmed. */
 	if (!nf_ct_is_confirmed(ct))
@@ -799,36 +816,34 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	 * its sequence number may already be adjusted.  nf_confirm() asks
 	 * the same question before it adjusts sequence numbers.
 	 */
-	if (nf_is_loopback_packet(skb))
+	if (nf_is_loopback_packet(skb) || !ftpe_tcp_read(skb, protoff, &t))
 		return NF_ACCEPT;
-	th = skb_header_pointer(skb, protoff, sizeof(_th), &_th);
-	if (!th)
-		return NF_ACCEPT;
-	dataoff = protoff + th->doff * 4;
-	/* A NAT rewrite may move the skb's head, and @th with it. */
-	fin = th->fin;
-	rst = th->rst;
-	seq = ntohl(th->seq);
-	datalen = skb->len > dataoff ? skb->len - dataoff : 0;
-
 	/* Bare ACKs, the bulk of a control connection, cost no lookup. */
-	if (!datalen && !fin && !rst)
+	if (!t.datalen && !t.fin && !t.rst)
 		return NF_ACCEPT;
-	flow = ftpe_flow_lock(ct, datalen);
+	flow = t.datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow))
-		return ftpe_unread(skb, dataoff, datalen, ct, dir, seq);
+		return ftpe_unseen(skb, ct, dir, &t, PTR_ERR(flow));
 	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_PACKETS);
-	if (!flow->dead && datalen)
-		verdict = ftpe_read(flow, skb, protoff, ctinfo, seq, dataoff,
-				    datalen);
+	spin_lock_bh(&flow->lock);
+	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
+	if (flow->dead && t.datalen) {
+		spin_unlock_bh(&flow->lock);
+		flow = ftpe_flow_get(ct);
+		if (IS_ERR(flow))
+			return ftpe_unseen(skb, ct, dir, &t, 0);
+		spin_lock_bh(&flow->lock);
+	}
+	if (!flow->dead && t.datalen)
+		verdict = ftpe_read(flow, skb, protoff, ctinfo, &t);
 	/* Dropped, its FIN comes again with it. */
 	if (!flow->dead && verdict == NF_ACCEPT) {
-		if (fin && dir == IP_CT_DIR_ORIGINAL)
+		if (t.fin && dir == IP_CT_DIR_ORIGINAL)
 			flow->fin_orig = 1;
-		else if (fin)
+		else if (t.fin)
 			flow->fin_reply = 1;
 		/* The control connection is over: so is any negotiation. */
-		if (rst || (flow->fin_orig && flow->fin_reply))
+		if (t.rst || (flow->fin_orig && flow->fin_reply))
 			ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 	}
 	ftpe_flow_account(flow);

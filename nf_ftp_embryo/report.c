@@ -108,7 +108,8 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 	flow->refused_at = jiffies;
 	if (ftpe_genl_listening(net)) {
 		if (__ratelimit(&ftpe_net(net)->event_rs))
-			ftpe_report_event(flow, FTPE_EVENT_REFUSED, reason,
+			ftpe_report_event(flow, &flow->sess.fsm,
+					  FTPE_EVENT_REFUSED, reason,
 					  flow->sess.fsm.state, ep);
 		else
 			ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
@@ -116,15 +117,16 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 	ftpe_log(skb, flow->ct, reason, ep);
 }
 
-void ftpe_report_event(const struct ftpe_flow *flow, u8 type, u8 reason,
-		       u8 state, const struct ftpe_endpoint *ep)
+void ftpe_report_event(const struct ftpe_flow *flow, const struct ftpe_fsm *f,
+		       u8 type, u8 reason, u8 state,
+		       const struct ftpe_endpoint *ep)
 {
 	struct ftpe_event ev = {
 		.ct = flow->ct,
 		.type = type,
 		.reason = reason,
 		.state = state,
-		.mode = flow->sess.fsm.mode,
+		.mode = f->mode,
 		.ep = ep,
 	};
 
@@ -136,11 +138,13 @@ void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why)
 	u8 reason = ftpe_reason_of(why);
 
 	if (flow->exp && !flow->exp_used)
-		ftpe_report_event(flow, FTPE_EVENT_PINHOLE_CLOSE,
+		ftpe_report_event(flow, &flow->sess.fsm,
+				  FTPE_EVENT_PINHOLE_CLOSE,
 				  ftpe_exp_expired(flow->exp) ?
 				  FTPE_REASON_EXPIRED : reason,
 				  flow->sess.fsm.state, &flow->sess.fsm.ep);
 	if (flow->sess.fsm.state != FTPE_IDLE)
-		ftpe_report_event(flow, FTPE_EVENT_STATE, reason, FTPE_IDLE,
+		ftpe_report_event(flow, &flow->sess.fsm, FTPE_EVENT_STATE,
+				  reason, FTPE_IDLE,
 				  &flow->sess.fsm.ep);
 }

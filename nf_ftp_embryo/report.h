@@ -41,11 +41,14 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 #define FTPE_EVENT_INTERVAL	HZ
 
 /*
- * Event @type about @flow, now in @state (FTPE_STATE_COUNT: not known),
- * with @reason (or 0) and the data endpoint @ep (or NULL).
+ * Event @type about @flow's negotiation @f (its mode is reported), now in
+ * @state (FTPE_STATE_COUNT: not known), with @reason (or 0) and the data
+ * endpoint @ep (or NULL).  @f is the machine as the line being carried out
+ * leaves it, which is committed only after the events (helper.c).
  */
-void ftpe_report_event(const struct ftpe_flow *flow, u8 type, u8 reason,
-		       u8 state, const struct ftpe_endpoint *ep);
+void ftpe_report_event(const struct ftpe_flow *flow, const struct ftpe_fsm *f,
+		       u8 type, u8 reason, u8 state,
+		       const struct ftpe_endpoint *ep);
 
 /* The record is torn down for @why: its pinhole and negotiation end. */
 void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why);

@@ -154,6 +154,21 @@ void ftpe_session_command(const struct ftpe_session *s,
 		d->why = FTPE_STAT_ABORTED_ABOR_QUIT;
 }
 
+/* Replies were lost: which command the next answers is unknown. */
+static void ftpe_session_resync(struct ftpe_fsm *f,
+				struct ftpe_reply_state *replies)
+{
+	ftpe_fsm_resync(f);
+	replies->ml_code = 0;
+}
+
+void ftpe_session_refused(struct ftpe_session *s,
+			  const struct ftpe_decision *d)
+{
+	if (d->flags & FTPE_DEC_RESYNC)
+		ftpe_session_resync(&s->fsm, &s->replies);
+}
+
 /*
  * The endpoint a 227/229 names, completed with the server's address for a
  * 229; -1 if it does not parse.
@@ -186,10 +201,9 @@ void ftpe_session_reply(const struct ftpe_session *s,
 	ftpe_decision_init(s, d);
 	if (s->dark)
 		return;
-	/* Replies were lost: which command the next answers is unknown. */
 	if (lflags & FTPE_LINE_AFTER_GAP) {
-		ftpe_fsm_resync(&d->fsm);
-		d->replies.ml_code = 0;
+		ftpe_session_resync(&d->fsm, &d->replies);
+		d->flags |= FTPE_DEC_RESYNC;
 	}
 	code = ftpe_reply_feed(&d->replies, line, len);
 	d->code = code;

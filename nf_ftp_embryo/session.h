@@ -10,8 +10,9 @@
  * ftpe_session_reply() fill a decision from a const session; the caller
  * carries out what it asks for (the pinhole, a NAT rewrite, counting and
  * reporting) and then commits it with ftpe_session_commit().  A line whose
- * kernel side fails is refused, and the session stays as if the line had
- * never been read: there is nothing to save and restore.
+ * kernel side fails is refused (ftpe_session_refused()): the session stays
+ * as it was but for a resync after lost replies, and there is nothing to
+ * save and restore.
  */
 #ifndef _NF_FTP_EMBRYO_SESSION_H
 #define _NF_FTP_EMBRYO_SESSION_H
@@ -58,6 +59,7 @@ struct ftpe_peers {
 #define FTPE_DEC_HIDE		0x04	/* NAT: @hidden names its announcer */
 #define FTPE_DEC_ANNOUNCE	0x08	/* NAT: register @ep's pinhole first */
 #define FTPE_DEC_STEP		0x10	/* the state machine took a step (@r) */
+#define FTPE_DEC_RESYNC		0x20	/* a reply after lost ones: resynced */
 
 /* Counters a decision asks for, at most. */
 #define FTPE_DEC_COUNTS		3
@@ -68,8 +70,9 @@ struct ftpe_decision {
 	struct ftpe_reply_state replies;
 	unsigned int r;			/* the step's FTPE_DO_* and FTPE_EV_* */
 	/*
-	 * What the line announces, vetted or not: set for a PORT/EPRT, a
-	 * refusal (family 0 if unreadable) and FTPE_DEC_ANNOUNCE only.
+	 * What the line announces, vetted or not: set for a well-formed
+	 * PORT/EPRT, a refusal (family 0 if unreadable) and
+	 * FTPE_DEC_ANNOUNCE only.
 	 */
 	struct ftpe_endpoint ep;
 	struct ftpe_endpoint hidden;	/* FTPE_DEC_HIDE: the private endpoint */
@@ -108,6 +111,15 @@ static inline void ftpe_session_commit(struct ftpe_session *s,
 	if (d->r & FTPE_EV_TLS)
 		s->dark = 1;
 }
+
+/*
+ * The caller could not carry @d out: the line is refused, to be read
+ * again from the resend.  What must stand anyway does: a resync after lost
+ * replies (the resend no longer follows the gap, and commands sent
+ * meanwhile must not be thrown away by a resync then).
+ */
+void ftpe_session_refused(struct ftpe_session *s,
+			  const struct ftpe_decision *d);
 
 /*
  * Could a line from @side whose first @n bytes are at @p announce an

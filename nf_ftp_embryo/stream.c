@@ -22,19 +22,6 @@ static unsigned int ftpe_after_gap(struct ftpe_stream *s)
 	return FTPE_LINE_AFTER_GAP;
 }
 
-/*
- * Hand on a line.  One its reader stops is read again from the resend: if
- * it was the first after a jump, it is that again.
- */
-static void ftpe_hand_on(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
-			 const char *p, unsigned int n, unsigned int flags)
-{
-	flags |= ftpe_after_gap(s);
-	fn(ctx, p, n, flags);
-	if ((flags & FTPE_LINE_AFTER_GAP) && (s->flags & FTPE_STREAM_STOP))
-		s->flags |= FTPE_STREAM_JUMPED;
-}
-
 /* Hand on a line of @n bytes that ended in '\n' (not included). */
 static void ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
 		      const char *p, unsigned int n, unsigned int *ev)
@@ -50,7 +37,7 @@ static void ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
 		n = FTPE_LINE_MAX;
 		flags = FTPE_LINE_TRUNCATED;
 	}
-	ftpe_hand_on(s, fn, ctx, p, n, flags);
+	fn(ctx, p, n, flags | ftpe_after_gap(s));
 }
 
 /* A window filled without a '\n': pass the start on, skip the rest. */
@@ -58,7 +45,7 @@ static void ftpe_overlong(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
 			  const char *p, unsigned int *ev)
 {
 	*ev |= FTPE_STREAM_EV_OVERLONG;
-	ftpe_hand_on(s, fn, ctx, p, FTPE_LINE_MAX, FTPE_LINE_TRUNCATED);
+	fn(ctx, p, FTPE_LINE_MAX, ftpe_after_gap(s) | FTPE_LINE_TRUNCATED);
 	s->flags |= FTPE_STREAM_SKIPPING;
 }
 

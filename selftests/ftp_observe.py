@@ -186,6 +186,11 @@ def main():
         ev[1]["data_port"] == 10021 and ev[1]["client_address"] == CLI4 and
         ev[1]["server_address"] == SRV4 and ev[1]["server_port"] == 21 and
         ev[1]["mode"] == "PASV" and ev[1]["family"] == "ipv4", ev[:2])
+    # The events tell the negotiation as each line leaves it: no mode once
+    # it has ended.
+    modes = [e["mode"] for e in ev]
+    tap("monitor: each event names the mode as the line left it",
+        modes == ["PASV"] * (len(want) - 1) + [None], modes)
     a.close()
 
     # 2. A bounce: refused, logged once, kept in the flows.
