@@ -87,7 +87,12 @@ setup() {
 			net.ipv4.tcp_max_tw_buckets=0
 	done
 	in_ns srv "$FB" server -l 10.0.2.2 -p 21 -T 2 </dev/null &
-	wait_for 10 ftpd_listening_v4 || { log "FATAL: ftpbench server did not start"; exit 1; }
+	fb_pid=$!
+	# Under -icount the guest's clock runs on while it waits for the host
+	# (reading the binary over 9p on a loaded host): wait while the
+	# server runs; the bound is for one that hangs.
+	wait_for 600 eval 'ftpd_listening_v4 || ! kill -0 $fb_pid 2>/dev/null' &&
+		ftpd_listening_v4 || { log "FATAL: ftpbench server did not start"; exit 1; }
 	# A process in rtr whose /proc/PID/net the probes read (not through
 	# in_ns: a backgrounded function would leave $! in this namespace).
 	ip netns exec rtr sleep infinity </dev/null &
