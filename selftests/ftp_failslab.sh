@@ -182,6 +182,11 @@ ip_netns_add() {
 	ip netns del fsl0 2>/dev/null || true
 	for ((i = 1; i <= 10; i++)); do
 		[[ -e /run/netns/fsl$i ]] || continue
+		# ip failed after naming it, before mounting it: not made.
+		if ! mountpoint -q "/run/netns/fsl$i"; then
+			rm -f "/run/netns/fsl$i"
+			continue
+		fi
 		made=$((made + 1))
 		made_ok "fsl$i" || bad=$((bad + 1))
 		ip netns del "fsl$i"
