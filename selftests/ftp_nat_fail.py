@@ -345,18 +345,7 @@ def split(lst):
             ctl.rep(b"200 PORT command successful.\r\n")
             ctl.c.sendall(b"RETR file\r\n")
             ctl.line()
-            try:
-                enter("srv")
-                d = socket.create_connection((PUB, ep[1]), 5)
-                d.sendall(b"data")
-                d.shutdown(socket.SHUT_WR)
-                a, _ = data_lst.accept()
-                a.settimeout(5)
-                ok = a.recv(16) == b"data"
-                a.close()
-                d.close()
-            except OSError as e:
-                print(f"#   data connection: {e}")
+            ok = data_through("srv", PUB, ep[1], data_lst)
         tap(f"{name}: the data connection gets through", ok)
         ctl.close()
         data_lst.close()
