@@ -309,7 +309,7 @@ bench_callbacks() {
 # What the callbacks call, where the tracer can see it (not inlined): a
 # profile of each helper by function.
 PROFILE_B="_raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits __pskb_pull_tail nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
-PROFILE_C="ftpe_flow_get ftpe_flow_find ftpe_stream_feed ftpe_command ftpe_reply ftpe_parse_command ftpe_fsm_command ftpe_fsm_reply ftpe_parse_227 ftpe_parse_hostport ftpe_apply ftpe_line_seen ftpe_skb_read ftpe_flow_expect_used ftpe_flow_kill _raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
+PROFILE_C="ftpe_flow_get ftpe_flow_find ftpe_flow_account ftpe_read.isra.0 ftpe_read ftpe_stream_feed ftpe_emit ftpe_skb_read ftpe_line ftpe_peers ftpe_session_command ftpe_session_reply ftpe_parse_command ftpe_parse_227 ftpe_parse_hostport ftpe_reply_feed ftpe_reply_code ftpe_fsm_command ftpe_fsm_reply ftpe_fsm_answers ftpe_genl_listening ftpe_ha_adopt ftpe_expect_used ftpe_flow_expect_used ftpe_flow_unexpect ftpe_flow_kill _raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
 
 bench_profile() {
 	local m x v fn fns
@@ -321,7 +321,7 @@ bench_profile() {
 			fns=()
 			for fn in ${!v}; do
 				# Inlined by this compiler: nothing to trace.
-				if grep -q "^$fn\b" "$T/available_filter_functions"; then
+				if grep -qE "^$fn( |$)" "$T/available_filter_functions"; then
 					fns+=("$fn")
 				fi
 			done
