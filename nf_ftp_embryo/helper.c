@@ -49,7 +49,11 @@
 static_assert(FTPE_CLIENT == (int)IP_CT_DIR_ORIGINAL);
 static_assert(FTPE_SERVER == (int)IP_CT_DIR_REPLY);
 
-/* Everything a line callback needs about the segment being read. */
+/*
+ * Everything a line callback needs about the segment being read.  Not
+ * zeroed (it is on every segment's path): ftpe_read() sets each member, or
+ * the flag that says it is not set yet.
+ */
 struct ftpe_pkt {
 	struct ftpe_flow *flow;
 	struct nf_conn *ct;
@@ -63,6 +67,7 @@ struct ftpe_pkt {
 	bool created;			/* a pinhole was made for the segment */
 	bool drop;			/* NF_DROP: it is to be read again */
 	bool peered;			/* @peers is set */
+	s8 listening;			/* genl events wanted; -1: not asked */
 	struct ftpe_peers peers;	/* what the session core vets against */
 	struct ftpe_nat_seg edit;	/* NAT rewrites of this segment */
 };
@@ -369,9 +374,13 @@ static void ftpe_apply_report(struct ftpe_pkt *pk,
 	const struct ftpe_endpoint *ep = f->ep.port ? &f->ep : NULL;
 	unsigned int r = d->r;
 
-	/* Asked once per line: most lines have events nobody listens to. */
+	/* Asked once per segment: most have events nobody listens to. */
 	if (!(r & (FTPE_EV_REPLACED | FTPE_EV_OPENED | FTPE_DO_CREATE |
-		   FTPE_EV_MOVED)) || !ftpe_genl_listening(nf_ct_net(flow->ct)))
+		   FTPE_EV_MOVED)))
+		return;
+	if (pk->listening < 0)
+		pk->listening = ftpe_genl_listening(nf_ct_net(flow->ct));
+	if (!pk->listening)
 		return;
 	if (r & FTPE_EV_REPLACED)
 		ftpe_report_event(flow, f, FTPE_EVENT_STATE,
@@ -394,20 +403,20 @@ static void ftpe_apply_report(struct ftpe_pkt *pk,
  */
 static bool ftpe_apply(struct ftpe_pkt *pk, const struct ftpe_decision *d)
 {
-	static const struct {
-		unsigned int bit;
-		enum ftpe_stat stat;
-	} events[] = {
-		{ FTPE_EV_OPENED, FTPE_STAT_NEGOTIATIONS },
-		{ FTPE_EV_DONE, FTPE_STAT_COMPLETED },
-		{ FTPE_EV_REPLACED, FTPE_STAT_REPLACED },
-		{ FTPE_EV_UNSOLICITED, FTPE_STAT_UNSOLICITED },
-		{ FTPE_EV_TLS, FTPE_STAT_TLS },
-		{ FTPE_EV_OVERFLOW, FTPE_STAT_PIPELINE_OVERFLOW },
-		{ FTPE_EV_MOVED, FTPE_STAT_TRANSITIONS },
+	/* The counter of each FTPE_EV_* bit that has one, by bit number. */
+	static const u8 counted[] = {
+		[ilog2(FTPE_EV_OPENED)] = FTPE_STAT_NEGOTIATIONS,
+		[ilog2(FTPE_EV_DONE)] = FTPE_STAT_COMPLETED,
+		[ilog2(FTPE_EV_REPLACED)] = FTPE_STAT_REPLACED,
+		[ilog2(FTPE_EV_UNSOLICITED)] = FTPE_STAT_UNSOLICITED,
+		[ilog2(FTPE_EV_TLS)] = FTPE_STAT_TLS,
+		[ilog2(FTPE_EV_OVERFLOW)] = FTPE_STAT_PIPELINE_OVERFLOW,
+		[ilog2(FTPE_EV_MOVED)] = FTPE_STAT_TRANSITIONS,
 	};
-	unsigned int r = d->r;
-	int i;
+	const unsigned int mask = FTPE_EV_OPENED | FTPE_EV_DONE |
+		FTPE_EV_REPLACED | FTPE_EV_UNSOLICITED | FTPE_EV_TLS |
+		FTPE_EV_OVERFLOW | FTPE_EV_MOVED;
+	unsigned int r = d->r, m;
 
 	if (r & FTPE_DO_REMOVE)
 		ftpe_unexpect(pk, &d->fsm, ftpe_end_reason(r, d->why));
@@ -416,9 +425,8 @@ static bool ftpe_apply(struct ftpe_pkt *pk, const struct ftpe_decision *d)
 	ftpe_apply_report(pk, d);
 	if (r & FTPE_EV_OPENED)
 		pk->flow->since = jiffies;
-	for (i = 0; i < ARRAY_SIZE(events); i++)
-		if (r & events[i].bit)
-			ftpe_count(pk->fn, events[i].stat);
+	for (m = r & mask; m; m &= m - 1)
+		ftpe_count(pk->fn, counted[__ffs(m)]);
 	if (r & FTPE_EV_ABORTED)
 		ftpe_stat_abort(pk->fn, d->why);
 	return true;
@@ -729,7 +737,7 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct sk_buff *skb,
 	struct ftpe_stream *s = &flow->stream[dir];
 	struct nf_conn *ct = flow->ct;
 	bool nat = ftpe_nat_wanted(ct);
-	struct ftpe_pkt pk;
+	struct ftpe_pkt pk __uninitialized;
 	unsigned int ev;
 	u32 from;
 
@@ -759,6 +767,7 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct sk_buff *skb,
 	pk.created = false;
 	pk.drop = false;
 	pk.peered = false;
+	pk.listening = -1;
 	ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
 	switch (nat ? ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
 				     dataoff) : FTPE_NAT_READ) {

@@ -48,29 +48,43 @@ static void ftpe_skip_spaces(const char *s, unsigned int len,
 
 /*
  * "h1,h2,h3,h4,p1,p2" at *pos: six numbers 0..255 separated by commas.  The
- * resulting port must be non-zero.
+ * resulting port must be non-zero.  One pass: a 227 is read on every
+ * passive negotiation.
  */
 static int ftpe_parse_hostport(const char *s, unsigned int len,
 			       unsigned int *pos, struct ftpe_endpoint *ep)
 {
-	unsigned int start = *pos;
-	long v[6];
-	int i;
+	unsigned int i, start = *pos, n = 0, digits = 0, v = 0;
+	u8 b[6];
 
-	for (i = 0; i < 6; i++) {
-		if (i && (*pos >= len || s[(*pos)++] != ','))
+	for (i = start; i < len; i++) {
+		unsigned int d = (u8)s[i] - '0';
+
+		if (d <= 9) {
+			if (++digits > FTPE_NUM_DIGITS)
+				return -1;
+			v = v * 10 + d;
+			continue;
+		}
+		/* A sixth number ends at whatever follows it. */
+		if (s[i] != ',' || n == 5)
+			break;
+		if (!digits || v > 255)
 			return -1;
-		v[i] = ftpe_number(s, len, pos);
-		if (v[i] < 0 || v[i] > 255)
-			return -1;
+		b[n++] = (u8)v;
+		v = 0;
+		digits = 0;
 	}
+	if (n != 5 || !digits || v > 255)
+		return -1;
+	b[5] = (u8)v;
 	memset(ep, 0, sizeof(*ep));
 	ep->family = FTPE_AF_INET;
-	for (i = 0; i < 4; i++)
-		ep->addr[i] = (u8)v[i];
-	ep->port = (u16)(v[4] << 8 | v[5]);
+	memcpy(ep->addr, b, 4);
+	ep->port = (u16)(b[4] << 8 | b[5]);
 	ep->at = (u16)start;
-	ep->span = (u16)(*pos - start);
+	ep->span = (u16)(i - start);
+	*pos = i;
 	return ep->port ? 0 : -1;
 }
 
@@ -230,27 +244,38 @@ static int ftpe_parse_eprt(const char *s, unsigned int len, unsigned int pos,
 	return pos == len ? 0 : -1;
 }
 
-struct ftpe_verb_name {
-	char name[5];
-	u8 verb;
-};
+/* Four letters as one word, to recognise a verb in one comparison. */
+#define FTPE_WORD(a, b, c, d) \
+	((u32)(a) << 24 | (u32)(b) << 16 | (u32)(c) << 8 | (u32)(d))
 
-static const struct ftpe_verb_name ftpe_verbs[] = {
-	{ "PORT", FTPE_VERB_PORT },
-	{ "EPRT", FTPE_VERB_EPRT },
-	{ "PASV", FTPE_VERB_PASV },
-	{ "EPSV", FTPE_VERB_EPSV },
-	{ "RETR", FTPE_VERB_XFER },
-	{ "STOR", FTPE_VERB_XFER },
-	{ "STOU", FTPE_VERB_XFER },
-	{ "APPE", FTPE_VERB_XFER },
-	{ "LIST", FTPE_VERB_XFER },
-	{ "NLST", FTPE_VERB_XFER },
-	{ "MLSD", FTPE_VERB_XFER },
-	{ "ABOR", FTPE_VERB_ABOR },
-	{ "QUIT", FTPE_VERB_QUIT },
-	{ "AUTH", FTPE_VERB_AUTH },
-};
+static u8 ftpe_verb_of(u32 w)
+{
+	switch (w) {
+	case FTPE_WORD('P', 'O', 'R', 'T'):
+		return FTPE_VERB_PORT;
+	case FTPE_WORD('E', 'P', 'R', 'T'):
+		return FTPE_VERB_EPRT;
+	case FTPE_WORD('P', 'A', 'S', 'V'):
+		return FTPE_VERB_PASV;
+	case FTPE_WORD('E', 'P', 'S', 'V'):
+		return FTPE_VERB_EPSV;
+	case FTPE_WORD('R', 'E', 'T', 'R'):
+	case FTPE_WORD('S', 'T', 'O', 'R'):
+	case FTPE_WORD('S', 'T', 'O', 'U'):
+	case FTPE_WORD('A', 'P', 'P', 'E'):
+	case FTPE_WORD('L', 'I', 'S', 'T'):
+	case FTPE_WORD('N', 'L', 'S', 'T'):
+	case FTPE_WORD('M', 'L', 'S', 'D'):
+		return FTPE_VERB_XFER;
+	case FTPE_WORD('A', 'B', 'O', 'R'):
+		return FTPE_VERB_ABOR;
+	case FTPE_WORD('Q', 'U', 'I', 'T'):
+		return FTPE_VERB_QUIT;
+	case FTPE_WORD('A', 'U', 'T', 'H'):
+		return FTPE_VERB_AUTH;
+	}
+	return FTPE_VERB_OTHER;
+}
 
 /* Trailing blanks that some clients send before CRLF. */
 static unsigned int ftpe_trim(const char *s, unsigned int len)
@@ -277,9 +302,8 @@ static int ftpe_reply_code(const char *line, unsigned int len)
 enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 				  struct ftpe_endpoint *ep)
 {
-	unsigned int i, pos;
-	u8 verb = FTPE_VERB_OTHER;
-	char v[4];
+	unsigned int pos;
+	u8 verb;
 
 	len = ftpe_trim(line, len);
 	/* A reply on the client's side is an attack or garbage, never a verb. */
@@ -288,14 +312,8 @@ enum ftpe_verb ftpe_parse_command(const char *line, unsigned int len,
 	/* Every verb we act on has four letters and ends there. */
 	if (len < 4 || (len > 4 && line[4] != ' '))
 		return FTPE_VERB_OTHER;
-	for (i = 0; i < 4; i++)
-		v[i] = ftpe_upper(line[i]);
-	for (i = 0; i < ARRAY_SIZE(ftpe_verbs); i++) {
-		if (!memcmp(v, ftpe_verbs[i].name, 4)) {
-			verb = ftpe_verbs[i].verb;
-			break;
-		}
-	}
+	verb = ftpe_verb_of(FTPE_WORD(ftpe_upper(line[0]), ftpe_upper(line[1]),
+				      ftpe_upper(line[2]), ftpe_upper(line[3])));
 
 	pos = 4;
 	ftpe_skip_spaces(line, len, &pos);

@@ -13,6 +13,31 @@
 
 #define FTPE_WINDOW	(FTPE_LINE_MAX + 2)
 
+/*
+ * memchr(p, '\n', n), a word at a time: the kernel's memchr() reads a
+ * byte at a time, and every byte of the control connection passes here.
+ * A word is tested for a '\n' byte with the has-zero-byte trick on the
+ * word XORed with "\n\n\n\n\n\n\n\n", which is exact about whether
+ * there is one; the byte loop then finds it.
+ */
+static const char *ftpe_find_nl(const char *p, unsigned int n)
+{
+	const u64 ones = 0x0101010101010101ULL;
+	const char *end = p + n;
+	u64 v;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&v, p, sizeof(v));
+		v ^= ones * '\n';
+		if ((v - ones) & ~v & (ones << 7))
+			break;
+	}
+	for (; p < end; p++)
+		if (*p == '\n')
+			return p;
+	return NULL;
+}
+
 /* FTPE_LINE_AFTER_GAP for the first line after a jump, once. */
 static unsigned int ftpe_after_gap(struct ftpe_stream *s)
 {
@@ -75,7 +100,7 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 	p = read(src, off, n, dst);
 	if (!p)
 		return avail;
-	nl = memchr(p, '\n', n);
+	nl = ftpe_find_nl(p, n);
 	if (nl)
 		n = nl - p + 1;
 	if (p != dst)
@@ -239,7 +264,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		p = read(src, off, n, buf);
 		if (!p)
 			break;
-		nl = memchr(p, '\n', n);
+		nl = ftpe_find_nl(p, n);
 
 		if (s->flags & FTPE_STREAM_SKIPPING) {
 			if (nl) {
