@@ -306,28 +306,27 @@ bench_callbacks() {
 	done
 }
 
-# What the callbacks call, where the tracer can see it (not inlined): a
-# profile of each helper by function.
-PROFILE_B="_raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits __pskb_pull_tail nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
-PROFILE_C="ftpe_flow_get ftpe_flow_find ftpe_flow_account ftpe_read.isra.0 ftpe_read ftpe_stream_feed ftpe_emit ftpe_skb_read ftpe_line ftpe_peers ftpe_session_command ftpe_session_reply ftpe_parse_command ftpe_parse_227 ftpe_parse_hostport ftpe_reply_feed ftpe_reply_code ftpe_fsm_command ftpe_fsm_reply ftpe_fsm_answers ftpe_genl_listening ftpe_ha_adopt ftpe_expect_used ftpe_flow_expect_used ftpe_flow_unexpect ftpe_flow_kill _raw_spin_lock_bh _raw_spin_unlock_bh skb_copy_bits nf_ct_expect_alloc nf_ct_expect_related_report nf_ct_expect_put nf_nat_setup_info"
+# What the callbacks cost, by function and exactly: the insncount QEMU
+# plugin counts each kernel instruction run, and snapshots its counts each
+# time insnmark runs (run.sh loads it).  Each measured run lies between two
+# marks, its snapshots numbered in order; the addresses are read with the
+# guest's kallsyms.
+MARK=$repo/build/bench/insnmark
+snaps=0
 
 bench_profile() {
-	local m x v fn fns
-	[[ -n ${LEAF:-} ]] || bench_calibrate
+	local m x n
 	for m in $PROF_MODES; do
 		for x in B C; do
 			config "$x" "$m"
-			v=PROFILE_$x
-			fns=()
-			for fn in ${!v}; do
-				# Inlined by this compiler: nothing to trace.
-				if grep -qE "^$fn( |$)" "$T/available_filter_functions"; then
-					fns+=("$fn")
-				fi
-			done
-			cb prof 0 "$m" "$x" "${fns[@]}"
+			"$MARK"
+			n=$(traced_run "$m" 1)
+			"$MARK"
+			snaps=$((snaps + 2))
+			rec "insn $m $x $n $((snaps - 1)) $snaps"
 		done
 	done
+	cat /proc/kallsyms >"$(dirname "$raw")/kallsyms"
 }
 
 # Every lock the callbacks take, from kprobes on the lock functions while

@@ -5,7 +5,9 @@ medians, ratios and the issue's targets: a JSON file and a Markdown table.
 With --smoke, also check that every part produced a sane number and print
 one TAP line per part ("ok - bench smoke: ...")."""
 import argparse
+import bisect
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -51,7 +53,7 @@ def per_neg(rate):
 
 
 def callbacks(rows, kind, level, mode, x):
-    """{func: (calls, incl, self)} per negotiation from "cb"/"prof" rows,
+    """{func: (calls, incl, self)} per negotiation from "cb" rows,
     for the callbacks and what they call."""
     out = {}
     for r in rows:
@@ -72,7 +74,53 @@ def cb_total(cbs):
     return sum(v[1] for f, v in cbs.items() if f in ROOTS) if cbs else None
 
 
-def analyse(rows, parse):
+# The helpers' own modules, whose functions the profile lists.
+HELPER_MODULES = ("nf_ftp_embryo", "nf_conntrack_ftp", "nf_nat_ftp")
+
+
+def load_counts(path):
+    with open(path) as f:
+        return {int(a, 16): int(c) for a, c in (line.split() for line in f)}
+
+
+def profile(rows, d):
+    """Per "insn MODE X N FROM TO" row: instructions per negotiation by
+    function between the plugin's snapshots FROM and TO (insncount.c),
+    for the helpers' own functions, and for the whole guest."""
+    out = {}
+    runs = [r for r in rows if r[0] == "insn"]
+    if not runs or not os.path.exists(os.path.join(d, "kallsyms")):
+        return out
+    syms = []
+    with open(os.path.join(d, "kallsyms")) as f:
+        for line in f:
+            p = line.split()
+            if p[1] in "tT":
+                syms.append((int(p[0], 16), p[2], p[3].strip("[]") if len(p) > 3 else ""))
+    syms.sort()
+    starts = [s[0] for s in syms]
+    for mode, x, n, a, b in (r[1:6] for r in runs):
+        before = os.path.join(d, "insn.%s" % a)
+        after = os.path.join(d, "insn.%s" % b)
+        if not float(n) or not os.path.exists(before) or not os.path.exists(after):
+            continue
+        c0 = load_counts(before)
+        own, total = defaultdict(int), 0
+        for addr, c in load_counts(after).items():
+            c -= c0.get(addr, 0)
+            total += c
+            i = bisect.bisect_right(starts, addr) - 1
+            if i >= 0 and syms[i][2] in HELPER_MODULES:
+                own[syms[i][1]] += c
+        n = float(n)
+        out.setdefault(mode, {})[x] = {
+            "own": {f: c / n for f, c in own.items() if c},
+            "own_total": sum(own.values()) / n,
+            "guest_total": total / n, "negotiations": n}
+    return out
+
+
+def analyse(rows, parse, d):
     info = {r[1]: " ".join(r[2:]) for r in rows if r[0] == "info"}
     stats = {r[1]: int(r[2]) for r in rows if r[0] == "stat"}
     res = {"info": info, "ftpe_stats": stats}
@@ -127,12 +175,7 @@ def analyse(rows, parse):
         res["callbacks"][mode] = {
             "B": b, "C": c, "B_total": cb_total(b), "C_total": cb_total(c),
             "C_over_B": ratio(cb_total(c), cb_total(b))}
-    res["profile"] = {}
-    for mode in MODES:
-        for x in "BC":
-            p = callbacks(rows, "prof", 0, mode, x)
-            if p:
-                res["profile"].setdefault(mode, {})[x] = p
+    res["profile"] = profile(rows, d)
 
     # Locks taken inside the callbacks, per negotiation.
     locks = {}
@@ -302,12 +345,22 @@ def table(res):
         lines.append("| %s | %s | %s | %s | %s | %s |" % (
             mode, fmt(d["B_total"], 0), fmt(d["C_total"], 0),
             fmt(d["C_over_B"]), per_call(d["B"]), per_call(d["C"])))
-    for mode, xs in res["profile"].items():
-        for x, p in xs.items():
-            top = sorted(p.items(), key=lambda kv: -kv[1][2])[:8]
-            lines.append("")
-            lines.append("profile %s %s (own instructions per negotiation): %s" % (
-                mode, x, ", ".join("%s %.0f" % (f, v[2]) for f, v in top)))
+    if res["profile"]:
+        lines += ["", "Profile (QEMU plugin, exact): instructions per negotiation"
+                  " in each helper's own functions, and in the whole guest:", "",
+                  "| mode | B own | C own | guest C - B | C's costliest |",
+                  "| --- | --- | --- | --- | --- |"]
+        for mode, xs in res["profile"].items():
+            b, c = xs.get("B"), xs.get("C")
+            if not b or not c:
+                continue
+            top = sorted(c["own"].items(), key=lambda kv: -kv[1])[:8]
+            lines.append("| %s | %s | %s | %s | %s |" % (
+                mode, fmt(b["own_total"], 0), fmt(c["own_total"], 0),
+                # A short run is mostly the client's start-up.
+                fmt(c["guest_total"] - b["guest_total"], 0)
+                if min(b["negotiations"], c["negotiations"]) >= 500 else "-",
+                ", ".join("%s %.0f" % kv for kv in top)))
     if res["locks"]:
         lines += ["", "Locks taken inside the callbacks, per negotiation"
                   " (shared: static, one for all connections):", "",
@@ -387,8 +440,9 @@ def smoke_checks(res):
     for mode, d in res["callbacks"].items():
         tap("callbacks of B and C traced, %s" % mode,
             (d.get("B_total") or 0) > 0 and (d.get("C_total") or 0) > 0)
-    tap("profile traced what ftpe_help calls",
-        any("ftpe_stream_feed" in xs.get("C", {})
+    tap("profile counted the helpers' instructions (QEMU plugin)",
+        any(xs.get("C", {}).get("own", {}).get("ftpe_help", 0) > 0 and
+            xs.get("B", {}).get("own", {}).get("help", 0) > 0
             for xs in res["profile"].values()))
     lk = res["locks"].get("pasv", {})
     tap("locks counted: nf_conntrack_ftp takes nf_ftp_lock",
@@ -423,7 +477,7 @@ def main():
     ap.add_argument("--parse", required=True)
     ap.add_argument("--json", required=True)
     a = ap.parse_args()
-    res = analyse(load_raw(a.raw), load_parse(a.parse))
+    res = analyse(load_raw(a.raw), load_parse(a.parse), os.path.dirname(a.raw))
     with open(a.json, "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
     print(table(res))

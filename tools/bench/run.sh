@@ -60,10 +60,14 @@ fi
 # BENCH_LEVELS (idle flows for A, B and C, default "1 1000 10000"),
 # BENCH_C_LEVELS (for C alone, "100000"), BENCH_ROUNDS (2), BENCH_DUR and
 # BENCH_TRACE_DUR (guest seconds per rate and per traced run, 0.3) trade
-# coverage for time.
-tools/vm/run.sh --kernel stock "${vm[@]}" --mem "$mem" --timeout "$limit" --out "$out/guest" -- \
+# coverage for time; BENCH_ONLY (the parts, e.g. "callbacks profile") and
+# BENCH_CB_MODES (the traced modes) pick what runs.
+# The profile's instruction counts (tools/bench/insncount.c).
+NFE_QEMU_ARGS="-plugin $out/insncount.so,arg=out=$out/guest/insn" \
+	tools/vm/run.sh --kernel stock "${vm[@]}" --mem "$mem" --timeout "$limit" --out "$out/guest" -- \
 	env BENCH_CLOCK=$clock BENCH_LEVELS="${BENCH_LEVELS:-}" BENCH_C_LEVELS="${BENCH_C_LEVELS:-}" \
-	BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_DUR="${BENCH_DUR:-}" BENCH_TRACE_DUR="${BENCH_TRACE_DUR:-}" \
+	BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_ONLY="${BENCH_ONLY:-}" BENCH_CB_MODES="${BENCH_CB_MODES:-}" \
+	BENCH_DUR="${BENCH_DUR:-}" BENCH_TRACE_DUR="${BENCH_TRACE_DUR:-}" \
 	bash tools/bench/guest.sh "${smoke[@]}" "$top/build/stock/nf_ftp_embryo.ko" "$out/guest/raw.txt"
 
 python3 tools/bench/report.py "${smoke[@]}" --raw "$out/guest/raw.txt" --parse "$parse" \

@@ -4,6 +4,7 @@
 # virtio-9p) and run one command in it as root.
 # Exit: the command's status; 1 if it passed but dmesg showed a splat or leak;
 # 124 on timeout; 125 if the guest never reported (panic, broken init).
+# NFE_QEMU_ARGS: more QEMU options, split at spaces (make bench's plugin).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -163,6 +164,7 @@ boot_qemu() {
 			"${accel[@]}" -smp "$cpus${topo:+,sockets=$cpus,cores=1}" -m "$mem" -no-reboot \
 			-monitor none -serial stdio "${bios[@]}" \
 			-kernel "$kernel" "${initrd[@]}" -append "$cmdline" \
+			${NFE_QEMU_ARGS:-} \
 			-virtfs local,path=/,mount_tag=root,id=root,security_model=none,readonly=on,multidevs=remap \
 			-virtfs "local,path=$repo,mount_tag=repo,id=repo,security_model=none,readonly=on,multidevs=remap" \
 			-virtfs "local,path=$out,mount_tag=out,id=out,security_model=none,multidevs=remap" \
