@@ -259,7 +259,7 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 			} else {
 				flow->exp_used = 1;
 			}
-			ftpe_flow_account(flow);
+			ftpe_flow_account(flow, ftpe_net(nf_ct_net(master)));
 		}
 		spin_unlock_bh(&flow->lock);
 	}
@@ -267,7 +267,7 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
 	return first;
 }
 
-void ftpe_flow_account(struct ftpe_flow *flow)
+void ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn)
 {
 	bool row = !flow->dead && flow->sess.fsm.state != FTPE_IDLE;
 	bool pinhole = !flow->dead && flow->exp && !flow->exp_used &&
@@ -276,7 +276,7 @@ void ftpe_flow_account(struct ftpe_flow *flow)
 
 	if (row == flow->counted_row && pinhole == flow->counted_pinhole)
 		return;
-	st = ftpe_net(nf_ct_net(flow->ct))->stats;
+	st = fn->stats;
 	/* Unsigned: a decrement wraps, and the sum over CPUs wraps back. */
 	this_cpu_add(st->rows, (unsigned long)((long)row - flow->counted_row));
 	this_cpu_add(st->pinholes,
@@ -301,7 +301,7 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 		ftpe_stream_reset(&flow->stream[dir]);
 	kfree(flow->nat_edit);
 	flow->nat_edit = NULL;
-	ftpe_flow_account(flow);
+	ftpe_flow_account(flow, fn);
 	/*
 	 * Out of the table before the slot is cleared: a successor, made by
 	 * whoever finds the slot empty, must not meet this one under the same

@@ -204,7 +204,7 @@ bool ftpe_flow_expect_used(const struct nf_conn *master,
  * unprivileged reading of the statistics sums per-CPU numbers and never
  * walks the table or takes a record's lock.
  */
-void ftpe_flow_account(struct ftpe_flow *flow);
+void ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn);
 
 /* Is the record's expectation still waiting for its data connection? */
 static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)

@@ -726,8 +726,8 @@ static void ftpe_nat_dropped(struct ftpe_pkt *pk, u32 from,
  * rewrite it if translated.  NF_DROP: the segment is to be read again from
  * its resend.
  */
-static unsigned int ftpe_read(struct ftpe_flow *flow, struct sk_buff *skb,
-			      unsigned int protoff,
+static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
+			      struct sk_buff *skb, unsigned int protoff,
 			      enum ip_conntrack_info ctinfo,
 			      const struct ftpe_tcp *t)
 {
@@ -747,7 +747,7 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct sk_buff *skb,
 		ftpe_ha_adopt(flow);
 	if (flow->sess.dark)
 		return NF_ACCEPT;
-	pk.fn = ftpe_net(nf_ct_net(ct));
+	pk.fn = fn;
 	/*
 	 * Translated, a segment beyond a hole could hold the rest of an
 	 * endpoint whose start is in the hole; the sender resends from the
@@ -813,6 +813,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
 	unsigned int verdict = NF_ACCEPT;
 	struct ftpe_flow *flow;
+	struct ftpe_net *fn;
 	struct ftpe_tcp t;
 
 	/* Extensions can only be added before the conntrack is confirmed. */
@@ -833,7 +834,8 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	flow = t.datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow))
 		return ftpe_unseen(skb, ct, dir, &t, PTR_ERR(flow));
-	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_PACKETS);
+	fn = ftpe_net(nf_ct_net(ct));
+	ftpe_count(fn, FTPE_STAT_PACKETS);
 	spin_lock_bh(&flow->lock);
 	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
 	if (flow->dead && t.datalen) {
@@ -844,7 +846,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		spin_lock_bh(&flow->lock);
 	}
 	if (!flow->dead && t.datalen)
-		verdict = ftpe_read(flow, skb, protoff, ctinfo, &t);
+		verdict = ftpe_read(flow, fn, skb, protoff, ctinfo, &t);
 	/* Dropped, its FIN comes again with it. */
 	if (!flow->dead && verdict == NF_ACCEPT) {
 		if (t.fin && dir == IP_CT_DIR_ORIGINAL)
@@ -855,7 +857,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		if (t.rst || (flow->fin_orig && flow->fin_reply))
 			ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
 	}
-	ftpe_flow_account(flow);
+	ftpe_flow_account(flow, fn);
 	spin_unlock_bh(&flow->lock);
 	return verdict;
 }
