@@ -54,8 +54,8 @@ static const char *stest_copy_read(const void *src, unsigned int off,
 	return buf;
 }
 
-static void stest_line_cb(void *ctx, const char *line, unsigned int len,
-			  unsigned int flags)
+static enum ftpe_line_next stest_line_cb(void *ctx, const char *line,
+					 unsigned int len, unsigned int flags)
 {
 	struct stest_ctx *c = ctx;
 	struct stest_line *l;
@@ -69,9 +69,10 @@ static void stest_line_cb(void *ctx, const char *line, unsigned int len,
 	c->n++;
 	if (c->stop && len >= strlen(c->stop) &&
 	    !memcmp(line, c->stop, strlen(c->stop))) {
-		c->s.flags |= FTPE_STREAM_STOP;
 		c->stop = NULL;
+		return FTPE_LINE_STOP;
 	}
+	return FTPE_LINE_NEXT;
 }
 
 static int stest_init(struct kunit *test)

@@ -170,13 +170,6 @@ static void ftpe_unexpect(struct ftpe_pkt *pk, const struct ftpe_fsm *f,
 	ftpe_flow_unexpect(flow);
 }
 
-/* Refuse the line being read: the segment is dropped and read again. */
-static void ftpe_stop(struct ftpe_pkt *pk)
-{
-	pk->flow->stream[pk->dir].flags |= FTPE_STREAM_STOP;
-	pk->drop = true;
-}
-
 /* One pinhole per segment (see the top of the file). */
 static bool ftpe_may_create(struct ftpe_pkt *pk)
 {
@@ -484,15 +477,16 @@ static const struct ftpe_peers *ftpe_peers(struct ftpe_pkt *pk)
  * as it was.  Translated, an endpoint naming its announcer must be sure
  * to leave rewritten before anything of the line is acted on.
  */
-static void ftpe_carry_out(struct ftpe_pkt *pk, const struct ftpe_decision *d,
-			   unsigned int lflags)
+static enum ftpe_line_next ftpe_carry_out(struct ftpe_pkt *pk,
+					  const struct ftpe_decision *d,
+					  unsigned int lflags)
 {
 	struct ftpe_flow *flow = pk->flow;
 	bool command = pk->dir == IP_CT_DIR_ORIGINAL;
 	int i;
 
 	if (d->flags & FTPE_DEC_DARK)
-		return;
+		return FTPE_LINE_NEXT;
 	if (d->flags & FTPE_DEC_UNREADABLE) {
 		ftpe_nat_unreadable(pk);
 		goto refuse;
@@ -527,17 +521,19 @@ static void ftpe_carry_out(struct ftpe_pkt *pk, const struct ftpe_decision *d,
 	ftpe_line_seen(pk, lflags);
 	for (i = 0; i < d->ncounts; i++)
 		ftpe_count(pk->fn, d->counts[i]);
-	return;
+	return FTPE_LINE_NEXT;
 
 refuse:
 	ftpe_session_refused(&flow->sess, d);
 	ftpe_nat_drop(pk);
-	ftpe_stop(pk);
+	/* The segment is dropped, and the line read again from its resend. */
+	pk->drop = true;
+	return FTPE_LINE_STOP;
 }
 
 /* Each line of either direction, as the stream hands it on. */
-static void ftpe_line(void *ctx, const char *line, unsigned int len,
-		      unsigned int lflags)
+static enum ftpe_line_next ftpe_line(void *ctx, const char *line,
+				     unsigned int len, unsigned int lflags)
 {
 	struct ftpe_pkt *pk = ctx;
 	struct ftpe_decision d;
@@ -550,7 +546,7 @@ static void ftpe_line(void *ctx, const char *line, unsigned int len,
 	else
 		ftpe_session_reply(&pk->flow->sess, ftpe_peers(pk), line, len,
 				   lflags, &d);
-	ftpe_carry_out(pk, &d, lflags);
+	return ftpe_carry_out(pk, &d, lflags);
 }
 
 static void ftpe_count_stream(struct ftpe_net *fn, unsigned int ev)

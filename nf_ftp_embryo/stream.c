@@ -48,8 +48,9 @@ static unsigned int ftpe_after_gap(struct ftpe_stream *s)
 }
 
 /* Hand on a line of @n bytes that ended in '\n' (not included). */
-static void ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
-		      const char *p, unsigned int n, unsigned int *ev)
+static enum ftpe_line_next ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn,
+				     void *ctx, const char *p, unsigned int n,
+				     unsigned int *ev)
 {
 	unsigned int flags = 0;
 
@@ -62,16 +63,18 @@ static void ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
 		n = FTPE_LINE_MAX;
 		flags = FTPE_LINE_TRUNCATED;
 	}
-	fn(ctx, p, n, flags | ftpe_after_gap(s));
+	return fn(ctx, p, n, flags | ftpe_after_gap(s));
 }
 
 /* A window filled without a '\n': pass the start on, skip the rest. */
-static void ftpe_overlong(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx,
-			  const char *p, unsigned int *ev)
+static enum ftpe_line_next ftpe_overlong(struct ftpe_stream *s,
+					 ftpe_line_fn fn, void *ctx,
+					 const char *p, unsigned int *ev)
 {
 	*ev |= FTPE_STREAM_EV_OVERLONG;
-	fn(ctx, p, FTPE_LINE_MAX, ftpe_after_gap(s) | FTPE_LINE_TRUNCATED);
 	s->flags |= FTPE_STREAM_SKIPPING;
+	return fn(ctx, p, FTPE_LINE_MAX,
+		  ftpe_after_gap(s) | FTPE_LINE_TRUNCATED);
 }
 
 void ftpe_stream_reset(struct ftpe_stream *s)
@@ -83,13 +86,15 @@ void ftpe_stream_reset(struct ftpe_stream *s)
 
 /*
  * Complete a line held from an earlier segment with the bytes at @off.
- * Returns how many bytes it consumed.  The bytes are read straight into
- * the held buffer: no second window on the softirq stack.
+ * Returns how many bytes it consumed, and in @next what the callback
+ * wants.  The bytes are read straight into the held buffer: no second
+ * window on the softirq stack.
  */
 static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 				     unsigned int off, unsigned int avail,
 				     ftpe_read_fn read, ftpe_line_fn line,
-				     void *ctx, unsigned int *ev)
+				     void *ctx, unsigned int *ev,
+				     enum ftpe_line_next *next)
 {
 	unsigned int n = FTPE_WINDOW - s->held;
 	char *dst = s->partial + s->held;
@@ -107,17 +112,17 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 		memcpy(dst, p, n);
 	s->held += n;
 
-	/* A refused line keeps its start for the resent segment. */
 	if (nl) {
 		*ev |= FTPE_STREAM_EV_SPLIT;
-		ftpe_emit(s, line, ctx, s->partial, s->held - 1, ev);
-		if (!(s->flags & FTPE_STREAM_STOP))
-			ftpe_stream_reset(s);
+		*next = ftpe_emit(s, line, ctx, s->partial, s->held - 1, ev);
 	} else if (s->held == FTPE_WINDOW) {
-		ftpe_overlong(s, line, ctx, s->partial, ev);
-		if (!(s->flags & FTPE_STREAM_STOP))
-			ftpe_stream_reset(s);
+		*next = ftpe_overlong(s, line, ctx, s->partial, ev);
+	} else {
+		return n;
 	}
+	/* A refused line keeps its start for the resent segment. */
+	if (*next == FTPE_LINE_NEXT)
+		ftpe_stream_reset(s);
 	return n;
 }
 
@@ -131,7 +136,7 @@ void ftpe_stream_unread(struct ftpe_stream *s, u32 from)
 		ftpe_stream_reset(s);
 		s->next_seq = s->line_seq;
 	}
-	s->flags &= ~(FTPE_STREAM_STOP | FTPE_STREAM_SKIPPING);
+	s->flags &= ~FTPE_STREAM_SKIPPING;
 }
 
 /* Sequence numbers wrap: compare them as distances, never as values. */
@@ -201,6 +206,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	 * on each call (CONFIG_INIT_STACK_ALL_ZERO), once per segment.
 	 */
 	char buf[FTPE_WINDOW] __uninitialized;
+	enum ftpe_line_next next = FTPE_LINE_NEXT;
 	unsigned int ev = 0, end, n;
 	const char *p, *nl;
 	u32 seen, first;
@@ -251,8 +257,9 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 
 	if (s->held) {
 		s->line_seq = seq + off - s->held;
-		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev);
-		if (s->flags & FTPE_STREAM_STOP)
+		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev,
+					&next);
+		if (next == FTPE_LINE_STOP)
 			goto stop;
 	}
 
@@ -275,15 +282,14 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			continue;
 		}
 		if (nl) {
-			ftpe_emit(s, line, ctx, p, nl - p, &ev);
-			if (s->flags & FTPE_STREAM_STOP)
+			if (ftpe_emit(s, line, ctx, p, nl - p, &ev) ==
+			    FTPE_LINE_STOP)
 				goto stop;
 			off += nl - p + 1;
 			continue;
 		}
 		if (n == FTPE_WINDOW) {
-			ftpe_overlong(s, line, ctx, p, &ev);
-			if (s->flags & FTPE_STREAM_STOP)
+			if (ftpe_overlong(s, line, ctx, p, &ev) == FTPE_LINE_STOP)
 				goto stop;
 			off += n;
 			continue;

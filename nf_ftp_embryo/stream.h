@@ -28,7 +28,7 @@
  *
  * A line callback that cannot take its line now (its caller is going to
  * drop the segment, so that the sender's retransmission is read afresh)
- * sets FTPE_STREAM_STOP in the stream's flags.  Reading stops there, and
+ * returns FTPE_LINE_STOP.  Reading stops there, and
  * the stream is left as if nothing from the start of that line on had been
  * read: ftpe_stream_feed() returns FTPE_STREAM_EV_STOPPED.  A line begun in
  * an earlier segment keeps the start held from there, since only this
@@ -73,8 +73,7 @@ struct ftpe_stream {
 
 #define FTPE_STREAM_SYNCED	0x01	/* next_seq is valid */
 #define FTPE_STREAM_SKIPPING	0x02	/* discarding up to the next '\n' */
-#define FTPE_STREAM_STOP	0x04	/* set by a line callback: see above */
-#define FTPE_STREAM_JUMPED	0x08	/* jumped a hole; no line since */
+#define FTPE_STREAM_JUMPED	0x04	/* jumped a hole; no line since */
 
 /* Flags passed with each line. */
 #define FTPE_LINE_TRUNCATED	0x01	/* longer than FTPE_LINE_MAX */
@@ -101,9 +100,16 @@ struct ftpe_stream {
 typedef const char *(*ftpe_read_fn)(const void *src, unsigned int off,
 				    unsigned int len, char *buf);
 
+/* What a line callback wants of the stream. */
+enum ftpe_line_next {
+	FTPE_LINE_NEXT,		/* the line is taken: read on */
+	FTPE_LINE_STOP,		/* unread it and stop (see above) */
+};
+
 /* Called for each complete line, without its terminator. */
-typedef void (*ftpe_line_fn)(void *ctx, const char *line, unsigned int len,
-			     unsigned int line_flags);
+typedef enum ftpe_line_next (*ftpe_line_fn)(void *ctx, const char *line,
+					    unsigned int len,
+					    unsigned int line_flags);
 
 /*
  * Consume one segment: @len payload bytes starting at sequence number @seq,
@@ -136,7 +142,7 @@ static inline u32 ftpe_stream_first(const struct ftpe_stream *s, u32 seq)
 
 /*
  * Unread the line still open after the segment whose first new byte was
- * @from (see ftpe_stream_first()), as FTPE_STREAM_STOP does for a whole
+ * @from (see ftpe_stream_first()), as FTPE_LINE_STOP does for a whole
  * line.  The line's start, s->partial[0 .. s->held), may be inspected
  * before.  After FTPE_STREAM_EV_NOMEM it unreads the line that could not
  * be held, rather than skip the rest of it.

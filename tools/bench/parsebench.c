@@ -170,16 +170,18 @@ static void on_line(struct session *s, int side, const char *line,
 	s->sink += d.r;
 }
 
-static void on_command(void *ctx, const char *line, unsigned int len,
-		       unsigned int flags)
+static enum ftpe_line_next on_command(void *ctx, const char *line,
+				      unsigned int len, unsigned int flags)
 {
 	on_line(ctx, FTPE_CLIENT, line, len, flags);
+	return FTPE_LINE_NEXT;
 }
 
-static void on_reply(void *ctx, const char *line, unsigned int len,
-		     unsigned int flags)
+static enum ftpe_line_next on_reply(void *ctx, const char *line,
+				    unsigned int len, unsigned int flags)
 {
 	on_line(ctx, FTPE_SERVER, line, len, flags);
+	return FTPE_LINE_NEXT;
 }
 
 static unsigned long run_parse(void)

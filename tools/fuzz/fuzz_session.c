@@ -25,7 +25,10 @@
  *  - no line handed on is longer than FTPE_LINE_MAX, no partial buffer is
  *    held at rest beyond FTPE_LINE_MAX + 2 bytes;
  *  - when no byte was lost or cut, the lines handed on are exactly the
- *    bytes sent the first time (a retransmission cannot swap in text).
+ *    bytes sent the first time (a retransmission cannot swap in text);
+ *  - a line the kernel side fails to carry out (a pinhole or a rewrite,
+ *    failed at random) leaves the session as it was but for a resync, and
+ *    is read again from the segment's resend.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -173,13 +176,29 @@ static char *exact(const char *line, unsigned int len)
 	return p;
 }
 
-static void on_line(struct sess *s, enum ftpe_side side, const char *line,
-		    unsigned int len, unsigned int flags)
+/*
+ * A decision that needs the kernel (a pinhole, a NAT rewrite) fails now
+ * and then, as the kernel's may (no memory, conntrack refuses): the line is
+ * refused, the stream unreads it, and the segment comes again.
+ */
+static bool kernel_fails(struct sess *s, const struct ftpe_decision *d)
 {
+	if (d->flags & (FTPE_DEC_DARK | FTPE_DEC_UNREADABLE))
+		return false;
+	if (!(d->flags & (FTPE_DEC_ANNOUNCE | FTPE_DEC_HIDE)) &&
+	    !(d->r & FTPE_DO_CREATE))
+		return false;
+	return rnd(s) % 4 == 0;
+}
+
+static enum ftpe_line_next on_line(struct sess *s, enum ftpe_side side,
+				   const char *line, unsigned int len,
+				   unsigned int flags)
+{
+	struct ftpe_fsm before = s->ss.fsm;
 	struct ftpe_decision d;
 	char *p;
 
-	record(&s->d[side], line, len, flags);
 	p = exact(line, len);
 	if (side == FTPE_CLIENT)
 		ftpe_session_command(&s->ss, &s->peers, p, len, flags, &d);
@@ -189,20 +208,29 @@ static void on_line(struct sess *s, enum ftpe_side side, const char *line,
 	check(!d.refused || d.refused < FTPE_REASON_NAT_FAILED);
 	check(!(d.flags & FTPE_DEC_ANNOUNCE) || s->peers.nat);
 	check_nat(s, side, p, len, flags, &d);
-	apply(s, &d);
 	free(p);
+	if (kernel_fails(s, &d)) {
+		ftpe_session_refused(&s->ss, &d);
+		/* Refused: nothing of the line stays but a resync. */
+		check((d.flags & FTPE_DEC_RESYNC) ||
+		      !memcmp(&before, &s->ss.fsm, sizeof(before)));
+		return FTPE_LINE_STOP;
+	}
+	record(&s->d[side], line, len, flags);
+	apply(s, &d);
+	return FTPE_LINE_NEXT;
 }
 
-static void client_line(void *ctx, const char *line, unsigned int len,
-			unsigned int flags)
+static enum ftpe_line_next client_line(void *ctx, const char *line,
+				       unsigned int len, unsigned int flags)
 {
-	on_line(ctx, FTPE_CLIENT, line, len, flags);
+	return on_line(ctx, FTPE_CLIENT, line, len, flags);
 }
 
-static void server_line(void *ctx, const char *line, unsigned int len,
-			unsigned int flags)
+static enum ftpe_line_next server_line(void *ctx, const char *line,
+				       unsigned int len, unsigned int flags)
 {
-	on_line(ctx, FTPE_SERVER, line, len, flags);
+	return on_line(ctx, FTPE_SERVER, line, len, flags);
 }
 
 /* A segment's bytes; the read functions check every access against it. */
@@ -238,6 +266,7 @@ static void segment(struct sess *s, int dir, size_t off, size_t len,
 	static char noise[MAX_STREAM];
 	struct dirstate *d = &s->d[dir];
 	struct seg sg = { d->sent + off, (unsigned int)len };
+	unsigned int ev, tries;
 	size_t i;
 
 	if (junk) {
@@ -245,10 +274,22 @@ static void segment(struct sess *s, int dir, size_t off, size_t len,
 			noise[i] = "227 (6,6,6,6,4,1)\r\n"[rnd(s) % 19];
 		sg.p = noise;
 	}
-	d->ev |= ftpe_stream_feed(&d->st, d->isn + (u32)off, &sg, 0,
-				  (unsigned int)len,
-				  rnd(s) & 1 ? read_copy : read_flat,
-				  dir == DIR_C ? client_line : server_line, s);
+	/* A segment whose line was refused is dropped: the sender resends. */
+	for (tries = 0;; tries++) {
+		ev = ftpe_stream_feed(&d->st, d->isn + (u32)off, &sg, 0,
+				      (unsigned int)len,
+				      rnd(s) & 1 ? read_copy : read_flat,
+				      dir == DIR_C ? client_line : server_line,
+				      s);
+		d->ev |= ev & ~FTPE_STREAM_EV_STOPPED;
+		if (!(ev & FTPE_STREAM_EV_STOPPED))
+			break;
+		/* The sender gave up: what follows lies beyond a hole. */
+		if (tries == 4) {
+			d->lost = true;
+			break;
+		}
+	}
 	check(d->st.held <= FTPE_LINE_MAX + 2);
 	check(!d->st.held || d->st.partial);
 }

@@ -265,8 +265,8 @@ static void check_not_lost(struct session *s, int dir, const char *line,
 		     dir == DIR_C ? "client" : "server", SHOWN(len), line);
 }
 
-static void client_line(void *ctx, const char *line, unsigned int len,
-			unsigned int flags)
+static enum ftpe_line_next client_line(void *ctx, const char *line,
+				       unsigned int len, unsigned int flags)
 {
 	struct session *s = ctx;
 	struct ftpe_decision d;
@@ -275,7 +275,7 @@ static void client_line(void *ctx, const char *line, unsigned int len,
 	char *p;
 
 	if (s->ss.dark)
-		return;
+		return FTPE_LINE_NEXT;
 	check_not_lost(s, DIR_C, line, len);
 	check_line_flags(s, DIR_C, line, len, flags);
 	check_line_seq(s, DIR_C, line, len);
@@ -288,10 +288,11 @@ static void client_line(void *ctx, const char *line, unsigned int len,
 	ftpe_session_commit(&s->ss, &d);
 	apply(s, d.r, "command", line, len);
 	free(p);
+	return FTPE_LINE_NEXT;
 }
 
-static void server_line(void *ctx, const char *line, unsigned int len,
-			unsigned int flags)
+static enum ftpe_line_next server_line(void *ctx, const char *line,
+				       unsigned int len, unsigned int flags)
 {
 	struct session *s = ctx;
 	struct ftpe_decision d;
@@ -299,7 +300,7 @@ static void server_line(void *ctx, const char *line, unsigned int len,
 	char *p;
 
 	if (s->ss.dark)
-		return;
+		return FTPE_LINE_NEXT;
 	check_not_lost(s, DIR_S, line, len);
 	check_line_flags(s, DIR_S, line, len, flags);
 	check_line_seq(s, DIR_S, line, len);
@@ -317,6 +318,7 @@ static void server_line(void *ctx, const char *line, unsigned int len,
 	if (d.code > 0)
 		apply(s, d.r, "reply", line, len);
 	free(p);
+	return FTPE_LINE_NEXT;
 }
 
 /* The transcript's peers: its server, and the client of its family. */
@@ -968,13 +970,14 @@ static const struct transcript transcripts[] = {
 	  true, NULL },
 };
 
-static void no_line(void *ctx, const char *line, unsigned int len,
-		    unsigned int lflags)
+static enum ftpe_line_next no_line(void *ctx, const char *line,
+				   unsigned int len, unsigned int lflags)
 {
 	(void)line;
 	(void)len;
 	(void)lflags;
 	++*(unsigned int *)ctx;
+	return FTPE_LINE_NEXT;
 }
 
 /*
