@@ -67,6 +67,7 @@ struct sess {
 	struct ftpe_session ss;
 	struct ftpe_peers peers;
 	bool live;
+	bool must_take;		/* the kernel side succeeds: the last resend */
 	u32 rng;
 };
 
@@ -183,12 +184,15 @@ static char *exact(const char *line, unsigned int len)
  */
 static bool kernel_fails(struct sess *s, const struct ftpe_decision *d)
 {
-	if (d->flags & (FTPE_DEC_DARK | FTPE_DEC_UNREADABLE))
+	if (d->flags & FTPE_DEC_DARK)
 		return false;
+	/* Translated and cut off: the kernel never lets it pass. */
+	if (d->flags & FTPE_DEC_UNREADABLE)
+		return true;
 	if (!(d->flags & (FTPE_DEC_ANNOUNCE | FTPE_DEC_HIDE)) &&
 	    !(d->r & FTPE_DO_CREATE))
 		return false;
-	return rnd(s) % 4 == 0;
+	return !s->must_take && rnd(s) % 4 == 0;
 }
 
 static enum ftpe_line_next on_line(struct sess *s, enum ftpe_side side,
@@ -212,8 +216,9 @@ static enum ftpe_line_next on_line(struct sess *s, enum ftpe_side side,
 	if (kernel_fails(s, &d)) {
 		ftpe_session_refused(&s->ss, &d);
 		/* Refused: nothing of the line stays but a resync. */
-		check((d.flags & FTPE_DEC_RESYNC) ||
-		      !memcmp(&before, &s->ss.fsm, sizeof(before)));
+		if (d.flags & FTPE_DEC_RESYNC)
+			ftpe_fsm_resync(&before);
+		check(!memcmp(&before, &s->ss.fsm, sizeof(before)));
 		return FTPE_LINE_STOP;
 	}
 	record(&s->d[side], line, len, flags);
@@ -274,8 +279,14 @@ static void segment(struct sess *s, int dir, size_t off, size_t len,
 			noise[i] = "227 (6,6,6,6,4,1)\r\n"[rnd(s) % 19];
 		sg.p = noise;
 	}
-	/* A segment whose line was refused is dropped: the sender resends. */
+	/*
+	 * A segment whose line was refused is dropped: the sender resends,
+	 * and the fifth resend finds the kernel side working.  Only a line
+	 * the kernel never lets pass (translated, cut off) stalls the
+	 * connection: what follows lies beyond a hole.
+	 */
 	for (tries = 0;; tries++) {
+		s->must_take = tries == 5;
 		ev = ftpe_stream_feed(&d->st, d->isn + (u32)off, &sg, 0,
 				      (unsigned int)len,
 				      rnd(s) & 1 ? read_copy : read_flat,
@@ -284,12 +295,12 @@ static void segment(struct sess *s, int dir, size_t off, size_t len,
 		d->ev |= ev & ~FTPE_STREAM_EV_STOPPED;
 		if (!(ev & FTPE_STREAM_EV_STOPPED))
 			break;
-		/* The sender gave up: what follows lies beyond a hole. */
-		if (tries == 4) {
+		if (tries == 5) {
 			d->lost = true;
 			break;
 		}
 	}
+	s->must_take = false;
 	check(d->st.held <= FTPE_LINE_MAX + 2);
 	check(!d->st.held || d->st.partial);
 }
