@@ -11,7 +11,6 @@
 #include "flowtab.h"
 #include "netns.h"
 #include "params.h"
-#include "report.h"
 
 static_assert(sizeof(struct ftpe_ct_data) <=
 	      sizeof_field(struct nf_conn_help, data));
@@ -24,6 +23,26 @@ static const struct rhashtable_params ftpe_flow_params = {
 };
 
 static struct kmem_cache *ftpe_flow_cache;
+/* What a teardown does beyond the table (ftpe_flowtab_register()). */
+static void (*ftpe_flow_teardown)(struct ftpe_flow *flow,
+				  enum ftpe_stat why) __ro_after_init;
+
+/* A namespace's table: the flow table's own share of the namespace. */
+struct ftpe_tab {
+	struct rhashtable flows;
+	atomic_t records;		/* records in @flows */
+	unsigned long full;		/* bit 0: max_flows reached since gc */
+	unsigned long reclaimed_at;	/* jiffies: the last reclaiming walk */
+	struct delayed_work gc;		/* reaps records of detached conntracks */
+	struct net *net;
+};
+
+static unsigned int ftpe_tab_id __read_mostly;
+
+static struct ftpe_tab *ftpe_tab(const struct net *net)
+{
+	return net_generic(net, ftpe_tab_id);
+}
 
 /* What @ct keeps for us; NULL if it has no helper extension. */
 static struct ftpe_ct_data *ftpe_ct_data(const struct nf_conn *ct)
@@ -108,9 +127,9 @@ struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct)
 }
 
 /* How long until the next reclaiming walk may run. */
-static unsigned long ftpe_reclaim_delay(const struct ftpe_net *fn)
+static unsigned long ftpe_reclaim_delay(const struct ftpe_tab *tab)
 {
-	unsigned long next = READ_ONCE(fn->reclaimed_at) + FTPE_RECLAIM_GAP;
+	unsigned long next = READ_ONCE(tab->reclaimed_at) + FTPE_RECLAIM_GAP;
 
 	return time_before(jiffies, next) ? next - jiffies : 0;
 }
@@ -119,7 +138,7 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 {
 	struct ftpe_flow __rcu **slot = ftpe_ct_slot(ct);
 	struct ftpe_flow *flow, *old;
-	struct ftpe_net *fn;
+	struct ftpe_tab *tab;
 
 	if (!slot)
 		return ERR_PTR(-ESRCH);
@@ -128,20 +147,20 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 		WRITE_ONCE(flow->last_seen, jiffies);
 		return flow;
 	}
-	fn = ftpe_net(nf_ct_net(ct));
+	tab = ftpe_tab(nf_ct_net(ct));
 	if (nf_ct_is_dying(ct))
 		return ERR_PTR(-ESRCH);
-	if (atomic_inc_return(&fn->records) > ftpe_max_flows) {
-		atomic_dec(&fn->records);
+	if (atomic_inc_return(&tab->records) > ftpe_max_flows) {
+		atomic_dec(&tab->records);
 		/* Reclaim idle records soon (ftpe_flowtab_gc), once a walk. */
-		if (!test_and_set_bit(0, &fn->full))
-			mod_delayed_work(system_power_efficient_wq, &fn->gc,
-					 ftpe_reclaim_delay(fn));
+		if (!test_and_set_bit(0, &tab->full))
+			mod_delayed_work(system_power_efficient_wq, &tab->gc,
+					 ftpe_reclaim_delay(tab));
 		return ERR_PTR(-ENOSPC);
 	}
 	flow = kmem_cache_zalloc(ftpe_flow_cache, GFP_ATOMIC);
 	if (!flow) {
-		atomic_dec(&fn->records);
+		atomic_dec(&tab->records);
 		return ERR_PTR(-ENOMEM);
 	}
 	/* The packet being helped holds a reference: ours cannot fail. */
@@ -163,20 +182,20 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	if (old) {
 		/* The other direction was first; nobody has seen ours. */
 		spin_unlock_bh(&flow->lock);
-		atomic_dec(&fn->records);
+		atomic_dec(&tab->records);
 		nf_ct_put(ct);
 		kmem_cache_free(ftpe_flow_cache, flow);
 		return old;
 	}
-	if (rhashtable_insert_fast(&fn->flows, &flow->node, ftpe_flow_params)) {
+	if (rhashtable_insert_fast(&tab->flows, &flow->node, ftpe_flow_params)) {
 		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 		spin_unlock_bh(&flow->lock);
 		return ERR_PTR(-ENOMEM);
 	}
 	/* After the cmpxchg: it saw the reclaim's clearing of the slot. */
 	ftpe_flow_resume(flow);
-	if (!delayed_work_pending(&fn->gc))
-		queue_delayed_work(system_power_efficient_wq, &fn->gc,
+	if (!delayed_work_pending(&tab->gc))
+		queue_delayed_work(system_power_efficient_wq, &tab->gc,
 				   FTPE_GC_INTERVAL);
 
 	/*
@@ -191,80 +210,6 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	}
 	spin_unlock_bh(&flow->lock);
 	return flow;
-}
-
-/*
- * An expectation we still hold is waiting, and removed early now; or past
- * its timeout: expired (kcompat.h); or used, but left linked by the lookup
- * that found it (ftpe_flow_expect_used()), and closed now that its
- * transfer is over.  A used one counted as used only.
- */
-void ftpe_flow_unexpect(struct ftpe_flow *flow)
-{
-	const struct net *net = nf_ct_net(flow->ct);
-
-	if (!flow->exp)
-		return;
-	if (flow->exp_used) {
-		/* Harmless if something unlinked it meanwhile. */
-		nf_ct_unexpect_related(flow->exp);
-	} else if (ftpe_exp_expired(flow->exp)) {
-		ftpe_stat_inc(net, FTPE_STAT_EXP_EXPIRED);
-	} else {
-		nf_ct_unexpect_related(flow->exp);
-		ftpe_stat_inc(net, FTPE_STAT_EXP_REMOVED);
-	}
-	nf_ct_expect_put(flow->exp);
-	flow->exp = NULL;
-	flow->exp_used = 0;
-}
-
-/*
- * Conntrack unlinks the expectation a new connection matched, and then
- * it is no pinhole of ours any more.  But a lookup from act_ct or Open
- * vSwitch with a template not yet committed (nf_ct_find_expectation()
- * with unlink false; 6.1, 6.12 and 7.2 alike) leaves it linked, so that
- * the commit that may follow still finds it: it keeps admitting connections
- * to its port, and nobody but us would remove it before its timeout.
- * So a used expectation that is still linked stays ours, marked used,
- * until the negotiation ends.  Called for every lookup that matches: the
- * first use of it is what the caller counts.
- */
-bool ftpe_flow_expect_used(const struct nf_conn *master,
-			   struct nf_conntrack_expect *exp)
-{
-	struct ftpe_flow *flow;
-	bool first = true;
-
-	rcu_read_lock();
-	flow = ftpe_flow_find(master);
-	if (flow) {
-		spin_lock_bh(&flow->lock);
-		if (!flow->dead && flow->exp == exp) {
-			first = !flow->exp_used;
-			if (first)
-				ftpe_report_event(flow, &flow->sess.fsm,
-						  FTPE_EVENT_PINHOLE_CLOSE,
-						  FTPE_REASON_USED,
-						  flow->sess.fsm.state,
-						  &flow->sess.fsm.ep);
-			/*
-			 * Unlinked (or timed out: nobody unlinked it for us
-			 * then, but it admits nothing more either).
-			 */
-			if (ftpe_exp_expired(exp)) {
-				nf_ct_expect_put(exp);
-				flow->exp = NULL;
-				flow->exp_used = 0;
-			} else {
-				flow->exp_used = 1;
-			}
-			ftpe_flow_account(flow, ftpe_net(nf_ct_net(master)));
-		}
-		spin_unlock_bh(&flow->lock);
-	}
-	rcu_read_unlock();
-	return first;
 }
 
 void ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn)
@@ -288,15 +233,15 @@ void ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn)
 bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 {
 	struct ftpe_net *fn = ftpe_net(nf_ct_net(flow->ct));
+	struct ftpe_tab *tab = ftpe_tab(nf_ct_net(flow->ct));
 	int dir;
 
 	if (flow->dead)
 		return false;
 	flow->dead = 1;
-	ftpe_report_kill(flow, why);
+	ftpe_flow_teardown(flow, why);
 	if (flow->sess.fsm.state != FTPE_IDLE)
 		ftpe_stat_abort(fn, why);
-	ftpe_flow_unexpect(flow);
 	for (dir = 0; dir < IP_CT_DIR_MAX; dir++)
 		ftpe_stream_reset(&flow->stream[dir]);
 	kfree(flow->nat_edit);
@@ -307,9 +252,9 @@ bool ftpe_flow_kill(struct ftpe_flow *flow, enum ftpe_stat why)
 	 * whoever finds the slot empty, must not meet this one under the same
 	 * key.  Only a published record is ever killed: the slot names it.
 	 */
-	rhashtable_remove_fast(&fn->flows, &flow->node, ftpe_flow_params);
+	rhashtable_remove_fast(&tab->flows, &flow->node, ftpe_flow_params);
 	RCU_INIT_POINTER(*ftpe_ct_slot(flow->ct), NULL);
-	atomic_dec(&fn->records);
+	atomic_dec(&tab->records);
 	call_rcu(&flow->rcu, ftpe_flow_free_rcu);
 	return true;
 }
@@ -389,7 +334,7 @@ int ftpe_flowtab_walk(const struct net *net,
 	bool restarted = false;
 	int ret = 0;
 
-	rhashtable_walk_enter(&ftpe_net(net)->flows, &iter);
+	rhashtable_walk_enter(&ftpe_tab(net)->flows, &iter);
 	rhashtable_walk_start(&iter);
 	while (!ret &&
 	       (flow = ftpe_flow_next(&iter, false, &restarted)) != NULL)
@@ -476,24 +421,25 @@ static int ftpe_flow_reclaim(struct ftpe_flow *flow, void *arg)
  */
 static void ftpe_flowtab_gc(struct work_struct *work)
 {
-	struct ftpe_net *fn = container_of(to_delayed_work(work),
-					   struct ftpe_net, gc);
+	struct ftpe_tab *tab = container_of(to_delayed_work(work),
+					    struct ftpe_tab, gc);
 
-	if (test_and_clear_bit(0, &fn->full)) {
-		WRITE_ONCE(fn->reclaimed_at, jiffies);
-		ftpe_flowtab_walk(fn->net, ftpe_flow_reclaim, fn);
+	if (test_and_clear_bit(0, &tab->full)) {
+		WRITE_ONCE(tab->reclaimed_at, jiffies);
+		ftpe_flowtab_walk(tab->net, ftpe_flow_reclaim,
+				  ftpe_net(tab->net));
 	} else {
-		ftpe_flowtab_walk(fn->net, ftpe_flow_keep, NULL);
+		ftpe_flowtab_walk(tab->net, ftpe_flow_keep, NULL);
 	}
-	if (atomic_read(&fn->records))
-		queue_delayed_work(system_power_efficient_wq, &fn->gc,
+	if (atomic_read(&tab->records))
+		queue_delayed_work(system_power_efficient_wq, &tab->gc,
 				   FTPE_GC_INTERVAL);
 }
 
 void ftpe_flow_cursor_init(struct ftpe_flow_cursor *c, const struct net *net)
 {
 	memset(c, 0, sizeof(*c));
-	rhashtable_walk_enter(&ftpe_net(net)->flows, &c->iter);
+	rhashtable_walk_enter(&ftpe_tab(net)->flows, &c->iter);
 }
 
 void ftpe_flow_cursor_done(struct ftpe_flow_cursor *c)
@@ -530,16 +476,16 @@ int ftpe_flow_cursor_walk(struct ftpe_flow_cursor *c,
 	return ret;
 }
 
-int ftpe_flowtab_net_init(struct net *net)
+static int __net_init ftpe_tab_init(struct net *net)
 {
-	struct ftpe_net *fn = ftpe_net(net);
+	struct ftpe_tab *tab = ftpe_tab(net);
 
-	fn->net = net;
-	atomic_set(&fn->records, 0);
-	fn->full = 0;
-	fn->reclaimed_at = jiffies - FTPE_RECLAIM_GAP;
-	INIT_DELAYED_WORK(&fn->gc, ftpe_flowtab_gc);
-	return rhashtable_init(&fn->flows, &ftpe_flow_params);
+	tab->net = net;
+	atomic_set(&tab->records, 0);
+	tab->full = 0;
+	tab->reclaimed_at = jiffies - FTPE_RECLAIM_GAP;
+	INIT_DELAYED_WORK(&tab->gc, ftpe_flowtab_gc);
+	return rhashtable_init(&tab->flows, &ftpe_flow_params);
 }
 
 /*
@@ -548,34 +494,68 @@ int ftpe_flowtab_net_init(struct net *net)
  * destroy callbacks may remove records under our feet, which can make the
  * walker skip one: walk again while that makes progress.
  */
-void ftpe_flowtab_net_exit(struct net *net)
+static void __net_exit ftpe_tab_exit(struct net *net)
 {
-	struct ftpe_net *fn = ftpe_net(net);
-	int left = atomic_read(&fn->records), before;
+	struct ftpe_tab *tab = ftpe_tab(net);
+	int left = atomic_read(&tab->records), before;
 
-	cancel_delayed_work_sync(&fn->gc);
+	cancel_delayed_work_sync(&tab->gc);
 	do {
 		before = left;
 		ftpe_flowtab_flush(net, FTPE_STAT_ABORTED_DESTROY);
-		left = atomic_read(&fn->records);
+		left = atomic_read(&tab->records);
 	} while (left && left < before);
 	WARN_ON_ONCE(left);
 }
 
-void ftpe_flowtab_net_free(struct net *net)
+/*
+ * A conntrack destroy callback that found a record just before ->exit may
+ * still be tearing it down, touching the table and the counters, inside an
+ * RCU read-side section: wait for those once per batch of namespaces
+ * before freeing the table.  The destroy callbacks that follow find no
+ * record.  The counters go after this (netns.c).
+ */
+static void __net_exit ftpe_tab_exit_batch(struct list_head *net_exit_list)
 {
-	rhashtable_destroy(&ftpe_net(net)->flows);
+	struct net *net;
+
+	synchronize_rcu();
+	list_for_each_entry(net, net_exit_list, exit_list)
+		rhashtable_destroy(&ftpe_tab(net)->flows);
 }
 
-int ftpe_flowtab_init(void)
+static struct pernet_operations ftpe_tab_ops = {
+	.init = ftpe_tab_init,
+	.exit = ftpe_tab_exit,
+	.exit_batch = ftpe_tab_exit_batch,
+	.id = &ftpe_tab_id,
+	.size = sizeof(struct ftpe_tab),
+};
+
+unsigned int ftpe_flowtab_records(const struct net *net)
 {
+	return atomic_read(&ftpe_tab(net)->records);
+}
+
+int ftpe_flowtab_register(void (*teardown)(struct ftpe_flow *flow,
+					   enum ftpe_stat why))
+{
+	int ret;
+
+	ftpe_flow_teardown = teardown;
 	ftpe_flow_cache = KMEM_CACHE(ftpe_flow, 0);
-	return ftpe_flow_cache ? 0 : -ENOMEM;
+	if (!ftpe_flow_cache)
+		return -ENOMEM;
+	ret = register_pernet_subsys(&ftpe_tab_ops);
+	if (ret)
+		kmem_cache_destroy(ftpe_flow_cache);
+	return ret;
 }
 
 /* Every namespace's records are gone; wait for their last grace period. */
-void ftpe_flowtab_exit(void)
+void ftpe_flowtab_unregister(void)
 {
+	unregister_pernet_subsys(&ftpe_tab_ops);
 	rcu_barrier();
 	kmem_cache_destroy(ftpe_flow_cache);
 }

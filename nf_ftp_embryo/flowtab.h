@@ -56,11 +56,7 @@
  *    go on where the reclaimed one's stood, or the segments that passed
  *    with no record left them (struct ftpe_ct_data).  Such a walk runs at
  *    most once per FTPE_RECLAIM_GAP.
- *  - flow->exp is our reference to the expectation.  It is dropped when the
- *    negotiation ends and also when a data connection uses the expectation
- *    and the kernel unlinked it: ftpe_flow_expect_used(), under the lock.
- *    A used one the kernel left linked (act_ct, Open vSwitch) is kept,
- *    marked exp_used, and removed when the negotiation ends.
+ *  - flow->exp is our reference to the expectation (pinhole.h).
  *  - Walks run in process context and give the CPU up between records when
  *    asked to (leaving and re-entering their RCU section).  A cursor walk
  *    (netlink dumps) also leaves its RCU section between calls; the
@@ -131,13 +127,25 @@ struct ftpe_ct_data {
 #define FTPE_IDLE_RECLAIM	(5 * HZ)
 #define FTPE_RECLAIM_GAP	HZ
 
-int ftpe_flowtab_init(void);
-void ftpe_flowtab_exit(void);
+/*
+ * The records' cache and every namespace's table (main.c: after the
+ * counters and the rate limits that teardown uses).  @teardown is what a
+ * record's teardown does beyond the table (its pinhole and its report),
+ * called under flow->lock by ftpe_flow_kill(): the table calls nothing
+ * above it.
+ */
+int ftpe_flowtab_register(void (*teardown)(struct ftpe_flow *flow,
+					   enum ftpe_stat why));
+void ftpe_flowtab_unregister(void);
 
-/* A namespace's table: set up; emptied (at exit); freed after a grace period. */
-int ftpe_flowtab_net_init(struct net *net);
-void ftpe_flowtab_net_exit(struct net *net);
-void ftpe_flowtab_net_free(struct net *net);
+/* Records in @net's table. */
+unsigned int ftpe_flowtab_records(const struct net *net);
+
+/* @ct's family as the session core names it. */
+static inline u8 ftpe_ct_family(const struct nf_conn *ct)
+{
+	return nf_ct_l3num(ct) == NFPROTO_IPV6 ? FTPE_AF_INET6 : FTPE_AF_INET;
+}
 
 /*
  * Is @ct's helper one of ours, so that its helper data is a struct
@@ -180,21 +188,6 @@ struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct);
  * Caller holds rcu_read_lock().
  */
 struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct);
-
-/*
- * Remove the expectation, if any, counting it as removed early or, when
- * its timeout had already passed, as expired.  Caller holds flow->lock.
- */
-void ftpe_flow_unexpect(struct ftpe_flow *flow);
-
-/*
- * A data connection used @exp of @master's record: let go of it, or, if
- * the lookup left it linked, mark it used and keep it until the
- * negotiation ends.  False when it was marked used already: a repeated
- * lookup, not a new use.
- */
-bool ftpe_flow_expect_used(const struct nf_conn *master,
-			   struct nf_conntrack_expect *exp);
 
 /*
  * Bring the namespace's gauges (a negotiation under way, a pinhole held

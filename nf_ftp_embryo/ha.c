@@ -54,9 +54,9 @@
 
 #include "flowtab.h"
 #include "ha.h"
-#include "helper.h"
 #include "nat.h"
 #include "params.h"
+#include "pinhole.h"
 
 /*
  * Is @a all ones: an expectation that names one source address, not a
@@ -146,7 +146,7 @@ void ftpe_ha_adopt(struct ftpe_flow *flow)
 	if (n == 1 && !refused && !ftpe_exp_expired(one)) {
 		refcount_inc(&one->use);
 		/* Never NULL again: a lookup may be reading it meanwhile. */
-		WRITE_ONCE(one->expectfn, ftpe_expect_used);
+		WRITE_ONCE(one->expectfn, ftpe_pinhole_used);
 	} else {
 		one = NULL;
 	}

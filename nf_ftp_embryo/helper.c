@@ -2,8 +2,8 @@
 /*
  * The conntrack helper callback: reads the control connection, hands each
  * line to the session core (session.h) and carries out what it decides:
- * opens and closes the pinhole (the expectation), rewrites under NAT,
- * counts and reports.
+ * opens and closes the pinhole (pinhole.h), rewrites under NAT, counts
+ * and reports.
  *
  * Runs in softirq (or with BH disabled on local output), inside the RCU
  * read-side section of the conntrack confirm hook: nothing here sleeps and
@@ -33,7 +33,6 @@
  * new.
  */
 #include <linux/tcp.h>
-#include <net/netfilter/nf_conntrack_expect.h>
 
 #include "flowtab.h"
 #include "genl.h"
@@ -42,6 +41,7 @@
 #include "nat.h"
 #include "netns.h"
 #include "params.h"
+#include "pinhole.h"
 #include "report.h"
 #include "session.h"
 
@@ -61,15 +61,13 @@ struct ftpe_pkt {
 	struct sk_buff *skb;
 	enum ip_conntrack_dir dir;
 	const char *line;		/* the line being read */
-	unsigned int len;		/* its length */
-	struct nf_conntrack_expect *nat_exp;	/* registered for this line */
 	bool nat;			/* translated: endpoints are rewritten */
-	bool created;			/* a pinhole was made for the segment */
 	bool drop;			/* NF_DROP: it is to be read again */
 	bool peered;			/* @peers is set */
 	s8 listening;			/* genl events wanted; -1: not asked */
 	struct ftpe_peers peers;	/* what the session core vets against */
 	struct ftpe_nat_seg edit;	/* NAT rewrites of this segment */
+	struct ftpe_pinhole_seg ph;	/* the pinhole it makes */
 };
 
 /* What the helper reads of a segment's TCP header. */
@@ -107,77 +105,11 @@ static const char *ftpe_skb_read(const void *skb, unsigned int off,
 	return skb_header_pointer(skb, off, len, buf);
 }
 
-static u8 ftpe_family(const struct nf_conn *ct)
-{
-	return nf_ct_l3num(ct) == NFPROTO_IPV6 ? FTPE_AF_INET6 : FTPE_AF_INET;
-}
-
-static bool ftpe_ep_is(const struct ftpe_endpoint *ep,
-		       const struct nf_conn *ct, const union nf_inet_addr *a)
-{
-	u8 family = ftpe_family(ct);
-
-	return ep->family == family &&
-	       !memcmp(ep->addr, a, family == FTPE_AF_INET6 ? 16 : 4);
-}
-
-/*
- * A data connection matched our expectation.  The one place that acts on a
- * used pinhole.  Runs in the data connection's softirq, outside
- * nf_conntrack_expect_lock; the kernel has unlinked the expectation,
- * unless the lookup came from act_ct or Open vSwitch with a template not
- * yet committed, which leave it linked and may find it again for another
- * packet (flowtab.c).
- */
-void ftpe_expect_used(struct nf_conn *ct, struct nf_conntrack_expect *exp)
-{
-	bool ours;
-
-	/*
-	 * Only we set this function, on our own masters, but a master may
-	 * have lost its helper since: then nothing of it is ours to read.
-	 */
-	rcu_read_lock();
-	ours = ftpe_ct_is_ours(exp->master);
-	rcu_read_unlock();
-	if (!ours)
-		return;
-	/* Translated: the data connection follows its master's NAT. */
-	if (ftpe_nat_wanted(exp->master))
-		ftpe_nat_follow(ct, exp);
-	if (ftpe_flow_expect_used(exp->master, exp))
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_EXP_USED);
-}
-
 /* Report a refusal of the line being read. */
 static void ftpe_refuse(struct ftpe_pkt *pk, u8 reason,
 			const struct ftpe_endpoint *ep)
 {
 	ftpe_report_refusal(pk->flow, pk->skb, reason, ep);
-}
-
-/* The pinhole is closed for @reason, if it is still open; @f is reported. */
-static void ftpe_unexpect(struct ftpe_pkt *pk, const struct ftpe_fsm *f,
-			  u8 reason)
-{
-	struct ftpe_flow *flow = pk->flow;
-
-	if (flow->exp && !flow->exp_used)
-		ftpe_report_event(flow, f, FTPE_EVENT_PINHOLE_CLOSE,
-				  ftpe_exp_expired(flow->exp) ?
-				  FTPE_REASON_EXPIRED : reason,
-				  f->state, &f->ep);
-	ftpe_flow_unexpect(flow);
-}
-
-/* One pinhole per segment (see the top of the file). */
-static bool ftpe_may_create(struct ftpe_pkt *pk)
-{
-	if (!pk->created)
-		return true;
-	ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
-	ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, NULL);
-	return false;
 }
 
 /* NAT: room to keep a rewrite for a resend, before there is one. */
@@ -231,57 +163,32 @@ static void ftpe_nat_conceal(struct ftpe_pkt *pk, u8 mode,
 
 /*
  * NAT: register the endpoint @mode's line announces and queue the line's
- * rewrite, before the state machine sees the line, which is refused if
- * this fails.  Active modes get here at PORT/EPRT, as the line passes, and
- * hold the port inactive until the state machine opens the pinhole: at
- * once by default, at the transfer command under strict_active.  False:
- * refuse it.
+ * rewrite, before the state machine sees the line (pinhole.h), with room
+ * to keep the rewrite.  False: refuse the line.
  */
 static bool ftpe_nat_announce(struct ftpe_pkt *pk, u8 mode,
 			      const struct ftpe_endpoint *ep)
 {
-	struct ftpe_flow *flow = pk->flow;
-	struct nf_conntrack_expect *exp;
+	u8 reason;
 
-	if (!ftpe_may_create(pk) || !ftpe_nat_keep(pk, ep))
+	/* A second pinhole in the segment is refused before anything else. */
+	if (!pk->ph.created && !ftpe_nat_keep(pk, ep))
 		return false;
-	/* The line replaces the negotiation, and with it the pinhole. */
-	ftpe_unexpect(pk, &flow->sess.fsm, FTPE_REASON_REPLACED);
-	exp = ftpe_nat_expect(pk->ct, mode, ep, pk->line,
-			      flow->stream[pk->dir].line_seq, ftpe_expect_used,
-			      &pk->edit);
-	/* A third host's endpoint (loose=1) is not translated: no pinhole. */
-	if (PTR_ERR(exp) == -EXDEV)
+	reason = ftpe_pinhole_announce(&pk->ph, mode, ep, pk->line,
+				       pk->flow->stream[pk->dir].line_seq,
+				       &pk->edit);
+	if (!reason)
 		return true;
-	if (IS_ERR(exp)) {
-		ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, ep);
-		return false;
-	}
-	pk->nat_exp = exp;
-	return true;
+	/* A second pinhole in the segment names none. */
+	ftpe_refuse(pk, reason, reason == FTPE_REASON_NAT_FAILED ? ep : NULL);
+	return false;
 }
 
-/* The expectation ftpe_nat_announce() made becomes the pinhole. */
-static void ftpe_nat_take(struct ftpe_pkt *pk)
-{
-	if (!pk->nat_exp)
-		return;
-	ftpe_flow_unexpect(pk->flow);
-	pk->flow->exp = pk->nat_exp;
-	pk->nat_exp = NULL;
-	pk->created = true;
-	ftpe_count(pk->fn, FTPE_STAT_EXP_CREATED);
-}
-
-/* ... or is given up, with the line that asked for it. */
+/* ... or it is given up, with the line that asked for it. */
 static void ftpe_nat_drop(struct ftpe_pkt *pk)
 {
-	if (!pk->nat_exp)
-		return;
-	nf_ct_unexpect_related(pk->nat_exp);
-	nf_ct_expect_put(pk->nat_exp);
-	pk->nat_exp = NULL;
-	ftpe_nat_unqueue(&pk->edit, pk->flow->stream[pk->dir].line_seq);
+	ftpe_pinhole_give_up(&pk->ph, &pk->edit,
+			     pk->flow->stream[pk->dir].line_seq);
 }
 
 /*
@@ -290,62 +197,14 @@ static void ftpe_nat_drop(struct ftpe_pkt *pk)
  */
 static bool ftpe_expect(struct ftpe_pkt *pk, const struct ftpe_fsm *f)
 {
-	const struct nf_conntrack_tuple *orig =
-		&pk->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	struct ftpe_flow *flow = pk->flow;
-	__be16 port = htons(f->ep.port);
-	const union nf_inet_addr *src, *dst;
-	struct nf_conntrack_expect *exp;
-	union nf_inet_addr third;
+	/* A second pinhole in the segment is refused whatever it names. */
+	const struct ftpe_endpoint *ep = pk->ph.created ? NULL : &f->ep;
+	u8 reason = ftpe_pinhole_open(&pk->ph, f);
 
-	if (!ftpe_may_create(pk))
-		return false;
-	if (ftpe_nat_wanted(pk->ct)) {
-		/* Registered as its line, this one or PORT/EPRT, was read. */
-		ftpe_nat_take(pk);
-		if (!ftpe_mode_active(f->mode))
-			return true;
-		/*
-		 * Active: the port was held inactive.  A lapsed reservation
-		 * not renewed is counted; nothing leaks.
-		 */
-		if (flow->exp && ftpe_nat_activate(&flow->exp))
-			ftpe_flow_unexpect(flow);
-		pk->created = true;
+	if (!reason)
 		return true;
-	}
-	exp = nf_ct_expect_alloc(pk->ct);
-	if (!exp) {
-		ftpe_count(pk->fn, FTPE_STAT_NOMEM);
-		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &f->ep);
-		return false;
-	}
-	if (ftpe_mode_active(f->mode)) {
-		src = &orig->dst.u3;
-		dst = &orig->src.u3;
-		/* Vetting let a third host through: the server goes there. */
-		if (ftpe_loose && !ftpe_ep_is(&f->ep, pk->ct, dst)) {
-			memcpy(&third, f->ep.addr, sizeof(third));
-			dst = &third;
-		}
-	} else {
-		src = &orig->src.u3;
-		dst = &orig->dst.u3;
-	}
-	nf_ct_expect_init(exp, NF_CT_EXPECT_CLASS_DEFAULT, nf_ct_l3num(pk->ct),
-			  src, dst, IPPROTO_TCP, NULL, &port);
-	exp->expectfn = ftpe_expect_used;
-	if (nf_ct_expect_related(exp, 0)) {
-		ftpe_count(pk->fn, FTPE_STAT_EXP_FAILED);
-		ftpe_refuse(pk, FTPE_REASON_EXPECT_FAILED, &f->ep);
-		nf_ct_expect_put(exp);
-		return false;
-	}
-	/* Keep our allocation reference: it is how we remove it early. */
-	flow->exp = exp;
-	pk->created = true;
-	ftpe_count(pk->fn, FTPE_STAT_EXP_CREATED);
-	return true;
+	ftpe_refuse(pk, reason, ep);
+	return false;
 }
 
 /* How what the state machine ended (@r) ended; see ftpe_apply(). */
@@ -412,7 +271,8 @@ static bool ftpe_apply(struct ftpe_pkt *pk, const struct ftpe_decision *d)
 	unsigned int r = d->r, m;
 
 	if (r & FTPE_DO_REMOVE)
-		ftpe_unexpect(pk, &d->fsm, ftpe_end_reason(r, d->why));
+		ftpe_pinhole_close(pk->flow, &d->fsm,
+				   ftpe_end_reason(r, d->why));
 	if ((r & FTPE_DO_CREATE) && !ftpe_expect(pk, &d->fsm))
 		return false;
 	ftpe_apply_report(pk, d);
@@ -450,7 +310,7 @@ static const struct ftpe_peers *ftpe_peers(struct ftpe_pkt *pk)
 	if (pk->peered)
 		return p;
 	pk->peered = true;
-	p->family = ftpe_family(pk->ct);
+	p->family = ftpe_ct_family(pk->ct);
 	p->min_port = ftpe_min_port;
 	p->loose = ftpe_loose;
 	p->strict_active = READ_ONCE(pk->fn->strict_active);
@@ -512,7 +372,7 @@ static enum ftpe_line_next ftpe_carry_out(struct ftpe_pkt *pk,
 	 * wanted after all.
 	 */
 	if (command)
-		ftpe_nat_take(pk);
+		ftpe_pinhole_take(&pk->ph);
 	else
 		ftpe_nat_drop(pk);
 	if (d->flags & FTPE_DEC_HIDE)
@@ -539,7 +399,6 @@ static enum ftpe_line_next ftpe_line(void *ctx, const char *line,
 	struct ftpe_decision d;
 
 	pk->line = line;
-	pk->len = len;
 	if (pk->dir == IP_CT_DIR_ORIGINAL)
 		ftpe_session_command(&pk->flow->sess, ftpe_peers(pk), line,
 				     len, lflags, &d);
@@ -758,9 +617,8 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 	pk.ct = ct;
 	pk.skb = skb;
 	pk.dir = dir;
-	pk.nat_exp = NULL;
 	pk.nat = nat;
-	pk.created = false;
+	ftpe_pinhole_seg_init(&pk.ph, flow, fn);
 	pk.drop = false;
 	pk.peered = false;
 	pk.listening = -1;
@@ -856,6 +714,12 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	ftpe_flow_account(flow, fn);
 	spin_unlock_bh(&flow->lock);
 	return verdict;
+}
+
+void ftpe_teardown(struct ftpe_flow *flow, enum ftpe_stat why)
+{
+	ftpe_pinhole_close(flow, &flow->sess.fsm, ftpe_reason_of(why));
+	ftpe_report_kill(flow, why);
 }
 
 void ftpe_destroy(struct nf_conn *ct)

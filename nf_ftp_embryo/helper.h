@@ -6,6 +6,8 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_expect.h>
 
+#include "counters.h"
+
 #define FTPE_HELPER_NAME	"ftp-embryo"
 /* The same helper under a name tc can say (main.c). */
 #define FTPE_HELPER_NAME_TC	"ftp_embryo"
@@ -13,7 +15,12 @@
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo);
 void ftpe_destroy(struct nf_conn *ct);
-/* A data connection matched one of our pinholes (the expect function). */
-void ftpe_expect_used(struct nf_conn *ct, struct nf_conntrack_expect *exp);
+
+struct ftpe_flow;
+/*
+ * A record is torn down (ftpe_flowtab_register()): its pinhole closes and
+ * its end is reported.
+ */
+void ftpe_teardown(struct ftpe_flow *flow, enum ftpe_stat why);
 
 #endif /* _NF_FTP_EMBRYO_HELPER_H */

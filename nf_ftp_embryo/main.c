@@ -34,6 +34,10 @@
 #include "nat.h"
 #include "netns.h"
 #include "params.h"
+#include "pinhole.h"
+#include "proc.h"
+#include "report.h"
+#include "sysctl.h"
 #include "version.h"
 
 unsigned int ftpe_max_flows = 65536;
@@ -69,7 +73,7 @@ static struct nf_conntrack_helper *ftpe_helpers_reg[4] __read_mostly;
 
 static bool ftpe_expect_calls_us(struct nf_conntrack_expect *exp, void *data)
 {
-	return READ_ONCE(exp->expectfn) == ftpe_expect_used;
+	return READ_ONCE(exp->expectfn) == ftpe_pinhole_used;
 }
 
 static int ftpe_check_param(const char *name, unsigned int val,
@@ -80,6 +84,53 @@ static int ftpe_check_param(const char *name, unsigned int val,
 	pr_err("invalid %s=%u: must be %u..%u; not loading\n",
 	       name, val, min, max);
 	return -EINVAL;
+}
+
+/*
+ * Each part keeps its own share of a namespace.  Registered in this order
+ * and torn down in the reverse (pernet exits run last-registered first):
+ * the counters and policy, the rate limits, the table (whose teardown
+ * counts and reports), then the views of them.
+ */
+static int ftpe_parts_register(void)
+{
+	int ret;
+
+	ret = ftpe_netns_register();
+	if (ret)
+		return ret;
+	ret = ftpe_report_register();
+	if (ret)
+		goto err_netns;
+	ret = ftpe_flowtab_register(ftpe_teardown);
+	if (ret)
+		goto err_report;
+	ret = ftpe_proc_register();
+	if (ret)
+		goto err_flowtab;
+	ret = ftpe_sysctl_register();
+	if (ret)
+		goto err_proc;
+	return 0;
+
+err_proc:
+	ftpe_proc_unregister();
+err_flowtab:
+	ftpe_flowtab_unregister();
+err_report:
+	ftpe_report_unregister();
+err_netns:
+	ftpe_netns_unregister();
+	return ret;
+}
+
+static void ftpe_parts_unregister(void)
+{
+	ftpe_sysctl_unregister();
+	ftpe_proc_unregister();
+	ftpe_flowtab_unregister();
+	ftpe_report_unregister();
+	ftpe_netns_unregister();
 }
 
 static int __init ftpe_init(void)
@@ -96,15 +147,12 @@ static int __init ftpe_init(void)
 	if (ftpe_loose)
 		pr_warn("loose=1: PORT/EPRT may open pinholes to third hosts\n");
 
-	ret = ftpe_flowtab_init();
+	ret = ftpe_parts_register();
 	if (ret)
 		return ret;
-	ret = ftpe_netns_register();
-	if (ret)
-		goto err_flowtab;
 	ret = ftpe_genl_register();
 	if (ret)
-		goto err_netns;
+		goto err_parts;
 
 	for (i = 0; i < ARRAY_SIZE(ftpe_helpers); i++) {
 		bool tc = i >= 2;
@@ -132,13 +180,13 @@ static int __init ftpe_init(void)
 	return 0;
 
 err_nat:
+	/* As at unload: nothing may be left to call into us (ftpe_exit()). */
+	nf_ct_expect_iterate_destroy(ftpe_expect_calls_us, NULL);
 	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();
-err_netns:
-	ftpe_netns_unregister();
-err_flowtab:
-	ftpe_flowtab_exit();
+err_parts:
+	ftpe_parts_unregister();
 	return ret;
 }
 
@@ -164,8 +212,7 @@ static void __exit ftpe_exit(void)
 	ftpe_nat_helper_unregister();
 	synchronize_rcu();
 	ftpe_genl_unregister();
-	ftpe_netns_unregister();
-	ftpe_flowtab_exit();
+	ftpe_parts_unregister();
 }
 
 module_init(ftpe_init);

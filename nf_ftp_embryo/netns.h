@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Per-network-namespace state: statistics and the namespace's flow table.
+ * Per-network-namespace state: statistics and policy.
  *
  * Counters are per CPU so the packet path never writes a shared cache
  * line; readers sum them.  They are unsigned long: monotonic event counts
@@ -10,11 +10,7 @@
 #ifndef _NF_FTP_EMBRYO_NETNS_H
 #define _NF_FTP_EMBRYO_NETNS_H
 
-#include <linux/atomic.h>
 #include <linux/percpu.h>
-#include <linux/ratelimit_types.h>
-#include <linux/rhashtable-types.h>
-#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -30,24 +26,16 @@ struct ftpe_stats {
 	unsigned long pinholes;		/* records holding an unused pinhole */
 };
 
-struct ctl_table;
-struct ctl_table_header;
-
-/* The flow table's fields belong to flowtab.c, the sysctl's to sysctl.c. */
+/*
+ * What the packet path reads of a namespace, looked up once per packet:
+ * its counters and its policy.  Each other part keeps its own share of a
+ * namespace under its own net_generic() id (flowtab.c, report.c,
+ * sysctl.c); main.c registers the parts in order.
+ */
 struct ftpe_net {
 	struct ftpe_stats __percpu *stats;
 	/* net.netfilter.nf_ftp_embryo_strict_active (sysctl.h) */
 	u8 strict_active;
-	struct ctl_table_header *sysctl;
-	struct ctl_table *sysctl_table;
-	struct rhashtable flows;
-	atomic_t records;		/* records in @flows */
-	unsigned long full;		/* bit 0: max_flows reached since gc */
-	unsigned long reclaimed_at;	/* jiffies: the last reclaiming walk */
-	struct delayed_work gc;		/* reaps records of detached conntracks */
-	struct ratelimit_state log_rs;	/* refusals logged (report.c) */
-	struct ratelimit_state event_rs; /* refusals sent as events */
-	struct net *net;
 };
 
 extern unsigned int ftpe_net_id;

@@ -246,7 +246,8 @@ static int ftpe_parse_eprt(const char *s, unsigned int len, unsigned int pos,
 
 /* Four letters as one word, to recognise a verb in one comparison. */
 #define FTPE_WORD(a, b, c, d) \
-	((u32)(a) << 24 | (u32)(b) << 16 | (u32)(c) << 8 | (u32)(d))
+	((u32)(u8)(a) << 24 | (u32)(u8)(b) << 16 | (u32)(u8)(c) << 8 | \
+	 (u32)(u8)(d))
 
 static u8 ftpe_verb_of(u32 w)
 {

@@ -120,7 +120,7 @@ static int ftpe_flows_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
-int ftpe_proc_init(struct net *net)
+static int __net_init ftpe_proc_net_init(struct net *net)
 {
 	struct proc_dir_entry *dir;
 
@@ -137,7 +137,22 @@ int ftpe_proc_init(struct net *net)
 	return 0;
 }
 
-void ftpe_proc_exit(struct net *net)
+static void __net_exit ftpe_proc_net_exit(struct net *net)
 {
 	remove_proc_subtree(FTPE_PROC_DIR, net->proc_net);
+}
+
+static struct pernet_operations ftpe_proc_net_ops = {
+	.init = ftpe_proc_net_init,
+	.exit = ftpe_proc_net_exit,
+};
+
+int ftpe_proc_register(void)
+{
+	return register_pernet_subsys(&ftpe_proc_net_ops);
+}
+
+void ftpe_proc_unregister(void)
+{
+	unregister_pernet_subsys(&ftpe_proc_net_ops);
 }

@@ -3,9 +3,8 @@
 #ifndef _NF_FTP_EMBRYO_PROC_H
 #define _NF_FTP_EMBRYO_PROC_H
 
-struct net;
-
-int ftpe_proc_init(struct net *net);
-void ftpe_proc_exit(struct net *net);
+/* Every namespace's files (main.c: after what they read). */
+int ftpe_proc_register(void);
+void ftpe_proc_unregister(void);
 
 #endif /* _NF_FTP_EMBRYO_PROC_H */

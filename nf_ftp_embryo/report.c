@@ -11,11 +11,26 @@
  * its rate, and a client can repeat a refused line as fast as it likes: a
  * per-namespace ratelimit does.
  */
+#include <linux/ratelimit.h>
 #include <net/netfilter/nf_conntrack_helper.h>
 #include <net/netfilter/nf_log.h>
+#include <net/netns/generic.h>
 
 #include "genl.h"
 #include "report.h"
+
+/* The namespace's limits on what a peer can make it report. */
+struct ftpe_report_net {
+	struct ratelimit_state log_rs;		/* refusals logged */
+	struct ratelimit_state event_rs;	/* refusals sent as events */
+};
+
+static unsigned int ftpe_report_net_id __read_mostly;
+
+static struct ftpe_report_net *ftpe_report_net(const struct net *net)
+{
+	return net_generic(net, ftpe_report_net_id);
+}
 
 static const char * const ftpe_reason_names[] = {
 	[FTPE_REASON_NONE] = "none",
@@ -72,7 +87,7 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 	struct net *net = nf_ct_net(ct);
 	char at[48];
 
-	if (!__ratelimit(&ftpe_net(net)->log_rs))
+	if (!__ratelimit(&ftpe_report_net(net)->log_rs))
 		return;
 	if (ep && ep->family == FTPE_AF_INET6)
 		snprintf(at, sizeof(at), "[%pI6c]:%u", ep->addr, ep->port);
@@ -107,7 +122,7 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 		memset(&flow->refused_ep, 0, sizeof(flow->refused_ep));
 	flow->refused_at = jiffies;
 	if (ftpe_genl_listening(net)) {
-		if (__ratelimit(&ftpe_net(net)->event_rs))
+		if (__ratelimit(&ftpe_report_net(net)->event_rs))
 			ftpe_report_event(flow, &flow->sess.fsm,
 					  FTPE_EVENT_REFUSED, reason,
 					  flow->sess.fsm.state, ep);
@@ -135,16 +150,37 @@ void ftpe_report_event(const struct ftpe_flow *flow, const struct ftpe_fsm *f,
 
 void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why)
 {
-	u8 reason = ftpe_reason_of(why);
-
-	if (flow->exp && !flow->exp_used)
-		ftpe_report_event(flow, &flow->sess.fsm,
-				  FTPE_EVENT_PINHOLE_CLOSE,
-				  ftpe_exp_expired(flow->exp) ?
-				  FTPE_REASON_EXPIRED : reason,
-				  flow->sess.fsm.state, &flow->sess.fsm.ep);
 	if (flow->sess.fsm.state != FTPE_IDLE)
 		ftpe_report_event(flow, &flow->sess.fsm, FTPE_EVENT_STATE,
-				  reason, FTPE_IDLE,
+				  ftpe_reason_of(why), FTPE_IDLE,
 				  &flow->sess.fsm.ep);
+}
+
+static int __net_init ftpe_report_net_init(struct net *net)
+{
+	struct ftpe_report_net *rn = ftpe_report_net(net);
+
+	/* Nothing is printed of the lines it suppresses. */
+	ratelimit_state_init(&rn->log_rs, FTPE_LOG_INTERVAL, FTPE_LOG_BURST);
+	ratelimit_set_flags(&rn->log_rs, RATELIMIT_MSG_ON_RELEASE);
+	ratelimit_state_init(&rn->event_rs, FTPE_EVENT_INTERVAL,
+			     FTPE_EVENT_BURST);
+	ratelimit_set_flags(&rn->event_rs, RATELIMIT_MSG_ON_RELEASE);
+	return 0;
+}
+
+static struct pernet_operations ftpe_report_net_ops = {
+	.init = ftpe_report_net_init,
+	.id = &ftpe_report_net_id,
+	.size = sizeof(struct ftpe_report_net),
+};
+
+int ftpe_report_register(void)
+{
+	return register_pernet_subsys(&ftpe_report_net_ops);
+}
+
+void ftpe_report_unregister(void)
+{
+	unregister_pernet_subsys(&ftpe_report_net_ops);
 }

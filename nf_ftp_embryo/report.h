@@ -50,7 +50,11 @@ void ftpe_report_event(const struct ftpe_flow *flow, const struct ftpe_fsm *f,
 		       u8 type, u8 reason, u8 state,
 		       const struct ftpe_endpoint *ep);
 
-/* The record is torn down for @why: its pinhole and negotiation end. */
+/* The record is torn down for @why: its negotiation ends. */
 void ftpe_report_kill(const struct ftpe_flow *flow, enum ftpe_stat why);
+
+/* The namespaces' rate limits (main.c: before the flow table's). */
+int ftpe_report_register(void);
+void ftpe_report_unregister(void);
 
 #endif /* _NF_FTP_EMBRYO_REPORT_H */

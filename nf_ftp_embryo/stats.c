@@ -80,7 +80,7 @@ void ftpe_stats_gauges(const struct net *net, struct ftpe_stat_value *g)
 		pinholes += (long)READ_ONCE(st->pinholes);
 	}
 	g[0] = (struct ftpe_stat_value){ "connections_tracked",
-					 atomic_read(&fn->records), true };
+					 ftpe_flowtab_records(net), true };
 	g[1] = (struct ftpe_stat_value){ "flows_current", max(rows, 0L),
 					 true };
 	g[2] = (struct ftpe_stat_value){ "expect_live", max(pinholes, 0L),

@@ -30,31 +30,55 @@ static const struct ctl_table ftpe_sysctl_template[] = {
 /* Entries before the terminator. */
 #define FTPE_SYSCTL_ENTRIES	(ARRAY_SIZE(ftpe_sysctl_template) - 1)
 
-int ftpe_sysctl_init(struct net *net)
+/* The namespace's registration of its copy. */
+struct ftpe_sysctl_net {
+	struct ctl_table_header *header;
+	struct ctl_table *table;
+};
+
+static unsigned int ftpe_sysctl_net_id __read_mostly;
+
+static int __net_init ftpe_sysctl_net_init(struct net *net)
 {
-	struct ftpe_net *fn = ftpe_net(net);
+	struct ftpe_sysctl_net *sn = net_generic(net, ftpe_sysctl_net_id);
 	struct ctl_table *table;
 
-	fn->strict_active = 0;
 	table = kmemdup(ftpe_sysctl_template, sizeof(ftpe_sysctl_template),
 			GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
-	table[0].data = &fn->strict_active;
-	fn->sysctl = ftpe_register_net_sysctl(net, "net/netfilter", table,
+	table[0].data = &ftpe_net(net)->strict_active;
+	sn->header = ftpe_register_net_sysctl(net, "net/netfilter", table,
 					      FTPE_SYSCTL_ENTRIES);
-	if (!fn->sysctl) {
+	if (!sn->header) {
 		kfree(table);
 		return -ENOMEM;
 	}
-	fn->sysctl_table = table;
+	sn->table = table;
 	return 0;
 }
 
-void ftpe_sysctl_exit(struct net *net)
+static void __net_exit ftpe_sysctl_net_exit(struct net *net)
 {
-	struct ftpe_net *fn = ftpe_net(net);
+	struct ftpe_sysctl_net *sn = net_generic(net, ftpe_sysctl_net_id);
 
-	unregister_net_sysctl_table(fn->sysctl);
-	kfree(fn->sysctl_table);
+	unregister_net_sysctl_table(sn->header);
+	kfree(sn->table);
+}
+
+static struct pernet_operations ftpe_sysctl_net_ops = {
+	.init = ftpe_sysctl_net_init,
+	.exit = ftpe_sysctl_net_exit,
+	.id = &ftpe_sysctl_net_id,
+	.size = sizeof(struct ftpe_sysctl_net),
+};
+
+int ftpe_sysctl_register(void)
+{
+	return register_pernet_subsys(&ftpe_sysctl_net_ops);
+}
+
+void ftpe_sysctl_unregister(void)
+{
+	unregister_pernet_subsys(&ftpe_sysctl_net_ops);
 }

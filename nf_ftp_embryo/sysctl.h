@@ -7,9 +7,8 @@
 #ifndef _NF_FTP_EMBRYO_SYSCTL_H
 #define _NF_FTP_EMBRYO_SYSCTL_H
 
-struct net;
-
-int ftpe_sysctl_init(struct net *net);
-void ftpe_sysctl_exit(struct net *net);
+/* Every namespace's copy (main.c: after the counters it points into). */
+int ftpe_sysctl_register(void);
+void ftpe_sysctl_unregister(void);
 
 #endif /* _NF_FTP_EMBRYO_SYSCTL_H */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make lint: checkpatch --strict, the W=1 builds and sparse over all kernel C
-# (nf_ftp_embryo/ and kunit/). One TAP line per check.
+# (nf_ftp_embryo/ and kunit/), and the module's files in layers. One TAP
+# line per check.
 # The W=1 builds and sparse run against every kernel line (LINES, as in
 # tools/kernels/lib.sh), so every branch of kcompat.h is checked: the stock
 # 6.1 and fetched headers (the module), the debug tree (the module and the
@@ -51,6 +52,8 @@ sparse_check() {
 debug_kdir=$(tools/vm/build-kernel.sh | tail -n1)
 checkpatch
 tap "checkpatch --strict (nf_ftp_embryo/, kunit/)" $?
+python3 tools/layers.py nf_ftp_embryo
+tap "no circle among nf_ftp_embryo/'s files (tools/layers.py)" $?
 
 # Own build directories: make check runs this beside guests that load
 # build/<line>.

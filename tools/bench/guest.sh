@@ -45,9 +45,9 @@ CONFIGS="A B C"
 MODES="pasv epsv port eprt nat-pasv nat-port"
 # Each helper's callbacks (function_graph filter syntax).
 CALLBACKS_B="help:mod:nf_conntrack_ftp nf_nat_follow_master"
-CALLBACKS_C="ftpe_help ftpe_expect_used ftpe_destroy"
+CALLBACKS_C="ftpe_help ftpe_pinhole_used ftpe_destroy"
 # The same as the graph prints them.
-GRAPH_ROOTS="help nf_nat_follow_master ftpe_help ftpe_expect_used ftpe_destroy"
+GRAPH_ROOTS="help nf_nat_follow_master ftpe_help ftpe_pinhole_used ftpe_destroy"
 T=/sys/kernel/tracing
 SRC_ADDRS=10.0.1.2,10.0.1.3,10.0.1.4,10.0.1.5
 

@@ -64,7 +64,7 @@ def callbacks(rows, kind, level, mode, x):
     return out
 
 
-ROOTS = ("help", "nf_nat_follow_master", "ftpe_help", "ftpe_expect_used",
+ROOTS = ("help", "nf_nat_follow_master", "ftpe_help", "ftpe_pinhole_used",
          "ftpe_destroy")
 
 
@@ -336,7 +336,7 @@ def table(res):
               " the tracer's share, %s per call and %s per call inside a traced"
               " one, taken off):" % (fmt(res["tracer_overhead_per_call"]),
                                      fmt(res["tracer_overhead_nested"])), "",
-              "| mode | B: help (+ nf_nat_follow_master) | C: ftpe_help + ftpe_expect_used (+ destroy) | C/B | per call B | per call C |",
+              "| mode | B: help (+ nf_nat_follow_master) | C: ftpe_help + ftpe_pinhole_used (+ destroy) | C/B | per call B | per call C |",
               "| --- | --- | --- | --- | --- | --- |"]
     for mode, d in res["callbacks"].items():
         def per_call(cbs):
