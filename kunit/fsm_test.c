@@ -17,6 +17,7 @@
 #include <kunit/test.h>
 
 #include "../nf_ftp_embryo/fsm.c"
+#include "../nf_ftp_embryo/names.c"
 
 /* Step kinds */
 #define FT_END		0

@@ -17,6 +17,7 @@
 #define ftpe_alloc(n)	kmalloc(n, GFP_ATOMIC)
 #define ftpe_free(p)	kfree(p)
 #else
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -26,15 +26,17 @@
  * would open it under the founding timing opens nothing more.
  */
 #include "fsm.h"
+#include "names.h"
 
-static const char * const ftpe_state_names[FTPE_STATE_COUNT] = {
-	[FTPE_IDLE]		= "IDLE",
-	[FTPE_OPENING]		= "OPENING",
-	[FTPE_OPENED]		= "OPENED",
-	[FTPE_CMD_SENT]		= "CMD_SENT",
-	[FTPE_EXEC_STARTED]	= "EXEC_STARTED",
-	[FTPE_EXEC_COMP]	= "EXEC_COMP",
-};
+/* The uapi numbers the states as the machine does: one set of names. */
+static_assert(FTPE_IDLE == (int)FTPE_FLOW_IDLE &&
+	      FTPE_OPENING == (int)FTPE_FLOW_OPENING &&
+	      FTPE_OPENED == (int)FTPE_FLOW_OPENED &&
+	      FTPE_CMD_SENT == (int)FTPE_FLOW_CMD_SENT &&
+	      FTPE_EXEC_STARTED == (int)FTPE_FLOW_EXEC_STARTED &&
+	      FTPE_EXEC_COMP == (int)FTPE_FLOW_EXEC_COMP &&
+	      FTPE_STATE_COUNT == (int)FTPE_FLOW_EXEC_COMP + 1,
+	      "the states' names are the uapi's");
 
 const char *ftpe_state_name(u8 state)
 {

@@ -17,6 +17,7 @@
 #include <linux/seq_file.h>
 
 #include "flowtab.h"
+#include "names.h"
 #include "netns.h"
 #include "proc.h"
 #include "report.h"
@@ -24,12 +25,17 @@
 
 #define FTPE_PROC_DIR	"nf_ftp_embryo"
 
-static const char * const ftpe_mode_names[FTPE_VERB_COUNT] = {
-	[FTPE_VERB_PORT] = "PORT",
-	[FTPE_VERB_EPRT] = "EPRT",
-	[FTPE_VERB_PASV] = "PASV",
-	[FTPE_VERB_EPSV] = "EPSV",
-};
+/* The negotiating verbs are numbered as the uapi's modes: one set of names. */
+static_assert(FTPE_VERB_PORT == (int)FTPE_FLOW_MODE_PORT);
+static_assert(FTPE_VERB_EPRT == (int)FTPE_FLOW_MODE_EPRT);
+static_assert(FTPE_VERB_PASV == (int)FTPE_FLOW_MODE_PASV);
+static_assert(FTPE_VERB_EPSV == (int)FTPE_FLOW_MODE_EPSV);
+
+static const char *ftpe_mode_name(u8 mode)
+{
+	return mode < ARRAY_SIZE(ftpe_mode_names) ? ftpe_mode_names[mode] :
+						      NULL;
+}
 
 static int ftpe_stat_show(const struct ftpe_stat_value *v, void *arg)
 {
@@ -78,7 +84,7 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 	seq_puts(seq, " -> ");
 	ftpe_show_addr(seq, family, &t->dst.u3, ntohs(t->dst.u.tcp.port));
 	seq_printf(seq, " %s %s ", ftpe_state_name(f->state),
-		   ftpe_mode_names[f->mode] ?: "-");
+		   ftpe_mode_name(f->mode) ?: "-");
 	ftpe_show_ep(seq, &f->ep);
 	seq_printf(seq, " %u %u %d %s ", f->reply,
 		   f->state == FTPE_IDLE ? 0 :

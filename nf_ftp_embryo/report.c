@@ -17,6 +17,7 @@
 #include <net/netns/generic.h>
 
 #include "genl.h"
+#include "names.h"
 #include "report.h"
 
 /* The namespace's limits on what a peer can make it report. */
@@ -32,31 +33,12 @@ static struct ftpe_report_net *ftpe_report_net(const struct net *net)
 	return net_generic(net, ftpe_report_net_id);
 }
 
-static const char * const ftpe_reason_names[] = {
-	[FTPE_REASON_NONE] = "none",
-	[FTPE_REASON_BOUNCE] = "bounce",
-	[FTPE_REASON_THIRD_PARTY] = "third_party",
-	[FTPE_REASON_LOW_PORT] = "low_port",
-	[FTPE_REASON_UNSOLICITED] = "unsolicited",
-	[FTPE_REASON_NAT_FAILED] = "nat_failed",
-	[FTPE_REASON_EXPECT_FAILED] = "expect_failed",
-	[FTPE_REASON_USED] = "used",
-	[FTPE_REASON_COMPLETED] = "completed",
-	[FTPE_REASON_NEGATIVE] = "negative_reply",
-	[FTPE_REASON_REFUSED] = "refused",
-	[FTPE_REASON_ABOR_QUIT] = "abor_quit",
-	[FTPE_REASON_CLOSED] = "rst_fin",
-	[FTPE_REASON_DESTROYED] = "conntrack_destroy",
-	[FTPE_REASON_FLUSHED] = "flush",
-	[FTPE_REASON_REPLACED] = "replaced",
-	[FTPE_REASON_EXPIRED] = "expired",
-	[FTPE_REASON_OTHER] = "other",
-};
-
 const char *ftpe_reason_name(u8 reason)
 {
-	return reason < ARRAY_SIZE(ftpe_reason_names) &&
-	       ftpe_reason_names[reason] ? ftpe_reason_names[reason] : "?";
+	if (reason == FTPE_REASON_NONE)
+		return "none";
+	return reason < ARRAY_SIZE(ftpe_reason_names) ?
+	       ftpe_reason_names[reason] : "?";
 }
 
 u8 ftpe_reason_of(enum ftpe_stat why)

@@ -32,6 +32,8 @@
 #include <linux/genetlink.h>
 #include <linux/nf_ftp_embryo.h>
 
+#include "names.h"
+
 #ifndef CLI_VERSION
 #error "CLI_VERSION comes from nf_ftp_embryo/version.h (see the Makefile)"
 #endif
@@ -641,73 +643,30 @@ static int flows_cb(const struct nlmsghdr *nlh, void *data)
 
 /* ---- flows and events: names ---- */
 
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* NULL: none (JSON null); a number this CLI does not know: "?". */
 static const char *state_name(uint8_t s)
 {
-	static const char * const names[] = {
-		[FTPE_FLOW_IDLE] = "IDLE",
-		[FTPE_FLOW_OPENING] = "OPENING",
-		[FTPE_FLOW_OPENED] = "OPENED",
-		[FTPE_FLOW_CMD_SENT] = "CMD_SENT",
-		[FTPE_FLOW_EXEC_STARTED] = "EXEC_STARTED",
-		[FTPE_FLOW_EXEC_COMP] = "EXEC_COMP",
-	};
-
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+	return s < ARRAY_LEN(ftpe_state_names) ? ftpe_state_names[s] : "?";
 }
 
-/* NULL: no negotiating command. */
 static const char *mode_name(uint8_t m)
 {
-	static const char * const names[] = {
-		[FTPE_FLOW_MODE_NONE] = NULL,
-		[FTPE_FLOW_MODE_PORT] = "PORT",
-		[FTPE_FLOW_MODE_EPRT] = "EPRT",
-		[FTPE_FLOW_MODE_PASV] = "PASV",
-		[FTPE_FLOW_MODE_EPSV] = "EPSV",
-	};
-
-	return m < sizeof(names) / sizeof(names[0]) ? names[m] : "?";
+	return m < ARRAY_LEN(ftpe_mode_names) ? ftpe_mode_names[m] : "?";
 }
 
 static const char *event_name(uint8_t e)
 {
-	static const char * const names[] = {
-		[FTPE_EVENT_NONE] = "none",
-		[FTPE_EVENT_STARTED] = "started",
-		[FTPE_EVENT_STATE] = "state",
-		[FTPE_EVENT_PINHOLE_OPEN] = "pinhole_open",
-		[FTPE_EVENT_PINHOLE_CLOSE] = "pinhole_close",
-		[FTPE_EVENT_REFUSED] = "refused",
-	};
-
-	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "unknown";
+	return e < ARRAY_LEN(ftpe_event_names) ? ftpe_event_names[e] :
+						 "unknown";
 }
 
 /* The names /proc/net/nf_ftp_embryo/flows and the kernel log use. */
 static const char *reason_name(uint8_t r)
 {
-	static const char * const names[] = {
-		[FTPE_REASON_NONE] = NULL,
-		[FTPE_REASON_BOUNCE] = "bounce",
-		[FTPE_REASON_THIRD_PARTY] = "third_party",
-		[FTPE_REASON_LOW_PORT] = "low_port",
-		[FTPE_REASON_UNSOLICITED] = "unsolicited",
-		[FTPE_REASON_NAT_FAILED] = "nat_failed",
-		[FTPE_REASON_EXPECT_FAILED] = "expect_failed",
-		[FTPE_REASON_USED] = "used",
-		[FTPE_REASON_COMPLETED] = "completed",
-		[FTPE_REASON_NEGATIVE] = "negative_reply",
-		[FTPE_REASON_REFUSED] = "refused",
-		[FTPE_REASON_ABOR_QUIT] = "abor_quit",
-		[FTPE_REASON_CLOSED] = "rst_fin",
-		[FTPE_REASON_DESTROYED] = "conntrack_destroy",
-		[FTPE_REASON_FLUSHED] = "flush",
-		[FTPE_REASON_REPLACED] = "replaced",
-		[FTPE_REASON_EXPIRED] = "expired",
-		[FTPE_REASON_OTHER] = "other",
-	};
-
-	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+	return r < ARRAY_LEN(ftpe_reason_names) ? ftpe_reason_names[r] :
+						  "unknown";
 }
 
 static const char *family_name(uint8_t family)

@@ -81,6 +81,8 @@ tap "openmetrics cannot be watched: exit 2" expect 2 "cannot be watched" --forma
 tap "bad --address: exit 2" expect 2 "IPv4 or IPv6 address" -a 10.0.0.300 flows
 tap "monitor cannot be watched: exit 2" expect 2 "cannot be watched" -w 1 monitor
 tap "missing netns: exit 1, named" expect 1 "network namespace 'nfe-no-such-ns'" -N nfe-no-such-ns stats
+tap "the JSON Schema names the states, modes, reasons and events names.c names" \
+	python3 names-vs-schema.py ../../nf_ftp_embryo/names.c ftp-embryo.schema.json
 # The man page: groff breaks no identifier (con‐ntrack, nf_ftp_em‐bryo)
 # at a line end, at any width.
 for w in 50 60 80; do
