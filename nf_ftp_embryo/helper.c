@@ -509,26 +509,30 @@ static bool ftpe_nat_clean(const struct sk_buff *skb, unsigned int dataoff,
 
 /*
  * A segment that no record reads: the table is full (max_flows), memory
- * is short, or the record is going.  Where its direction stands is kept
- * in the conntrack (flowtab.h), for the next record and so that,
- * translated, a segment beyond a hole waits for the resend as with a
- * record: its first bytes could be the rest of a line in the hole.
+ * is short (@err, counted), or the record is going.  Where its direction
+ * stands is kept in the conntrack (flowtab.h), for the next record and
+ * so that, translated, a segment beyond a hole waits for the resend as
+ * with a record: its first bytes could be the rest of a line in the hole.
  */
-static unsigned int ftpe_unread(const struct sk_buff *skb,
-				unsigned int dataoff, unsigned int datalen,
-				struct nf_conn *ct, enum ip_conntrack_dir dir,
-				u32 seq)
+static unsigned int ftpe_unread(const struct sk_buff *skb, struct nf_conn *ct,
+				enum ip_conntrack_dir dir,
+				const struct ftpe_tcp *t, long err)
 {
 	bool nat = ftpe_nat_wanted(ct), pass = true;
 
-	if (!datalen)
+	if (err == -ENOSPC)
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
+	else if (err == -ENOMEM)
+		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
+	if (!t->datalen)
 		return NF_ACCEPT;
 	spin_lock_bh(&ct->lock);
-	if (!ftpe_ct_beyond(ct, dir, seq)) {
+	if (!ftpe_ct_beyond(ct, dir, t->seq)) {
 		if (nat)
-			pass = ftpe_nat_clean(skb, dataoff, datalen, ct, dir);
+			pass = ftpe_nat_clean(skb, t->dataoff, t->datalen, ct,
+					      dir);
 		if (pass)
-			ftpe_ct_passed(ct, dir, seq + datalen);
+			ftpe_ct_passed(ct, dir, t->seq + t->datalen);
 	} else if (nat) {
 		pass = false;
 	}
@@ -537,18 +541,6 @@ static unsigned int ftpe_unread(const struct sk_buff *skb,
 		return NF_ACCEPT;
 	ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 	return NF_DROP;
-}
-
-/* A segment with no record: @err, why there is none, is counted. */
-static unsigned int ftpe_unseen(const struct sk_buff *skb, struct nf_conn *ct,
-				enum ip_conntrack_dir dir,
-				const struct ftpe_tcp *t, long err)
-{
-	if (err == -ENOSPC)
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
-	else if (err == -ENOMEM)
-		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
-	return ftpe_unread(skb, t->dataoff, t->datalen, ct, dir, t->seq);
 }
 
 /*
@@ -687,7 +679,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		return NF_ACCEPT;
 	flow = t.datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow))
-		return ftpe_unseen(skb, ct, dir, &t, PTR_ERR(flow));
+		return ftpe_unread(skb, ct, dir, &t, PTR_ERR(flow));
 	fn = ftpe_net(nf_ct_net(ct));
 	ftpe_count(fn, FTPE_STAT_PACKETS);
 	spin_lock_bh(&flow->lock);
@@ -696,7 +688,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		spin_unlock_bh(&flow->lock);
 		flow = ftpe_flow_get(ct);
 		if (IS_ERR(flow))
-			return ftpe_unseen(skb, ct, dir, &t, 0);
+			return ftpe_unread(skb, ct, dir, &t, 0);
 		spin_lock_bh(&flow->lock);
 	}
 	if (!flow->dead && t.datalen)
