@@ -48,6 +48,8 @@ import sys
 import threading
 import time
 
+from nsutil import Tap
+
 FS = "/sys/kernel/debug/failslab"
 BIG = 1 << 30
 CLONE_NEWNET = 0x40000000
@@ -67,17 +69,9 @@ DATA_WAIT = 2.5
 PAUSE = 0.05
 PAYLOAD = 4096
 
-failed = 0
 
 
-def tap(name, cond, why=""):
-    global failed
-    print(f"{'ok' if cond else 'not ok'} - failslab: {name}", flush=True)
-    if not cond:
-        failed += 1
-        for line in str(why).splitlines():
-            print(f"#   {line}", flush=True)
-    return cond
+tap = Tap("failslab")
 
 
 def note(text):
@@ -1006,7 +1000,7 @@ def main():
         else:
             raise SystemExit(f"usage: {sys.argv[0]} count|netns T0|premise|"
                              f"thread R0 R1|sweep R0 R1 F|pcap FILE F")
-    return 1 if failed else 0
+    return 1 if tap.failed else 0
 
 
 if __name__ == "__main__":

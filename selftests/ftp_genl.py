@@ -12,6 +12,8 @@ import os
 import socket
 import struct
 
+from nsutil import Tap
+
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY = 3
@@ -21,15 +23,9 @@ NLMSG_ERROR = 2
 FTPE_CMD_STATS_GET = 1
 FTPE_A_PAD = 1
 
-failed = 0
 
 
-def tap(name, cond, detail=""):
-    global failed
-    print(f"{'ok' if cond else 'not ok'} - genl: {name}", flush=True)
-    if not cond:
-        failed += 1
-        print(f"#   {detail}", flush=True)
+tap = Tap("genl")
 
 
 def nla(kind, payload):
@@ -83,7 +79,7 @@ def main():
         err, _ = request(s, family, FTPE_CMD_STATS_GET, body, reserved)
         tap(f"a stats request with {name} is refused with EINVAL",
             err == errno.EINVAL, f"errno {err} ({os.strerror(err)})")
-    raise SystemExit(1 if failed else 0)
+    raise SystemExit(1 if tap.failed else 0)
 
 
 if __name__ == "__main__":

@@ -17,21 +17,15 @@ import subprocess
 import sys
 import time
 
+from nsutil import Tap
+
 REF, TAG, CASES = sys.argv[1], sys.argv[2], sys.argv[3:]
 DATA = open(REF, "rb").read()
 SRV = "198.51.100.2"
 ROUTERS = ("rtra", "rtrb")
-failed = 0
 
 
-def tap(name, cond, why=""):
-    global failed
-    print(f"{'ok' if cond else 'not ok'} - ha {TAG}: {name}", flush=True)
-    if not cond:
-        failed += 1
-        for line in str(why).splitlines():
-            print(f"#   {line}", flush=True)
-    return cond
+tap = Tap(f"ha {TAG}")
 
 
 def run(ns, *cmd):
@@ -341,4 +335,4 @@ for case in CASES:
     start = time.monotonic()
     globals()[f"case_{case}"]()
     print(f"# {TAG} {case}: {time.monotonic() - start:.1f} s", flush=True)
-sys.exit(1 if failed else 0)
+sys.exit(1 if tap.failed else 0)

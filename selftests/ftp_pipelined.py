@@ -18,23 +18,16 @@ read directly.)
 import socket
 import sys
 
+from nsutil import Tap
+
 HOST, FAM, REF, RTR_PID = sys.argv[1:5]
 NFE = f"/proc/{RTR_PID}/net/nf_ftp_embryo"
 AF = socket.AF_INET if FAM == "4" else socket.AF_INET6
 DATA = open(REF, "rb").read()
 DEPTH = 16		# commands unanswered that the helper still follows
-failed = 0
 
 
-def tap(name, cond, why=""):
-    global failed
-    if cond:
-        print(f"ok - {name}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {name}", flush=True)
-        for line in str(why).splitlines():
-            print(f"#   {line}", flush=True)
+tap = Tap()
 
 
 def expectations():
@@ -264,4 +257,4 @@ for mode in modes[:2]:
                    apart=True)
 past_the_bound(f"{v} past the bound")
 flood(300, f"{v} 300 pipelined")
-sys.exit(1 if failed else 0)
+sys.exit(1 if tap.failed else 0)

@@ -13,11 +13,12 @@ import socket
 import subprocess
 import sys
 
+from nsutil import Tap
+
 HOST, FAM, REF, RTR_PID = sys.argv[1:5]
 NFE = f"/proc/{RTR_PID}/net/nf_ftp_embryo"
 AF = socket.AF_INET if FAM == "4" else socket.AF_INET6
 DATA = open(REF, "rb").read()
-failed = 0
 
 
 def rtr(*cmd):
@@ -55,15 +56,7 @@ def counter(name):
     raise KeyError(name)
 
 
-def tap(name, cond, why=""):
-    global failed
-    if cond:
-        print(f"ok - {name}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {name}", flush=True)
-        for l in str(why).splitlines():
-            print(f"#   {l}", flush=True)
+tap = Tap()
 
 
 def state():
@@ -174,4 +167,4 @@ tap(f"{v} QUIT answered 221", resp.startswith("221"), resp)
 tap(f"{v} no expectation right after the 221", not exp, exp)
 ftp.close()
 
-sys.exit(1 if failed else 0)
+sys.exit(1 if tap.failed else 0)

@@ -11,23 +11,27 @@ import time
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
-_NS = {n: os.open(f"/run/netns/{n}", os.O_RDONLY) for n in ("cli", "rtr", "srv")}
+# Opened at first use: importing this (for Tap) needs no namespace.
+_NS = {}
 
 
 def enter(ns):
+    if ns not in _NS:
+        _NS[ns] = os.open(f"/run/netns/{ns}", os.O_RDONLY)
     if _libc.setns(_NS[ns], CLONE_NEWNET):
         raise OSError(ctypes.get_errno(), f"setns {ns}")
 
 
 class Tap:
-    """tap(name, cond, why): one TAP line named "PREFIX: name"; counts failures."""
+    """tap(name, cond, why): one TAP line named "PREFIX: name" (or "name"),
+    why's lines as comments when it fails; counts failures."""
 
-    def __init__(self, prefix):
-        self.prefix = prefix
+    def __init__(self, prefix=None):
+        self.prefix = f"{prefix}: " if prefix else ""
         self.failed = 0
 
     def __call__(self, name, cond, why=""):
-        print(f"{'ok' if cond else 'not ok'} - {self.prefix}: {name}", flush=True)
+        print(f"{'ok' if cond else 'not ok'} - {self.prefix}{name}", flush=True)
         if not cond:
             self.failed += 1
             for line in str(why).splitlines():
