@@ -4,7 +4,8 @@
 # make demo       boot a guest, route real FTP through the helper, show stats
 # make check      deps, builds, host tests, KUnit and the selftests on every
 #                 supported kernel line: all of them on Debian 12's stock 6.1,
-#                 most on the debug 6.12, a core set on 6.12.111 and 7.2
+#                 most on the debug 6.12, a core set on the fetched lines
+#                 (tools/kernels/lines; selftests/README.md says which)
 # make check-all  the same with every selftest on every kernel
 # make bench      compare with nf_conntrack_ftp in a guest (not in check)
 # make stress     the load and fault selftests at full size on the debug
@@ -63,8 +64,10 @@ build/stock/nf_ftp_embryo.ko: $(SRCS)
 build/debug/nf_ftp_embryo.ko: $(SRCS) tools/vm/kernel.config tools/vm/build-kernel.sh
 	tools/build-module.sh build/debug "$$(tools/vm/build-kernel.sh | tail -n 1)"
 
-# Debian's other kernel lines, fetched into the cache (tools/kernels/).
-build/6.12/nf_ftp_embryo.ko build/7.2/nf_ftp_embryo.ko: build/%/nf_ftp_embryo.ko: $(SRCS) tools/kernels/fetch.sh
+# Debian's other kernel lines, fetched into the cache (tools/kernels/): the
+# lines tools/kernels/lines has fetched (a copy without tools/ has none).
+FETCHED_LINES := $(if $(wildcard tools/kernels/lib.sh),$(shell bash -c '. tools/kernels/lib.sh && kernel_lines fetch'))
+$(FETCHED_LINES:%=build/%/nf_ftp_embryo.ko): build/%/nf_ftp_embryo.ko: $(SRCS) tools/kernels/fetch.sh
 	tools/build-module.sh build/$* "$$(tools/kernels/fetch.sh $* | tail -n 1)/build"
 
 # depmod -b, like the kernel's modules_install: a staged tree gets its own

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run every selftest in one QEMU guest and fail if any printed "not ok" or died.
-# Usage: selftests/run-guest.sh FLAVOUR MODULE.ko   (FLAVOUR: stock, debug or
-#        a line tools/kernels/fetch.sh fetches, 6.12 or 7.2; "-": no module; with
+# Usage: selftests/run-guest.sh FLAVOUR MODULE.ko   (FLAVOUR: a kernel line of
+#        tools/kernels/lines; "-": no module; with
 #        HELPER=ftp this checks the harness against the kernel's own helper;
 #        NFE_ONLY='ftp_a* ftp_n*' runs only the tests matching one of
 #        those globs, NFE_SKIP='ftp_f*' all but those; NFE_MATRIX selects
@@ -73,8 +73,8 @@ if [[ ${1:-} == --in-guest ]]; then
 	exit
 fi
 
-flavour=${1:?usage: $0 stock|debug|6.12|7.2 MODULE.ko}
-ko=${2:?usage: $0 stock|debug|6.12|7.2 MODULE.ko}
+flavour=${1:?usage: $0 LINE MODULE.ko   (LINE: tools/kernels/lines)}
+ko=${2:?usage: $0 LINE MODULE.ko   (LINE: tools/kernels/lines)}
 [[ $ko == - ]] || ko=$(realpath "$ko")
 root=$(cd "$here/.." && pwd)
 out=${NFE_SELFTEST_OUT:-$root/build/selftests/$flavour}

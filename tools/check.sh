@@ -5,6 +5,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# shellcheck source=kernels/lib.sh
+. tools/kernels/lib.sh
 logdir=${NFE_LOGDIR:-$top/build/check}
 rm -rf "$logdir"
 mkdir -p "$logdir"
@@ -78,8 +80,9 @@ else
 	LINE_FAULTS=(NFE_FAULT_ROUNDS=2 NFE_FAULT_XFERS=5)
 	STOCK_SKIP="ftp_faults.sh ftp_matrix.sh ftp_ha.sh $DEBUG_ONLY"
 fi
-# The longer line first: the lane that is free first takes it.
-LINES="7.2 6.12"
+# The fetched lines, the longer first (tools/kernels/lines): the lane that
+# is free first takes it.
+LINES=$(kernel_lines fetch | paste -sd ' ')
 
 # line_tests LINE: the selftests LINE runs.
 line_tests() {
@@ -137,8 +140,8 @@ stock_lane() {
 	stage matrix-table tools/matrix-table.sh build/selftests/matrix-stock/tap.log "$ref"
 	# The other stock lines' kernels come from the debug lane's first stage.
 	wait_for kernels
-	stage install tools/install-test.sh stock $LINES
-	stage dkms tools/dkms-test.sh stock $LINES
+	stage install tools/install-test.sh $(kernel_lines host fetch)
+	stage dkms tools/dkms-test.sh $(kernel_lines host fetch)
 	# A few seconds of each part of make bench, so it keeps working.
 	stage bench-smoke tools/bench/run.sh --smoke
 	other_lines
@@ -156,7 +159,7 @@ stage cli make -s -C tools/cli check
 QUIET=1 stock_lane &
 stock_pid=$!
 # Downloads and the unstable chroot first: the stock lane needs them.
-stage kernels tools/kernels/prepare.sh stock $LINES
+stage kernels tools/kernels/prepare.sh $(kernel_lines host fetch)
 stage build-debug build "debug kernel, module and KUnit module, W=1" \
 	make -s build/debug/nf_ftp_embryo.ko
 # After build-debug: it needs the debug kernel tree.

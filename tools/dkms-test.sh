@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# dkms-test.sh LINE...: DKMS, as an administrator would use it, for each
-# kernel LINE (tools/kernels/lib.sh), without touching the host: in a
+# dkms-test.sh [LINE...]: DKMS, as an administrator would use it, for each
+# kernel LINE (by default every one tools/kernels/lines has installed or
+# fetched), without touching the host: in a
 # private mount namespace /lib/modules and /usr/src are overlays on a tmpfs
 # and /var/lib/dkms is a tmpfs, so Debian's dkms runs with its defaults.
 # A fetched kernel is laid into that /lib/modules as its packages would
@@ -132,7 +133,7 @@ check_line() {
 	echo "# $kver guest with the DKMS-built module took $((SECONDS - start)) s"
 }
 
-(($#)) || set -- stock
+(($#)) || set -- $(kernel_lines host fetch)
 for line in "$@"; do
 	check_line "$line"
 done

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# install-test.sh LINE...: make install / make uninstall for each kernel
-# LINE (tools/kernels/lib.sh) into a staging DESTDIR, from a copy of the
+# install-test.sh [LINE...]: make install / make uninstall for each kernel
+# LINE (by default every one tools/kernels/lines has installed or fetched)
+# into a staging DESTDIR, from a copy of the
 # sources (so the build litters neither this tree nor the host): the module
 # lands in lib/modules/KVER/extra with a module index that lists it, the CLI
 # (when tools/cli exists) under PREFIX, and uninstall takes it all away
@@ -66,7 +67,7 @@ check_line() {
 		bash -c '[[ -z $(find "$1" -type f ! -path "$1/lib/modules/*/modules.*") ]]' _ "$root"
 }
 
-(($#)) || set -- stock
+(($#)) || set -- $(kernel_lines host fetch)
 for line in "$@"; do
 	check_line "$line"
 done

@@ -3,10 +3,11 @@
 # make lint: checkpatch --strict, the W=1 builds and sparse over all kernel C
 # (nf_ftp_embryo/ and kunit/), and the module's files in layers. One TAP
 # line per check.
-# The W=1 builds and sparse run against every kernel line (LINES, as in
-# tools/kernels/lib.sh), so every branch of kcompat.h is checked: the stock
-# 6.1 and fetched headers (the module), the debug tree (the module and the
-# KUnit suites, which need CONFIG_KUNIT).
+# The W=1 builds and sparse run against every kernel line (LINES; by
+# default those tools/kernels/lines has installed or fetched), so every
+# branch of kcompat.h is checked: the stock 6.1 and fetched headers (the
+# module), the debug tree (the module and the KUnit suites, which need
+# CONFIG_KUNIT).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -57,7 +58,7 @@ tap "no circle among nf_ftp_embryo/'s files (tools/layers.py)" $?
 
 # Own build directories: make check runs this beside guests that load
 # build/<line>.
-for line in ${LINES:-stock 6.12 7.2}; do
+for line in ${LINES:-$(kernel_lines host fetch)}; do
 	kernel_line "$line" || { tap "kernel $line at hand" 1; continue; }
 	tools/build-module.sh "build/lint/$line" "$kdir"
 	tap "W=1 build against $kver headers" $?

@@ -11,8 +11,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The repository gets its own share: a clone under /tmp or /var would be
 # hidden by the guest's tmpfs mounts otherwise.
 repo=$(cd "$here/../.." && pwd -P)
+# shellcheck source=../kernels/lib.sh
+. "$repo/tools/kernels/lib.sh"
 usage() {
-	echo "usage: $0 [--kernel stock|debug|6.12|7.2] [--cpus N] [--icount] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
+	echo "usage: $0 [--kernel $(kernel_lines | paste -sd '|')] [--cpus N] [--icount] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
@@ -57,8 +59,9 @@ for p in "$out" "$here" "$repo"; do
 	fi
 done
 
-case $flavour in
-stock)
+# How the kernel is had (tools/kernels/lines) says how it boots.
+case $(kernel_from "$flavour") in
+host)
 	kver=$(cd /lib/modules && ls -d 6.1.* | sort -V | tail -n1)
 	kernel=/boot/vmlinuz-$kver
 	initrd=(-initrd "$("$here/initramfs.sh" "$kver" | tail -n1)")
@@ -68,7 +71,7 @@ stock)
 	boot="rdinit=/init nfe_init=$here/guest-init.sh"
 	: "${mem:=1024}"
 	;;
-6.* | 7.*)
+fetch)
 	# One of Debian's other stock kernels, fetched into the cache: the same
 	# boot as stock, with the modules taken from there.
 	kdir=$("$repo/tools/kernels/fetch.sh" "$flavour" | tail -n1)
@@ -90,7 +93,7 @@ stock)
 	boot+=" tsc=unstable"
 	: "${mem:=1024}"
 	;;
-debug)
+build)
 	tree=$("$here/build-kernel.sh" | tail -n1)
 	kernel=$tree/arch/x86/boot/bzImage
 	initrd=()
