@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock 7.2
+# needs: act_ct
 # FTP through a router whose firewall is tc's act_ct, as Open vSwitch
 # offload setups track connections, instead of netfilter rules: no
 # iptables or nft rule in rtr at all.  On both interfaces' ingress:

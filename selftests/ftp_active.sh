@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug 6.12 7.2
 # Active FTP (PORT, EPRT) through a DROP-by-default router: the server
 # connects back to the client, so the helper must open the pinhole from the
 # server to the client's announced port at the transfer command, and close

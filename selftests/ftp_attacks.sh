@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # The attack suite (ftp_attacks.py): hostile control channels open nothing,
 # are counted, and leave the helper healthy.  The module is reloaded with a
 # small max_flows for the connection flood, then with loose=1 to show what

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # An attacker on the ctnetlink input path (ftp_ctnetlink.py).  Root of any
 # user namespace has CAP_NET_ADMIN over the conntrack table of a network
 # namespace it owns, so an unprivileged user can hang expectations on its

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock
 # Active mode with a server that connects back before it answers PORT/EPRT
 # (issue 14).  python's pyftpdlib does: through the founding timing, which
 # opened the pinhole only at the transfer command, `wget --no-passive-ftp`

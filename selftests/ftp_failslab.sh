@@ -1,5 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: debug
+# needs: failslab
+# guest: faults
 # Exhaustion: allocation failure at every allocation site (failslab; the
 # debug kernel only, Debian's kernels have no fault injection).
 #

@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug 6.12 7.2
+# guest: faults
 # Faults around the helper (issue 8): conntrack -D / -F of control
 # connections mid-negotiation, module unload with transfers in flight,
 # a full flow table, allocation failures (failslab, debug kernel only) and

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # A line lost for good ahead of the helper (ftp_gap.py): one server reply
 # bypasses conntrack on rtr, so the helper never reads it, as with a
 # segment that was SACKed and never resent.  The negotiation after it

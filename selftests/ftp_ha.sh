@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: debug
+# needs: bridge
 # A router pair: keepalived (VRRP) moves the gateway addresses between rtra
 # and rtrb, conntrackd (FTFW, expectations of ftp-embryo) keeps their
 # conntrack tables in step over a link of their own.  FTP sessions fail

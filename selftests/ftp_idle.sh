@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # Idle control connections cannot take the table away from others
 # (ftp_idle.py): with max_flows=16 and one client holding 16 idle
 # connections, another client's transfers work in every mode once the

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock 6.12 7.2
 # A record lives exactly as long as its conntrack is ours (issue 13, finding
 # 1).  Root of a user namespace owns a network namespace (U), negotiates a
 # PORT through the helper over lo, detaches the helper from that control

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock
 # Load (issue 8): NFE_LOAD_SESSIONS FTP sessions at once through the router
 # with the helper attached, from one client process (ftp_load.py): all
 # logged in together, then each does NFE_LOAD_TRANSFERS downloads (at most

@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock
+# guest: matrix
 # The client matrix: every server x client x data channel mode x address
 # family that the peers can do, through the helper under test ($HELPER:
 # ftp-embryo, or ftp for the kernel's own nf_conntrack_ftp as the

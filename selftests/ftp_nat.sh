@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock 6.12 7.2
 # FTP through NAT: the helper rewrites PORT/EPRT/227/229 and the data
 # connection follows the control connection's translation.
 #

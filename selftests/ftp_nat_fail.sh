@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # NAT that cannot rewrite fails closed, and costs bounded work
 # (ftp_nat_fail.py): a PORT split so that its digits start in an earlier
 # segment, a rewritten PORT lost after the router, a PORT whose port another

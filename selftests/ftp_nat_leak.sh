@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # Attacker's view of a translating router (ftp_nat_leak.py): a PORT, EPRT
 # or 227 naming its sender's inside address that the helper refuses, does
 # not match to a command, cannot read whole, or has no record for, must

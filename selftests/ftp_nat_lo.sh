@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock
 # NAT over loopback: a locally originated control connection meets the
 # helper twice, on its way out (POSTROUTING) and on its way in (LOCAL_IN),
 # as one skb.  Only the first pass may read and rewrite it.

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # What an admin can see and act on (issue 16): refusals logged through the
 # namespace's netfilter log backend (NFLOG here: nfnetlink_log is the one
 # backend the debug kernel has), flow events through ftp-embryo monitor,

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug 6.12 7.2
 # Passive FTP through a DROP-by-default router: the helper must open the data
 # connection's pinhole for the transfer and close it right after.
 # Usage (in the guest, as root): ftp_passive.sh MODULE.ko   ("-" loads nothing,

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock
 # A client that pipelines (ftp_pipelined.py) against vsftpd: PORT/PASV,
 # TYPE I and RETR sent before any reply open the pinhole as they do one by
 # one, and nothing is left afterwards; more commands in flight than the

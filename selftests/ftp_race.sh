@@ -1,5 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: debug
+# needs: kasan
 # A bounded concurrency stress for the record a control connection gets on
 # its first payload byte (ftpe_flow_get()): many fresh connections through
 # rtr whose banner races, on the other CPU, the connection's end - an RST

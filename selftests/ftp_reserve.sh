@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock 6.12
 # Active mode through MASQUERADE.  The PORT line is rewritten as it passes,
 # so its port is chosen and held then (nat.c).  By default the pinhole opens
 # there and then (issue 14: pyftpdlib connects before its 200); with

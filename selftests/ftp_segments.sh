@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug
 # Lines split across TCP segments, and refused active negotiations, with a
 # scripted client and server (ftp_scripted.py) through the router:
 # - PASV, EPSV, PORT and EPRT commands and 227/229 replies split at every

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock
 # One control connection, many data connections (ftp_session.py): every
 # transfer opens exactly one pinhole and none is left between transfers; a
 # 550 to the transfer command and a QUIT in mid-negotiation close the pinhole

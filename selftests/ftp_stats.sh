@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# lines: stock debug 7.2
 # Observability: the counters after a scripted session, exactly, in /proc and
 # over netlink (ftp_stats.py); two routers counting independently; the flow
 # table during and after a transfer; a 10,000-row flow table dumped

@@ -26,9 +26,8 @@ matches() {
 
 in_guest() {
 	local ko=$1 t name log rc start failed=0
-	for t in "$here"/*.sh; do
+	for t in "$here"/ftp_*.sh; do
 		name=${t##*/}
-		case $name in lib.sh | run-guest.sh) continue ;; esac
 		matches "$name" "${NFE_ONLY:-*}" || continue
 		! matches "$name" "${NFE_SKIP:-}" || continue
 		echo "# $name"

@@ -7,9 +7,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 # shellcheck source=kernels/lib.sh
 . tools/kernels/lib.sh
+# --plan: only say which selftests each guest stage would run (and, for
+# make check-all, which it skips and why), and run nothing.
+dry_run=
+[[ ${1:-} != --plan ]] || dry_run=1
 logdir=${NFE_LOGDIR:-$top/build/check}
-rm -rf "$logdir"
-mkdir -p "$logdir"
+if [[ -z $dry_run ]]; then
+	rm -rf "$logdir"
+	mkdir -p "$logdir"
+fi
 # stage NAME COMMAND...: run COMMAND, its output to the terminal and to
 # NAME.log, its exit status to NAME.rc.  QUIET=1: to the log only.
 stage() {
@@ -34,60 +40,67 @@ build() {
 	if "$@"; then echo "ok - build: $what"; else echo "not ok - build: $what"; fi
 }
 
-# Which selftests run where; make check-all runs every one everywhere.
-#  - Debian 12's stock 6.1: every one, the client matrix in full, compared
-#    cell by cell with its run through the kernel's own nf_conntrack_ftp
-#    (matrix-table; the recorded selftests/matrix-reference.cells, or with
-#    make check-all a live run, matrix-reference).
-#  - The debug 6.12 (KASAN, lockdep, PROVE_RCU, kmemleak, KUnit): every one
-#    but the client matrix and the multi-transfer sessions, whose cells
-#    drive the module's code paths again with other clients, and seven
-#    whose paths others there take too: the load test (make stress runs
-#    it there at full size), NAT over loopback, the NAT reservation,
-#    pipelining (KUnit has the pipeline's queue), the early active
-#    pinhole, NAT (the NAT leak and failure suites drive its paths) and
-#    the lifetime of pinholes (the 6.12.111 and 7.2 lines run it).  Every attacker suite
-#    runs there (packets, NAT leaks, idle connections, ctnetlink, races,
-#    allocation failure), and on the stock kernel too but for the two
-#    that need the debug kernel's KASAN and failslab (ftp_race.sh,
-#    ftp_failslab.sh).
-#  - Debian's 6.12.111, the point release whose expectations still have
-#    their timer (kcompat.h): what creates, rearms and removes them.
-#  - Unstable's newest kernel: the core set, the statistics over its
-#    netlink, act_ct, and the unload test, since 7.2 allocates the
-#    registered helpers itself.
-#  - On 6.12.111 and 7.2 the fault tests unload the module under 2 x 5
-#    transfers, as on the debug kernel; make check-all at the stock size.
-#  - The router pair (ftp_ha.sh: keepalived, conntrackd), its core cases,
-#    on the debug kernel, so that taking over a copied pinhole runs under
-#    KASAN and lockdep; make check-all runs every case (NFE_HA_ALL) on
-#    every kernel.
-#  - tc act_ct (ftp_act_ct.sh) on 6.1, where it checks that act_ct refuses
-#    helpers, and on 7.2; make check-all adds 6.12.111 (the same act_ct
-#    API), not the debug kernel, whose config has no traffic control
-#    (tools/vm/kernel.config).
-DEBUG_TESTS="ftp_active.sh ftp_passive.sh ftp_nat_fail.sh ftp_attacks.sh ftp_stats.sh ftp_observe.sh ftp_segments.sh ftp_gap.sh ftp_idle.sh ftp_nat_leak.sh ftp_ctnetlink.sh ftp_race.sh ftp_ha.sh"
-# Only the debug kernel can run these; make check-all too.
-DEBUG_ONLY="ftp_race.sh ftp_failslab.sh"
-TESTS_6_12="ftp_active.sh ftp_passive.sh ftp_nat.sh ftp_faults.sh ftp_lifetime.sh ftp_reserve.sh"
-TESTS_7_2="ftp_active.sh ftp_passive.sh ftp_nat.sh ftp_stats.sh ftp_faults.sh ftp_lifetime.sh ftp_act_ct.sh"
+# Which selftests run on which kernel line their heads declare ("# lines:",
+# selftests/README.md says why); make check-all runs each on every line
+# that has what it needs.  Sizes differ, not which tests run:
 if [[ -n ${NFE_CHECK_ALL:-} ]]; then
-	DEBUG_TESTS="*" TESTS_6_12="*" TESTS_7_2="*"
+	# The router pair's every case, the fault tests at the stock size.
 	export NFE_HA_ALL=1
 	LINE_FAULTS=()
-	STOCK_SKIP="ftp_faults.sh ftp_matrix.sh $DEBUG_ONLY"
 else
+	# On the fetched lines the fault tests unload the module under 2 x 5
+	# transfers, as on the debug kernel.
 	LINE_FAULTS=(NFE_FAULT_ROUNDS=2 NFE_FAULT_XFERS=5)
-	STOCK_SKIP="ftp_faults.sh ftp_matrix.sh ftp_ha.sh $DEBUG_ONLY"
 fi
 # The fetched lines, the longer first (tools/kernels/lines): the lane that
 # is free first takes it.
 LINES=$(kernel_lines fetch | paste -sd ' ')
 
-# line_tests LINE: the selftests LINE runs.
-line_tests() {
-	local var=TESTS_${1//./_}
-	echo "${!var}"
+# selftests_on LINE GUESTS KO [VAR=VALUE...]: one guest of LINE runs the
+# selftests declared for LINE in the guests GUESTS (selftests/plan.sh),
+# with KO and the VARs; a plan that cannot hold fails the stage.
+selftests_on() {
+	local line=$1 guests=$2 ko=$3 only
+	shift 3
+	# shellcheck disable=SC2086 # one guest a word
+	only=$(selftests/plan.sh "$line" $guests | paste -sd ' ') || return 1
+	if [[ -n $dry_run ]]; then
+		echo "$only"
+		return
+	fi
+	env "$@" NFE_ONLY="$only" selftests/run-guest.sh "$line" "$ko"
+}
+
+# The fault tests get a guest of their own on the stock and debug lanes:
+# they alone take minutes.  So does the stock kernel's client matrix, which
+# is as long as the rest together.
+stock_guests() {
+	local ko=build/stock/nf_ftp_embryo.ko
+	stage selftest-stock selftests_on stock selftest "$ko"
+	stage matrix-stock selftests_on stock matrix "$ko" NFE_SELFTEST_OUT=build/selftests/matrix-stock
+	stage faults-stock selftests_on stock faults "$ko" NFE_SELFTEST_OUT=build/selftests/faults-stock
+	# The client matrix cell by cell against the kernel's own
+	# nf_conntrack_ftp: what works through it must work through
+	# ftp-embryo.  make check compares with the recorded reference run,
+	# make check-all runs the reference again (six minutes more).
+	if [[ -n ${NFE_CHECK_ALL:-} ]]; then
+		stage matrix-reference selftests_on stock matrix - HELPER=ftp \
+			NFE_SELFTEST_OUT=build/selftests/matrix-reference
+	fi
+}
+
+# On the debug lane only the fault tests get a guest of their own; the
+# client matrix (there in make check-all only) runs with the rest.
+debug_guests() {
+	local ko=build/debug/nf_ftp_embryo.ko
+	stage selftest-debug selftests_on debug "selftest matrix" "$ko"
+	stage faults-debug selftests_on debug faults "$ko" NFE_SELFTEST_OUT=build/selftests/faults-debug
+}
+
+# One guest for all of a fetched LINE's selftests.
+line_guests() {
+	stage "selftest-$1" selftests_on "$1" "selftest matrix faults" "build/$1/nf_ftp_embryo.ko" \
+		"${LINE_FAULTS[@]}" NFE_SELFTEST_OUT="build/selftests/$1"
 }
 
 # other_lines: build for and test the kernel lines no lane has taken yet.
@@ -101,9 +114,7 @@ other_lines() {
 		echo "${QUIET:+stock}" >"$logdir/claim-$line/lane"
 		stage "build-$line" build "module against Debian $line headers, W=1" \
 			make -s "build/$line/nf_ftp_embryo.ko"
-		stage "selftest-$line" env "${LINE_FAULTS[@]}" NFE_ONLY="$(line_tests "$line")" NFE_SKIP="$DEBUG_ONLY" \
-			NFE_SELFTEST_OUT="build/selftests/$line" \
-			selftests/run-guest.sh "$line" "build/$line/nf_ftp_embryo.ko"
+		line_guests "$line"
 	done
 }
 
@@ -119,24 +130,9 @@ stock_lane() {
 		make -s build/stock/nf_ftp_embryo.ko
 	stage host-test make -s -C tools/host-test check
 	stage fuzz make -s -C tools/fuzz smoke
-	# The fault tests get a guest of their own: they alone take minutes.
-	stage selftest-stock env NFE_SKIP="$STOCK_SKIP" \
-		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
-	# So does the client matrix, which is as long as the rest together.
-	stage matrix-stock env NFE_ONLY=ftp_matrix.sh NFE_SELFTEST_OUT=build/selftests/matrix-stock \
-		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
-	stage faults-stock env NFE_ONLY=ftp_faults.sh NFE_SELFTEST_OUT=build/selftests/faults-stock \
-		selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
-	# The client matrix cell by cell against the kernel's own
-	# nf_conntrack_ftp: what works through it must work through
-	# ftp-embryo.  make check compares with the recorded reference run,
-	# make check-all runs the reference again (six minutes more).
+	stock_guests
 	local ref=selftests/matrix-reference.cells
-	if [[ -n ${NFE_CHECK_ALL:-} ]]; then
-		stage matrix-reference env HELPER=ftp NFE_ONLY=ftp_matrix.sh \
-			NFE_SELFTEST_OUT=build/selftests/matrix-reference selftests/run-guest.sh stock -
-		ref=build/selftests/matrix-reference/tap.log
-	fi
+	[[ -z ${NFE_CHECK_ALL:-} ]] || ref=build/selftests/matrix-reference/tap.log
 	stage matrix-table tools/matrix-table.sh build/selftests/matrix-stock/tap.log "$ref"
 	# The other stock lines' kernels come from the debug lane's first stage.
 	wait_for kernels
@@ -153,6 +149,22 @@ for line in $LINES; do
 	line_stages+=" build-$line selftest-$line"
 done
 
+if [[ -n $dry_run ]]; then
+	stage() {
+		local name=$1 out
+		shift
+		out=$("$@" 2>&1)
+		echo "$name: $(grep -v '^#' <<<"$out" | paste -sd ' ')"
+		grep '^#' <<<"$out" | sed 's/^/  /'
+	}
+	stock_guests
+	debug_guests
+	for line in $LINES; do
+		line_guests "$line"
+	done
+	exit
+fi
+
 # Before the lanes: both lanes' selftests run the CLI this builds.  A
 # -Werror build, then its usage errors on the host.
 stage cli make -s -C tools/cli check
@@ -166,10 +178,7 @@ stage build-debug build "debug kernel, module and KUnit module, W=1" \
 stage lint tools/lint.sh
 stage kunit tools/vm/run.sh --kernel debug -- \
 	kunit/run-guest.sh build/debug/nf_ftp_embryo_kunit.ko
-stage selftest-debug env NFE_ONLY="$DEBUG_TESTS" NFE_SKIP="ftp_faults.sh ftp_failslab.sh ftp_act_ct.sh" \
-	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
-stage faults-debug env NFE_ONLY="ftp_faults.sh ftp_failslab.sh" NFE_SELFTEST_OUT=build/selftests/faults-debug \
-	selftests/run-guest.sh debug build/debug/nf_ftp_embryo.ko
+debug_guests
 other_lines
 echo "=== waiting for the stock lane"
 wait "$stock_pid"
