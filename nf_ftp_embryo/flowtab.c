@@ -212,7 +212,7 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	return flow;
 }
 
-void ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn)
+void __ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn)
 {
 	bool row = !flow->dead && flow->sess.fsm.state != FTPE_IDLE;
 	bool pinhole = !flow->dead && flow->exp && !flow->exp_used &&

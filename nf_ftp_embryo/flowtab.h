@@ -197,7 +197,19 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct);
  * unprivileged reading of the statistics sums per-CPU numbers and never
  * walks the table or takes a record's lock.
  */
-void ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn);
+void __ftpe_flow_account(struct ftpe_flow *flow, struct ftpe_net *fn);
+
+static inline void ftpe_flow_account(struct ftpe_flow *flow,
+				     struct ftpe_net *fn)
+{
+	bool row = flow->sess.fsm.state != FTPE_IDLE;
+
+	/* Most packets: no pinhole counted or to count, the row as it was. */
+	if (!flow->exp && !flow->counted_pinhole && !flow->dead &&
+	    row == flow->counted_row)
+		return;
+	__ftpe_flow_account(flow, fn);
+}
 
 /* Is the record's expectation still waiting for its data connection? */
 static inline bool ftpe_flow_pinhole_open(const struct ftpe_flow *flow)

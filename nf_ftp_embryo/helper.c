@@ -305,7 +305,6 @@ static const struct ftpe_peers *ftpe_peers(struct ftpe_pkt *pk)
 {
 	const struct nf_conntrack_tuple_hash *th = pk->ct->tuplehash;
 	struct ftpe_peers *p = &pk->peers;
-	int side;
 
 	if (pk->peered)
 		return p;
@@ -315,18 +314,21 @@ static const struct ftpe_peers *ftpe_peers(struct ftpe_pkt *pk)
 	p->loose = ftpe_loose;
 	p->strict_active = READ_ONCE(pk->fn->strict_active);
 	p->nat = pk->nat;
-	for (side = 0; side < IP_CT_DIR_MAX; side++) {
-		/* Each end as the helper sees it: its tuple's source. */
-		memcpy(p->addr[side], &th[side].tuple.src.u3,
-		       sizeof(p->addr[side]));
-		/*
-		 * Only a translated address is private: the client of a port
-		 * forward is known to the server by its own.
-		 */
-		p->hidden[side] = pk->nat &&
-				  !nf_inet_addr_cmp(&th[!side].tuple.dst.u3,
-						    &th[side].tuple.src.u3);
-	}
+	/* Each end as the helper sees it: its tuple's source. */
+	memcpy(p->addr[FTPE_CLIENT], &th[IP_CT_DIR_ORIGINAL].tuple.src.u3,
+	       sizeof(p->addr[FTPE_CLIENT]));
+	memcpy(p->addr[FTPE_SERVER], &th[IP_CT_DIR_REPLY].tuple.src.u3,
+	       sizeof(p->addr[FTPE_SERVER]));
+	/*
+	 * Only a translated address is private: the client of a port forward
+	 * is known to the server by its own.
+	 */
+	p->hidden[FTPE_CLIENT] = pk->nat &&
+		!nf_inet_addr_cmp(&th[IP_CT_DIR_REPLY].tuple.dst.u3,
+				  &th[IP_CT_DIR_ORIGINAL].tuple.src.u3);
+	p->hidden[FTPE_SERVER] = pk->nat &&
+		!nf_inet_addr_cmp(&th[IP_CT_DIR_ORIGINAL].tuple.dst.u3,
+				  &th[IP_CT_DIR_REPLY].tuple.src.u3);
 	return p;
 }
 
@@ -396,7 +398,8 @@ static enum ftpe_line_next ftpe_line(void *ctx, const char *line,
 				     unsigned int len, unsigned int lflags)
 {
 	struct ftpe_pkt *pk = ctx;
-	struct ftpe_decision d;
+	/* The session core sets what is read of it (ftpe_decision_init()). */
+	struct ftpe_decision d __uninitialized;
 
 	pk->line = line;
 	if (pk->dir == IP_CT_DIR_ORIGINAL)
@@ -614,7 +617,9 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 	pk.drop = false;
 	pk.peered = false;
 	pk.listening = -1;
-	ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
+	/* Untranslated, nothing reads @pk.edit (no NAT pinhole is queued). */
+	if (nat)
+		ftpe_nat_seg_init(&pk.edit, seq, datalen, dir);
 	switch (nat ? ftpe_nat_begin(&pk.edit, flow->nat_edit, ct, skb,
 				     dataoff) : FTPE_NAT_READ) {
 	case FTPE_NAT_READ:
@@ -627,7 +632,8 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 	}
 	ev = ftpe_stream_feed(s, seq, skb, dataoff, datalen, ftpe_skb_read,
 			      ftpe_line, &pk);
-	ftpe_count_stream(pk.fn, ev);
+	if (unlikely(ev))
+		ftpe_count_stream(pk.fn, ev);
 	if (!nat)
 		return pk.drop ? NF_DROP : NF_ACCEPT;
 	/*
