@@ -21,8 +21,8 @@ import struct
 import sys
 import time
 
-from nsutil import (Frames, Ports, Tap, enter, expectations, rtr_read, stats,
-                    wait_until)
+from nsutil import (Frames, Ports, Tap, enter, expectations, hostport, rtr_read,
+                    stats, wait_until)
 from scripted import CLI4, SRV4, Ctl, Listener, recv_exact
 
 LOOSE = sys.argv[1] == "--loose"
@@ -39,10 +39,6 @@ def ct_invalid():
     lines = rtr_read("/proc/net/stat/nf_conntrack").splitlines()
     col = lines[0].split().index("invalid")
     return sum(int(line.split()[col], 16) for line in lines[1:])
-
-
-def hostport(addr, port):
-    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
 
 
 def connects(ns, dst, port, bind_ns, bind_addr):

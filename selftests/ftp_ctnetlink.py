@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from nsutil import Tap, attrs, hostport, nla, stats_of, wait_until
+
 LO = "127.0.0.1"
 OURS, KFTP = 21, 2121           # control ports: our helper, the kernel's
 QFTP, QNUM = 2122, 7            # the kernel's again, its commands queued
@@ -68,35 +70,12 @@ ASSIGNS = False
 QUEUE_SOCK = None       # the attacker's NFQUEUE, where the kernel has the glue
 
 
-class Tap:
-    def __init__(self, prefix):
-        self.prefix = prefix
-        self.failed = 0
-
-    def __call__(self, name, cond, why=""):
-        print(f"{'ok' if cond else 'not ok'} - {self.prefix}: {name}", flush=True)
-        if not cond:
-            self.failed += 1
-            for line in str(why).splitlines():
-                print(f"#   {line}", flush=True)
-        return cond
-
-
 tap = Tap("ctnetlink")
 
 
 def note(text):
     for line in str(text).splitlines():
         print(f"# {line}", flush=True)
-
-
-def wait_until(cond, secs=3.0):
-    end = time.monotonic() + secs
-    while not cond():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def ask(what):
@@ -129,22 +108,8 @@ def run(*argv):
 
 # --- netlink ---------------------------------------------------------------
 
-def nla(kind, payload):
-    n = 4 + len(payload)
-    return struct.pack("=HH", n, kind) + payload + b"\0" * (-n % 4)
-
-
 def nest(kind, *inner):
     return nla(kind | NLA_F_NESTED, b"".join(inner))
-
-
-def attrs(buf):
-    out, off = {}, 0
-    while off + 4 <= len(buf):
-        n, kind = struct.unpack_from("=HH", buf, off)
-        out[kind & 0x3fff] = buf[off + 4:off + n]
-        off += (n + 3) & ~3
-    return out
 
 
 def tuple_attrs(src, sport, dst, dport, proto=socket.IPPROTO_TCP):
@@ -411,10 +376,6 @@ def control(port, greet=True):
     return ctl
 
 
-def hostport(addr, port):
-    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
-
-
 # Data ports, below the ephemeral range our clients' ports come from.
 _PORTS = itertools.count(20001)
 
@@ -466,12 +427,8 @@ def transfer(ctl, port, size=4096):
 
 
 def stats():
-    out = {}
     with open(STATS) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k.strip()] = int(v)
-    return out
+        return stats_of(f.read())
 
 
 def unheld():

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 
-from nsutil import Tap
+from nsutil import Tap, hostport, nla
 
 FS = "/sys/kernel/debug/failslab"
 BIG = 1 << 30
@@ -68,7 +68,6 @@ DATA_WAIT = 2.5
 # Between the two segments of a split line: the first is handled alone.
 PAUSE = 0.05
 PAYLOAD = 4096
-
 
 
 tap = Tap("failslab")
@@ -240,13 +239,8 @@ def cmd_netns(t0):
 # --- namespaces of lib.sh: imported late, they exist only then --------------
 
 def ns():
-    global enter, stats, expectations, rtr_read
-    from nsutil import enter, stats, expectations, rtr_read
-
-
-def flows():
-    return [line for line in rtr_read("/proc/net/nf_ftp_embryo/flows")
-            .splitlines() if line.strip()]
+    global enter, stats, expectations, flows
+    from nsutil import enter, stats, expectations, flows
 
 
 def settled():
@@ -290,11 +284,6 @@ FTPE_A_FLOW, FTPE_A_EVENT, FTPE_A_REASON = 4, 5, 6
 FTPE_FLOW_A_CLIENT_PORT, FTPE_FLOW_A_DATA_PORT = 3, 10
 FTPE_EVENT_REFUSED = 5
 REASONS = {5: "nat_failed", 6: "expect_failed"}
-
-
-def nla(kind, payload):
-    n = 4 + len(payload)
-    return struct.pack("=HH", n, kind) + payload + b"\0" * (-n % 4)
 
 
 def attrs(buf):
@@ -382,10 +371,6 @@ class Events:
 
 
 # --- scripted FTP -----------------------------------------------------------
-
-def hostport(addr, port):
-    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
-
 
 def named(line):
     """(address, port) a PORT or 227 line names, or None."""

@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 
-from nsutil import Tap
+from nsutil import Tap, attrs, nla
 
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
@@ -24,22 +24,7 @@ FTPE_CMD_STATS_GET = 1
 FTPE_A_PAD = 1
 
 
-
 tap = Tap("genl")
-
-
-def nla(kind, payload):
-    length = 4 + len(payload)
-    return struct.pack("HH", length, kind) + payload + b"\0" * (-length % 4)
-
-
-def attrs(buf):
-    out, off = {}, 0
-    while off + 4 <= len(buf):
-        length, kind = struct.unpack_from("HH", buf, off)
-        out[kind & 0x3fff] = buf[off + 4:off + length]
-        off += (length + 3) & ~3
-    return out
 
 
 def request(s, family, cmd, body=b"", reserved=0):

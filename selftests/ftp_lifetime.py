@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from nsutil import nla
+
 NETLINK_NETFILTER = 12
 NLA_F_NESTED = 0x8000
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
@@ -82,11 +84,6 @@ def negotiate(addr, port):
     c.cmd("PORT 127,0,0,1,200,1", "200")
     print(c.s.getsockname()[1], flush=True)
     time.sleep(3600)
-
-
-def nla(kind, payload):
-    length = 4 + len(payload)
-    return struct.pack("HH", length, kind) + payload + b"\0" * (-length % 4)
 
 
 def detach(saddr, sport, daddr, dport):

@@ -61,7 +61,7 @@ import subprocess
 import sys
 import time
 
-from nsutil import Ports, Tap, enter, expectations, stats, wait_until
+from nsutil import Ports, Tap, enter, expectations, hostport, stats, wait_until
 
 import socket
 
@@ -78,10 +78,6 @@ NAT_EDITS = 8
 
 tap = Tap("nat fail")
 next_port = Ports(41000, 7)
-
-
-def hostport(addr, port):
-    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
 
 
 def listener(ns, addr, port):

@@ -23,7 +23,7 @@ import time
 import jsonschema
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from nsutil import Tap, enter, stats, wait_until
+from nsutil import Tap, enter, hostport, nla, stats, wait_until
 from scripted import CLI4, SRV4, Ctl, Listener, recv_exact
 
 CLI, SCHEMA = sys.argv[1], sys.argv[2]
@@ -37,15 +37,6 @@ NFULNL_MSG_CONFIG = (4 << 8) | 1
 NFULA_PAYLOAD, NFULA_PREFIX = 9, 10
 NFULA_CFG_CMD, NFULA_CFG_MODE, NFULA_CFG_QTHRESH = 1, 2, 5
 NFULNL_CFG_CMD_BIND, NFULNL_COPY_PACKET = 1, 2
-
-
-def hostport(addr, port):
-    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
-
-
-def nla(kind, payload):
-    n = 4 + len(payload)
-    return struct.pack("=HH", n, kind) + payload + b"\0" * (-n % 4)
 
 
 class Nflog:

@@ -18,10 +18,10 @@ read directly.)
 import socket
 import sys
 
-from nsutil import Tap
+from nsutil import ProcNet, Tap
 
 HOST, FAM, REF, RTR_PID = sys.argv[1:5]
-NFE = f"/proc/{RTR_PID}/net/nf_ftp_embryo"
+RTR = ProcNet(RTR_PID)
 AF = socket.AF_INET if FAM == "4" else socket.AF_INET6
 DATA = open(REF, "rb").read()
 DEPTH = 16		# commands unanswered that the helper still follows
@@ -30,29 +30,14 @@ DEPTH = 16		# commands unanswered that the helper still follows
 tap = Tap()
 
 
-def expectations():
-    with open(f"/proc/{RTR_PID}/net/nf_conntrack_expect") as f:
-        return f.read().splitlines()
-
-
-def flows():
-    with open(f"{NFE}/flows") as f:
-        return f.read().splitlines()
-
-
 def counter(name):
     """A counter on rtr; 0 if the module has none by that name (the
     deltas checked then fail without stopping the rest)."""
-    with open(f"{NFE}/stats") as f:
-        for line in f.read().splitlines():
-            k, _, v = line.partition(":")
-            if k == name:
-                return int(v)
-    return 0
+    return RTR.stats().get(name, 0)
 
 
 def state():
-    return f"expectations: {expectations()}\nflows: {flows()}"
+    return f"expectations: {RTR.expectations()}\nflows: {RTR.flows()}"
 
 
 class Ctl:
@@ -162,7 +147,7 @@ def pipelined_retr(mode, tag, apart=False):
     tap(f"{tag}: file byte for byte", got == DATA,
         f"{len(got)} bytes, want {len(DATA)}")
     tap(f"{tag}: no expectation and no flow row after the 226",
-        not expectations() and not flows(), state())
+        not RTR.expectations() and not RTR.flows(), state())
     n = counter("expect_created") - created
     tap(f"{tag}: exactly one expectation created", n == 1,
         f"expect_created +{n}")
@@ -190,7 +175,7 @@ def past_the_bound(tag):
         all(r.startswith("200") for r in replies[:DEPTH]) and
         replies[DEPTH][:3] in ("227", "229"), "\n".join(replies))
     tap(f"{tag}: the {mode} past the bound opened nothing",
-        not expectations() and not flows() and
+        not RTR.expectations() and not RTR.flows() and
         counter("expect_created") == created, state())
     n = counter("pipeline_overflow") - overflows
     tap(f"{tag}: pipeline_overflow counted once", n == 1,
@@ -213,7 +198,7 @@ def past_the_bound(tag):
         got == DATA and replies[-1].startswith("226"),
         "\n".join(replies) + f"\n{len(got)} bytes")
     tap(f"{tag}: no expectation and no flow row afterwards",
-        not expectations() and not flows(), state())
+        not RTR.expectations() and not RTR.flows(), state())
     ctl.close()
 
 
@@ -227,7 +212,7 @@ def flood(n, tag):
     mode = "PASV" if FAM == "4" else "EPSV"
     created = counter("expect_created")
     reply = ctl.cmd(mode)
-    exp = expectations()
+    exp = RTR.expectations()
     tap(f"{tag}: {mode} after {n} answered opens the pinhole",
         len(exp) == 1 and counter("expect_created") == created + 1,
         f"{reply}\n{state()}")
@@ -244,7 +229,7 @@ def flood(n, tag):
     tap(f"{tag}: file byte for byte ({r150[:3]} {r226[:3]})",
         got == DATA and r226.startswith("226"), f"{len(got)} bytes")
     tap(f"{tag}: no expectation and no flow row afterwards",
-        not expectations() and not flows(), state())
+        not RTR.expectations() and not RTR.flows(), state())
     ctl.close()
 
 

@@ -35,7 +35,7 @@ import struct
 import sys
 import time
 
-from nsutil import enter
+from nsutil import enter, nla
 
 ROUNDS, BATCH = int(sys.argv[1]), int(sys.argv[2])
 # Two rounds of deletes to one of RSTs: on an instrumented module, deletes
@@ -98,11 +98,6 @@ def idle_rate():
         idle(1000)
         n += 1000
     return n / (time.monotonic() - start)
-
-
-def nla(kind, payload):
-    size = 4 + len(payload)
-    return struct.pack("HH", size, kind) + payload + bytes(-size % 4)
 
 
 def ct_delete_msg(fam, cli, srv, seq):

@@ -13,10 +13,10 @@ import socket
 import subprocess
 import sys
 
-from nsutil import Tap
+from nsutil import ProcNet, Tap
 
 HOST, FAM, REF, RTR_PID = sys.argv[1:5]
-NFE = f"/proc/{RTR_PID}/net/nf_ftp_embryo"
+RTR = ProcNet(RTR_PID)
 AF = socket.AF_INET if FAM == "4" else socket.AF_INET6
 DATA = open(REF, "rb").read()
 
@@ -29,38 +29,22 @@ def rtr(*cmd):
     return r.stdout
 
 
-def expectations():
-    """rtr's expectation table, both families (the same hash conntrack -L
-    expect dumps; ftp_session.sh asserts with conntrack itself at the end)."""
-    with open(f"/proc/{RTR_PID}/net/nf_conntrack_expect") as f:
-        return f.read().splitlines()
-
-
 def expectations_ctnetlink():
+    """What RTR.expectations() reads (one hash, both families), as
+    conntrack -L expect dumps it."""
     return rtr("sh", "-c", "conntrack -L expect -f ipv4 && "
                "conntrack -L expect -f ipv6").splitlines()
 
 
-def flows():
-    with open(f"{NFE}/flows") as f:
-        return f.read().splitlines()
-
-
 def counter(name):
-    with open(f"{NFE}/stats") as f:
-        lines = f.read().splitlines()
-    for line in lines:
-        k, _, v = line.partition(":")
-        if k == name:
-            return int(v)
-    raise KeyError(name)
+    return RTR.stats()[name]
 
 
 tap = Tap()
 
 
 def state():
-    return f"expectations: {expectations()}\nflows: {flows()}"
+    return f"expectations: {RTR.expectations()}\nflows: {RTR.flows()}"
 
 
 def negotiate(ftp, mode):
@@ -86,7 +70,7 @@ def retr(ftp, mode, path, tag):
     target = negotiate(ftp, mode)
     # Passive: the pinhole opens at the 227/229; active: at the PORT/EPRT
     # (the default; ftp_early_active.sh checks strict_active=1's RETR).
-    exp = expectations()
+    exp = RTR.expectations()
     tap(f"{tag}: {len(exp)} expectation(s) after the {mode} reply", len(exp) == 1, exp)
     if mode in ("PASV", "EPSV"):
         conn = socket.create_connection(target, timeout=10)
@@ -103,7 +87,7 @@ def retr(ftp, mode, path, tag):
     tap(f"{tag}: {mode} RETR file byte for byte, {resp[:3]}", bytes(got) == DATA,
         f"{len(got)} bytes, want {len(DATA)}")
     tap(f"{tag}: no expectation and no flow row after the 226",
-        not expectations() and not flows(), state())
+        not RTR.expectations() and not RTR.flows(), state())
     n = counter("expect_created") - created
     tap(f"{tag}: exactly one expectation created", n == 1, f"expect_created +{n}")
 
@@ -118,7 +102,7 @@ def refused(ftp, mode, tag):
     except ftplib.error_perm as e:
         code = str(e)[:3]
     # No waiting: the 550 crossed the router before it reached us.
-    exp, fl = expectations(), flows()
+    exp, fl = RTR.expectations(), RTR.flows()
     if not isinstance(target, tuple):
         target.close()
     tap(f"{tag}: {mode} RETR missing file answered 550", code == "550", code)
@@ -160,7 +144,7 @@ ftp.quit()
 # 4. QUIT while a passive negotiation is open (227/229 seen, no transfer).
 ftp = login()
 negotiate(ftp, modes[0])
-tap(f"{v} {modes[0]} open before QUIT", len(expectations()) == 1, state())
+tap(f"{v} {modes[0]} open before QUIT", len(RTR.expectations()) == 1, state())
 resp = ftp.sendcmd("QUIT")
 exp = expectations_ctnetlink()
 tap(f"{v} QUIT answered 221", resp.startswith("221"), resp)

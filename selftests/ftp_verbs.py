@@ -25,11 +25,13 @@ import subprocess
 import sys
 import time
 
+from nsutil import ProcNet
+
 SERVER, HOST, FAM, ROOT, RTR_PID = sys.argv[1:6]
 MODES = sys.argv[6:]
 AF = socket.AF_INET if FAM == "4" else socket.AF_INET6
-NET = f"/proc/{RTR_PID}/net"
-EMBRYO = os.path.exists(f"{NET}/nf_ftp_embryo/stats")
+RTR = ProcNet(RTR_PID)
+EMBRYO = RTR.embryo()
 REF = open(f"{ROOT}/file.bin", "rb").read()
 TEXT = open(f"{ROOT}/text.txt").read().splitlines()
 
@@ -62,12 +64,10 @@ class FTP(ftplib.FTP):
 
 
 def leftovers():
-    """Expectations (both families: one hash) and flow rows on the router."""
-    with open(f"{NET}/nf_conntrack_expect") as f:
-        left = f.read().splitlines()
+    """Expectations and flow rows on the router."""
+    left = RTR.expectations()
     if EMBRYO:
-        with open(f"{NET}/nf_ftp_embryo/flows") as f:
-            left += f.read().splitlines()
+        left += RTR.flows()
     return left
 
 
@@ -92,9 +92,7 @@ def flush():
 def counters():
     if not EMBRYO:
         return {}
-    with open(f"{NET}/nf_ftp_embryo/stats") as f:
-        pairs = (line.split(":") for line in f.read().splitlines())
-        return {k: int(v) for k, v in pairs}
+    return RTR.stats()
 
 
 STEP = ""

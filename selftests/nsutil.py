@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """What the in-process selftest scripts share: switching this process between
 lib.sh's namespaces, TAP lines with a running failure count, fresh client
-ports, reading rtr's counters and expectations, waiting for them, and
-replaying a captured TCP frame with other bytes."""
+ports, reading rtr's counters, expectations and flows (from rtr, or from
+another namespace through a process in rtr), waiting for them, netlink
+attributes, PORT's address form, and replaying a captured TCP frame with
+other bytes."""
 import ctypes
 import os
 import socket
@@ -57,13 +59,18 @@ def rtr_read(path):
         return f.read()
 
 
-def stats():
-    """rtr's /proc/net/nf_ftp_embryo/stats as a dict of ints."""
+def stats_of(text):
+    """The module's stats file ("name: value" lines) as a dict of ints."""
     out = {}
-    for line in rtr_read("/proc/net/nf_ftp_embryo/stats").splitlines():
+    for line in text.splitlines():
         k, _, v = line.partition(":")
         out[k.strip()] = int(v)
     return out
+
+
+def stats():
+    """rtr's /proc/net/nf_ftp_embryo/stats as a dict of ints."""
+    return stats_of(rtr_read("/proc/net/nf_ftp_embryo/stats"))
 
 
 def expectations():
@@ -73,6 +80,41 @@ def expectations():
             if line.strip()]
 
 
+def flows():
+    """rtr's flow table, one string per flow."""
+    return [line for line in
+            rtr_read("/proc/net/nf_ftp_embryo/flows").splitlines()
+            if line.strip()]
+
+
+class ProcNet:
+    """A namespace's /proc/net, read through /proc/PID/net of a process in
+    it (PID), by a script that stays in its own namespace for its sockets;
+    a process spawned per look (ip netns exec) is slow under TCG."""
+
+    def __init__(self, pid):
+        self.dir = f"/proc/{pid}/net"
+
+    def lines(self, name):
+        with open(f"{self.dir}/{name}") as f:
+            return f.read().splitlines()
+
+    def expectations(self):
+        """Both families' expectations: conntrack keeps them in one hash."""
+        return self.lines("nf_conntrack_expect")
+
+    def flows(self):
+        return self.lines("nf_ftp_embryo/flows")
+
+    def stats(self):
+        with open(f"{self.dir}/nf_ftp_embryo/stats") as f:
+            return stats_of(f.read())
+
+    def embryo(self):
+        """The module is loaded: its files are there."""
+        return os.path.exists(f"{self.dir}/nf_ftp_embryo/stats")
+
+
 def wait_until(cond, secs=3.0):
     end = time.monotonic() + secs
     while not cond():
@@ -80,6 +122,27 @@ def wait_until(cond, secs=3.0):
             return False
         time.sleep(0.05)
     return True
+
+
+def nla(kind, payload):
+    """One netlink attribute, padded to 4 bytes."""
+    n = 4 + len(payload)
+    return struct.pack("=HH", n, kind) + payload + b"\0" * (-n % 4)
+
+
+def attrs(buf):
+    """{type: payload} of a run of netlink attributes (the last of a type)."""
+    out, off = {}, 0
+    while off + 4 <= len(buf):
+        n, kind = struct.unpack_from("=HH", buf, off)
+        out[kind & 0x3fff] = buf[off + 4:off + n]
+        off += (n + 3) & ~3
+    return out
+
+
+def hostport(addr, port):
+    """ADDR (IPv4) and PORT as PORT and 227 write them: h1,h2,h3,h4,p1,p2."""
+    return ",".join(addr.split(".") + [str(port >> 8), str(port & 255)])
 
 
 def _checksum(data):
