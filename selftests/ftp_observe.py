@@ -99,7 +99,7 @@ class Monitor:
     """ftp-embryo -N rtr monitor --json, read line by line."""
 
     def __init__(self):
-        self.p = subprocess.Popen([CLI, "-N", "rtr", "monitor", "--json"],
+        self.p = subprocess.Popen([CLI, "-n", "rtr", "monitor", "--json"],
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         self.started = "monitoring" in self.p.stderr.readline()
@@ -115,7 +115,7 @@ class Monitor:
 
 
 def cli(*args, check=True):
-    r = subprocess.run([CLI, "-N", "rtr", *args], capture_output=True,
+    r = subprocess.run([CLI, "-n", "rtr", *args], capture_output=True,
                        text=True, timeout=60)
     if check and r.returncode:
         raise RuntimeError(f"ftp-embryo {' '.join(args)}: exit {r.returncode}: {r.stderr}")
@@ -236,14 +236,16 @@ def main():
     tap("flows: the unsolicited 227 kept",
         cport in rows and rows[cport]["refused"] == "unsolicited" and
         rows[cport]["refused_port"] == 10001, rows)
-    out = cli("flows", "-n", "-o", "client,refused,announced", "-s", "idle").stdout
+    out = cli("flows", "--noheadings", "-o", "client,refused,announced",
+              "--state", "idle").stdout
     want = sorted([f"{CLI4}:{bport} bounce 10.0.2.2:10000",
                    f"{CLI4}:{cport} unsolicited 10.0.2.2:10001"])
-    tap("flows -n -o CLIENT,REFUSED,ANNOUNCED -s idle: two rows, those columns",
+    tap("flows --noheadings -o CLIENT,REFUSED,ANNOUNCED --state idle: two rows, those columns",
         sorted(" ".join(line.split()) for line in out.splitlines()) == want, out)
-    tap("flows -6: none", cli("flows", "-n", "-6").stdout == "",
+    tap("flows -6: none", cli("flows", "--noheadings", "-6").stdout == "",
         cli("flows", "-6").stdout)
-    tap("flows -a 10.0.1.9: none", cli("flows", "-n", "-a", "10.0.1.9").stdout == "")
+    tap("flows -a 10.0.1.9: none",
+        cli("flows", "--noheadings", "-a", "10.0.1.9").stdout == "")
     out = cli("flows").stdout.splitlines()
     print("# flows:\n" + "\n".join("#   " + line for line in out), flush=True)
     print("# flows --json row: " + json.dumps(rows[bport]), flush=True)
@@ -280,7 +282,7 @@ def main():
                                            line.startswith("# EOF")), flush=True)
     tap("stats --format openmetrics parses (prometheus_client) and matches /proc",
         ok, why + "\n" + text[-300:])
-    w = subprocess.Popen([CLI, "-N", "rtr", "stats", "-w", "3", "-c", "1", "-j"],
+    w = subprocess.Popen([CLI, "-n", "rtr", "stats", "-w", "3", "-c", "1", "-j"],
                          stdout=subprocess.PIPE, text=True)
     time.sleep(1)
     d = Ctl(lst)
@@ -290,12 +292,12 @@ def main():
     out, _ = w.communicate(timeout=30)
     doc = json.loads(out)
     tap("stats -w 3 -j validates against the schema", *valid(doc))
-    rb = doc["counters"]["refused_bounce"]
+    rb = {k: doc[k]["refused_bounce"] for k in ("counters", "deltas", "rates")}
     print(f"# stats -w 3 -j: interval_s {doc['interval_s']}, refused_bounce {json.dumps(rb)}",
           flush=True)
     tap("stats -w 3 -j: refused_bounce delta 1, rate 1/3 unrounded, total as /proc",
-        rb["delta"] == 1 and abs(rb["rate"] - 1 / 3) < 1e-12 and
-        rb["total"] == stats()["refused_bounce"], rb)
+        rb["deltas"] == 1 and abs(rb["rates"] - 1 / 3) < 1e-12 and
+        rb["counters"] == stats()["refused_bounce"], rb)
     for ctl in (b, c, d):
         ctl.close()
 

@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make -C tools/cli check: build ftp-embryo warning-free (-Wall -Wextra
-# -Werror), then check on the host what needs no module: usage errors and
-# the "module not loaded" error (the host never has the module: only QEMU
-# guests load it).  The guest side is selftests/ftp_stats.sh.  TAP lines.
+# -Werror), then check on the host what needs no module: usage errors, the
+# "module not loaded" error (the host never has the module: only QEMU
+# guests load it), the options' effect on fixed rows (test-render: the
+# CLI's own option parsing, filters, tables and JSON without netlink), the
+# JSON Schema.  The guest side
+# is selftests/ftp_stats.sh and ftp_observe.sh.  TAP lines.
 set -uo pipefail
 cd "$(dirname "$0")"
 failed=0
@@ -40,12 +43,77 @@ expect() {
 	fi
 }
 
-rm -f ftp-embryo
-tap "builds with -Wall -Wextra -Werror" make -s WERROR=-Werror
-[[ -x ftp-embryo ]] || exit 1
+# warns RC WARNING ARGS...: exit status RC, and WARNING as the first of
+# stderr's lines (the old spelling's warning, then any error).
+warns() {
+	local rc=$1 pat=$2 err got
+	shift 2
+	err=$(./test-render "$@" 2>&1 >/dev/null)
+	got=$?
+	if ((got != rc)) || [[ $(head -n 1 <<<"$err") != *"$pat"* ]]; then
+		echo "# test-render $*: exit $got (want $rc), stderr '$err', want '$pat'"
+		return 1
+	fi
+}
+
+# render ARGS...: test-render's stdout; any stderr fails the test.
+render() {
+	local out err
+	err=$(mktemp)
+	out=$(./test-render "$@" 2>"$err")
+	if [[ -s $err ]]; then
+		echo "# test-render $*: stderr $(cat "$err")" >&2
+		rm -f "$err"
+		return 1
+	fi
+	rm -f "$err"
+	printf '%s\n' "$out"
+}
+
+# same WANT ARGS...: test-render's output is WANT.
+same() {
+	local want=$1 got
+	shift
+	got=$(render "$@") || return 1
+	[[ $got == "$want" ]] && return 0
+	echo "# test-render $*: got"
+	sed 's/^/#   /' <<<"$got"
+	echo "# want"
+	sed 's/^/#   /' <<<"$want"
+	return 1
+}
+
+# pyj EXPR ARGS...: the Python EXPR of the JSON document test-render
+# prints (d).
+pyj() {
+	local expr=$1
+	shift
+	render "$@" | python3 -c "import json, sys; d = json.load(sys.stdin); print($expr)"
+}
+
+# valid [--pretty] ARGS...: each JSON document test-render prints (one a
+# line, or one in all with --pretty) validates against the schema.
+valid() {
+	local whole=0
+	[[ $1 == --pretty ]] && { whole=1; shift; }
+	render "$@" | python3 -c '
+import json, sys, jsonschema
+schema = json.load(open("ftp-embryo.schema.json"))
+text = sys.stdin.read()
+docs = [json.loads(text)] if sys.argv[1] == "1" else [json.loads(l) for l in text.splitlines()]
+assert docs, "no document"
+for d in docs:
+    jsonschema.validate(d, schema)
+' "$whole"
+}
+
+rm -f ftp-embryo test-render
+tap "builds with -Wall -Wextra -Werror" make -s WERROR=-Werror ftp-embryo test-render
+[[ -x ftp-embryo && -x test-render ]] || exit 1
 
 tap "--help exits 0 and names every command" \
-	eval './ftp-embryo --help | grep -q "stats|flows|flush|monitor|help"'
+	eval './ftp-embryo --help | grep -q "stats|flows|flush|delete|monitor|help"'
+tap "--help fits 80 columns" eval '! ./ftp-embryo --help | grep -q ".\{81\}"'
 tap "help (the command) is --help" eval 'cmp -s <(./ftp-embryo help) <(./ftp-embryo --help)'
 tap "--version names the ABI version" \
 	eval './ftp-embryo --version | grep -q "ABI version 1"'
@@ -80,7 +148,152 @@ tap "--format for flows: exit 2" expect 2 "--format is for stats" --format json 
 tap "openmetrics cannot be watched: exit 2" expect 2 "cannot be watched" --format openmetrics -w 1 stats
 tap "bad --address: exit 2" expect 2 "IPv4 or IPv6 address" -a 10.0.0.300 flows
 tap "monitor cannot be watched: exit 2" expect 2 "cannot be watched" -w 1 monitor
-tap "missing netns: exit 1, named" expect 1 "network namespace 'nfe-no-such-ns'" -N nfe-no-such-ns stats
+tap "missing netns (-n, as ip -n): exit 1, named" expect 1 "network namespace 'nfe-no-such-ns'" -n nfe-no-such-ns stats
+tap "missing netns (--netns): exit 1, named" expect 1 "network namespace 'nfe-no-such-ns'" --netns nfe-no-such-ns stats
+
+# Flags as conntrack(8) and ip(8) spell them; bad ones are one line, exit 2.
+tap "-s ADDR (source, as conntrack): accepted" expect 3 "module is not loaded" -s 10.0.0.1 flows
+tap "-s IPv6 ADDR: accepted" expect 3 "module is not loaded" -s fd00::1 flows
+tap "-d ADDR (destination): accepted" expect 3 "module is not loaded" -d 10.0.0.2 flows
+tap "-s neither address nor state: exit 2" expect 2 "-s needs an IPv4 or IPv6 address" -s 10.0.0.300 flows
+tap "--src takes no state name: exit 2" expect 2 "--src needs an IPv4 or IPv6 address, not 'idle'" --src idle flows
+tap "-d not an address: exit 2" expect 2 "-d needs an IPv4 or IPv6 address, not 'x'" -d x flows
+tap "--state unknown name: exit 2, names the states" expect 2 "unknown state 'OPEN' (IDLE, OPENING" --state OPEN flows
+tap "-e unknown event: exit 2, names the events" expect 2 "unknown event 'opened' (started, state" -e started,opened monitor
+tap "-e empty list: exit 2" expect 2 "--event names no event" -e , monitor
+tap "-e is for monitor: exit 2" expect 2 "--event does not apply to flows" -e started flows
+tap "-o is for flows and monitor: exit 2" expect 2 "--output does not apply to stats" -o af stats
+tap "filters are not for stats: exit 2" expect 2 "-s/--src does not apply to stats" -s 10.0.0.1 stats
+tap "-o + alone: exit 2" expect 2 "--output names no column" -o + flows
+tap "-o +COL unknown: exit 2" expect 2 "unknown column 'NOPE'" -o +STATE,NOPE flows
+tap "--pretty without JSON: exit 2" expect 2 "--pretty is for JSON" -p flows
+tap "--pretty with openmetrics: exit 2" expect 2 "--pretty is for JSON" -p --format openmetrics stats
+tap "-J (JSON, pretty): accepted" expect 3 "module is not loaded" -J stats
+tap "-j -p: accepted" expect 3 "module is not loaded" -j -p flows
+tap "--count for flows needs --watch: exit 2" expect 2 "--count needs --watch" -c 3 flows
+tap "monitor -c N -e EVENT: accepted" expect 3 "module is not loaded" -c 2 -e refused monitor
+tap "-4 with an IPv6 address: exit 2" expect 2 "nothing could match" -4 -s fd00::1 flows
+tap "flush takes no filter: exit 2" expect 2 "-s/--src does not apply to flush" -s 10.0.0.1 flush
+tap "flush takes no --json: exit 2" expect 2 "--json does not apply to flush" -j flush
+tap "delete without a filter: exit 2" expect 2 "delete needs a filter" delete
+tap "delete -s and -d of two families: exit 2" expect 2 "different address families" -s 10.0.0.1 -d ::1 delete
+tap "delete takes no --address: exit 2" expect 2 "--address does not apply to delete" -a 10.0.0.1 delete
+tap "delete -s ADDR: accepted (reaches netlink)" expect 3 "module is not loaded" -s 10.0.0.1 delete
+tap "delete --state: accepted (reaches netlink)" expect 3 "module is not loaded" --state opened delete
+
+# The spellings of 1.1 that now mean something else: they work, and warn.
+tap "old -s STATE: warns with the new spelling, still filters" \
+	eval '[[ $(./test-render -s idle --noheadings -o client flows 2>/dev/null) == "[fd00:1::2]:40001" ]] &&
+		warns 0 "ftp-embryo: -s STATE is now --state STATE" -s idle flows'
+tap "old -s STATE warns once, on one line" \
+	eval '[[ $(./test-render -s OPENED flows 2>&1 >/dev/null | wc -l) == 1 ]]'
+tap "old -N NAME: warns with the new spelling, still the namespace" \
+	eval 'err=$(./ftp-embryo -N nfe-no-such-ns stats 2>&1 >/dev/null); [[ $? == 1 &&
+		$(head -n 1 <<<"$err") == "ftp-embryo: -N NAME is now -n NAME"* &&
+		$(tail -n 1 <<<"$err") == *"network namespace '"'"'nfe-no-such-ns'"'"'"* ]]'
+tap "old -n before the command: warns, no headings" \
+	eval 'warns 0 "-n (no headings) is now --noheadings" -n flows &&
+		[[ $(./test-render -n flows 2>/dev/null | wc -l) == 3 ]]'
+tap "old -n before another option: warns, that option kept" \
+	eval 'warns 0 "is now --noheadings" flows -n -o client &&
+		[[ $(./test-render flows -n -o client 2>/dev/null | head -n 1) == 10.0.1.2:40000 ]]'
+tap "old -n last on the line: warns, no headings" \
+	eval 'warns 0 "is now --noheadings" flows -n &&
+		[[ $(./test-render flows -n 2>/dev/null | wc -l) == 3 ]]'
+tap "old -n in a bundle (-jn flows): warns" warns 0 "is now --noheadings" -jn flows
+tap "new -n NAME: no warning" \
+	eval '[[ -z $(./ftp-embryo -n nfe-no-such-ns stats 2>&1 | grep "is now") ]]'
+tap "new --state and -s ADDR: no warning" \
+	eval '[[ -z $(./test-render --state idle -s fd00:1::2 flows 2>&1 >/dev/null) ]]'
+
+# The options' effect, on test-render's fixed rows (three flows: IPv4
+# OPENED PASV, IPv6 IDLE bounce, IPv4 EXEC_STARTED PORT; four events).
+hdr="AF   CLIENT            SERVER         STATE        MODE DATA           REPLY AGE_MS PINHOLE REFUSED ANNOUNCED"
+tap "flows: the default columns" eval '[[ $(render flows | head -n 1) == "$hdr" ]]'
+tap "-o +COL adds to the default columns (as lsblk)" \
+	eval '[[ $(render -o +reason,state flows | head -n 1) == "$hdr         REASON" ]]'
+tap "-o COLS: only those, in that order" \
+	same "STATE        CLIENT
+OPENED       10.0.1.2:40000
+IDLE         [fd00:1::2]:40001
+EXEC_STARTED 10.0.1.3:40002" -o state,client flows
+tap "--noheadings: rows only" eval '[[ $(render --noheadings flows | wc -l) == 3 && $(render --noheadings flows) != AF* ]]'
+tap "-s ADDR: the client's rows" same "10.0.1.2:40000" --noheadings -o client -s 10.0.1.2 flows
+tap "-s IPv6 ADDR: the client's rows" same "[fd00:1::2]:40001" --noheadings -o client -s fd00:1::2 flows
+tap "-d ADDR: the server's rows" same "10.0.1.2:40000
+10.0.1.3:40002" --noheadings -o client -d 10.0.2.2 flows
+tap "-s and -d together: both must match" same "" --noheadings -o client -s 10.0.1.2 -d 10.0.2.9 flows
+tap "-a ADDR: any endpoint (the data address here)" same "10.0.1.3:40002" --noheadings -o client -a 10.0.1.3 flows
+tap "-a ADDR: the refused announcement too" same "[fd00:1::2]:40001" --noheadings -o client -a fd00:9::9 flows
+tap "--state, any case" same "10.0.1.3:40002" --noheadings -o client --state exec_started flows
+tap "-6: IPv6 rows" same "ipv6" --noheadings -o af -6 flows
+tap "flows -w --noheadings: no '---' line" \
+	eval '[[ $(./test-render -w 2 --noheadings stats) != *---* && $(./test-render -w 2 stats) == ---* ]]'
+tap "monitor -e EVENT,EVENT: those events only" \
+	same "refused bounce
+state completed" --noheadings -o event,reason -e refused,state monitor
+tap "monitor -e with -s: both filter" same "pinhole_open" --noheadings -o event -e pinhole_open,refused -s 10.0.1.2 monitor
+tap "monitor -c N: N events" eval '[[ $(render --noheadings -c 2 monitor | wc -l) == 2 ]]'
+tap "monitor: one header, then rows" eval '[[ $(render monitor | grep -c "^TIME ") == 1 && $(render monitor | wc -l) == 5 ]]'
+json_o() {
+	[[ $(pyj 'sorted(d["flows"][1])' -j -o client,refused flows) == \
+		"['client_address', 'client_port', 'refused', 'refused_age_ms']" ]]
+}
+json_plus() { [[ $(pyj 'len(d["flows"][0])' -j -o +reason flows) == 16 ]]; }
+json_event_o() {
+	[[ $(pyj 'list(d)' -j -o event,client -c 1 monitor) == \
+		"['version', 'time', 'event', 'client_address', 'client_port']" ]]
+}
+untimed='json.dumps({k: v for k, v in d.items() if k != "time"})'
+json_noheadings() { [[ $(pyj "$untimed" -j --noheadings flows) == "$(pyj "$untimed" -j flows)" ]]; }
+json_pretty() {
+	(($(render -J flows | wc -l) > 3)) && [[ $(pyj "$untimed" -J flows) == "$(pyj "$untimed" -j flows)" ]]
+}
+tap "-j -o COLS: only those columns' members (as lsblk -J -o)" json_o
+tap "-j -o +COL: every member" json_plus
+tap "monitor -j -o COLS: version, time and those members" json_event_o
+tap "-j --noheadings: the same JSON (as lsblk -J -n)" json_noheadings
+tap "-J: indented, the same document as -j" json_pretty
+tap "-j -p is -J" eval 'cmp -s <(render -j -p -s 10.0.1.2 flows | grep -v "\"time\"") <(render -J -s 10.0.1.2 flows | grep -v "\"time\"")'
+watch_json() {
+	[[ $(pyj 'd["counters"]["flows_created"], d["deltas"]["flows_created"], d["rates"]["flows_created"]' \
+		-w 3 -j stats) == "16 6 2.0" ]]
+}
+tap "stats -w -j: counters are numbers, deltas and rates beside them" watch_json
+
+# The JSON Schema: every shape validates, and it keeps its promise that
+# additions do not break validation.
+tap "schema: stats --json validates" valid -j stats
+tap "schema: stats -J validates" valid --pretty -J stats
+tap "schema: stats -w -j validates" valid -w 3 -j stats
+tap "schema: flows --json validates" valid -j flows
+tap "schema: flows -j -o COLS validates" valid -j -o client,refused flows
+tap "schema: monitor --json validates (4 events)" valid -j monitor
+tap "schema: monitor -j -o COLS validates" valid -j -o event,reason monitor
+tap "schema: no object forbids unknown members, version is a minimum" \
+	python3 -c '
+import json, sys
+s = json.load(open("ftp-embryo.schema.json"))
+def walk(o):
+    if isinstance(o, dict):
+        assert o.get("additionalProperties") is not False, o.get("description", o)
+        for v in o.values(): walk(v)
+    elif isinstance(o, list):
+        for v in o: walk(v)
+walk(s)
+v = s["definitions"]["header"]["properties"]["version"]
+assert "const" not in v and v["minimum"] == 3, v'
+tap "schema: a later version with new members still validates" \
+	eval 'render -j flows | python3 -c "
+import json, sys, jsonschema
+d = json.load(sys.stdin)
+d[\"version\"] = 4; d[\"extra\"] = 1; d[\"flows\"][0][\"extra\"] = {}
+jsonschema.validate(d, json.load(open(\"ftp-embryo.schema.json\")))"'
+tap "schema: each key one shape (counters numbers in stats and -w alike)" \
+	python3 -c '
+import json
+d = json.load(open("ftp-embryo.schema.json"))["definitions"]
+assert d["stats"]["properties"]["counters"] == d["stats_watch"]["properties"]["counters"]'
 tap "the JSON Schema names the states, modes, reasons and events names.c names" \
 	python3 names-vs-schema.py ../../nf_ftp_embryo/names.c ftp-embryo.schema.json
 # The man page: groff breaks no identifier (con‐ntrack, nf_ftp_em‐bryo)
