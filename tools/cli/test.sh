@@ -5,7 +5,7 @@
 # "module not loaded" error (the host never has the module: only QEMU
 # guests load it), the options' effect on fixed rows (test-render: the
 # CLI's own option parsing, filters, tables and JSON without netlink), the
-# JSON Schema.  The guest side
+# JSON Schema, and the YNL spec against the uapi header.  The guest side
 # is selftests/ftp_stats.sh and ftp_observe.sh.  TAP lines.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -296,6 +296,29 @@ d = json.load(open("ftp-embryo.schema.json"))["definitions"]
 assert d["stats"]["properties"]["counters"] == d["stats_watch"]["properties"]["counters"]'
 tap "the JSON Schema names the states, modes, reasons and events names.c names" \
 	python3 names-vs-schema.py ../../nf_ftp_embryo/names.c ftp-embryo.schema.json
+# The YNL spec (Documentation/netlink/specs/): YAML, and the uapi
+# header's commands, attributes and values; the kernel's ynl library
+# (tools/net/ynl of a linux-source tree) accepts it if one is at hand.
+SPEC=../../Documentation/netlink/specs/nf_ftp_embryo.yaml
+UAPI=../../include/uapi/linux/nf_ftp_embryo.h
+tap "YNL spec parses (python3 yaml)" python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$SPEC"
+tap "YNL spec matches the uapi header (enums, attributes, commands, group)" \
+	python3 spec-vs-uapi.py "$SPEC" "$UAPI"
+tap "spec-vs-uapi.py catches a renumbered attribute" \
+	eval '! python3 spec-vs-uapi.py <(sed "s/^  -\$/  -/; /name: client-port/{n;s/u16/u16\n        value: 9/}" "$SPEC") "$UAPI" >/dev/null'
+ynl=${YNL_DIR:-$(ls -d /root/.cache/nf_ftp_embryo/kernel-*/tools/net/ynl 2>/dev/null | sort | tail -n 1)}
+if [[ -n $ynl && -f $ynl/lib/nlspec.py && -f $ynl/../../../Documentation/netlink/genetlink-legacy.yaml ]]; then
+	tap "ynl's own loader accepts the spec (genetlink-legacy schema, $ynl)" \
+		python3 -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from lib import SpecFamily
+f = SpecFamily(sys.argv[2], sys.argv[1] + "/../../../Documentation/netlink/genetlink-legacy.yaml")
+assert {"stats-get", "flows-get", "flows-flush", "event"} <= set(f.msgs), list(f.msgs)' "$ynl" "$SPEC"
+else
+	echo "ok - cli: ynl's own loader accepts the spec # SKIP no tools/net/ynl (set YNL_DIR)"
+fi
+
 # The man page: groff breaks no identifier (con‐ntrack, nf_ftp_em‐bryo)
 # at a line end, at any width.
 for w in 50 60 80; do
