@@ -20,7 +20,9 @@
 #                 KVER and KDIR are honoured.  make uninstall undoes it.
 # make dkms-install   register the sources with DKMS (/usr/src), build and
 #                 install for KVER; later kernels get it rebuilt by DKMS.
-#                 make dkms-uninstall removes it from DKMS for all kernels.
+#                 Again or after an upgrade, every older version is removed
+#                 from DKMS first.  make dkms-uninstall removes every
+#                 version from DKMS for all kernels, and their sources.
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
@@ -92,20 +94,49 @@ endif
 DKMS_VER = $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC = /usr/src/nf_ftp_embryo-$(DKMS_VER)
 
+# Every version of the module DKMS has, and the kernels one is installed
+# for (dkms 3's status lines: "name/version: added", "name/version, kver,
+# arch: built|installed").
+DKMS_VERS = dkms status -m nf_ftp_embryo | sed -n 's|^nf_ftp_embryo/\([^,:]*\)[,:].*|\1|p' | sort -u
+DKMS_KERNELS = dkms status -m nf_ftp_embryo | sed -n 's|^nf_ftp_embryo/[^,]*, *\([^,:]*\),.*: installed.*|\1|p' | sort -u
+# Sources the Debian package (nf-ftp-embryo-dkms) owns are dpkg's to remove.
+DKMS_NOT_OURS = for v in $$($(DKMS_VERS)) $(DKMS_VER); do \
+		if dpkg -S /usr/src/nf_ftp_embryo-$$v >/dev/null 2>&1; then \
+			echo "nf_ftp_embryo $$v is installed by a package: apt-get remove nf-ftp-embryo-dkms first"; exit 1; \
+		fi; \
+	done
+
+# Reinstalling or upgrading: every version DKMS has, this one included, is
+# removed from DKMS before its sources in /usr/src are replaced or
+# deleted, so no older module comes back at the next kernel.  The kernels
+# an older version was installed for get this one (where their headers
+# still are); KVER must.
 dkms-install:
 	@test -n "$(KVER)" || { echo "cannot tell the kernel release of '$(KDIR)': pass KVER="; exit 1; }
-	rm -rf $(DKMS_SRC)
-	mkdir -p $(DKMS_SRC)/nf_ftp_embryo $(DKMS_SRC)/kunit $(DKMS_SRC)/include/uapi/linux
-	cp dkms.conf Kbuild Makefile LICENSE $(DKMS_SRC)/
-	cp nf_ftp_embryo/*.[ch] nf_ftp_embryo/*.mk $(DKMS_SRC)/nf_ftp_embryo/
-	cp include/uapi/linux/*.h $(DKMS_SRC)/include/uapi/linux/
-	cp kunit/*.[ch] $(DKMS_SRC)/kunit/
-	dkms add -m nf_ftp_embryo -v $(DKMS_VER)
-	dkms build -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER)
-	dkms install -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER)
+	@test -n "$(DKMS_VER)" || { echo "no PACKAGE_VERSION in dkms.conf"; exit 1; }
+	@$(DKMS_NOT_OURS)
+	kernels="$$($(DKMS_KERNELS))"; \
+	for v in $$($(DKMS_VERS)); do dkms remove -m nf_ftp_embryo -v $$v --all || exit 1; \
+		rm -rf /usr/src/nf_ftp_embryo-$$v; done; \
+	rm -rf $(DKMS_SRC) && \
+	mkdir -p $(DKMS_SRC)/nf_ftp_embryo $(DKMS_SRC)/kunit $(DKMS_SRC)/include/uapi/linux && \
+	cp dkms.conf Kbuild Makefile LICENSE $(DKMS_SRC)/ && \
+	cp nf_ftp_embryo/*.[ch] nf_ftp_embryo/*.mk $(DKMS_SRC)/nf_ftp_embryo/ && \
+	cp include/uapi/linux/*.h $(DKMS_SRC)/include/uapi/linux/ && \
+	cp kunit/*.[ch] $(DKMS_SRC)/kunit/ && \
+	dkms add -m nf_ftp_embryo -v $(DKMS_VER) && \
+	dkms build -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER) && \
+	dkms install -m nf_ftp_embryo -v $(DKMS_VER) -k $(KVER) || exit 1; \
+	for k in $$kernels; do \
+		[ "$$k" = "$(KVER)" ] || dkms install -m nf_ftp_embryo -v $(DKMS_VER) -k $$k || \
+			echo "warning: nf_ftp_embryo $(DKMS_VER) not installed for $$k, which had an older version"; \
+	done
 
+# Every version, for every kernel, and their sources.
 dkms-uninstall:
-	-dkms remove -m nf_ftp_embryo -v $(DKMS_VER) --all
+	@$(DKMS_NOT_OURS)
+	for v in $$($(DKMS_VERS)); do dkms remove -m nf_ftp_embryo -v $$v --all || exit 1; \
+		rm -rf /usr/src/nf_ftp_embryo-$$v; done
 	rm -rf $(DKMS_SRC)
 
 # The FTP servers that cannot be installed beside vsftpd are unpacked into
