@@ -5,7 +5,7 @@
 # line. A suite that did not run at all is a failure.
 set -euo pipefail
 ko=${1:?usage: run-guest.sh nf_ftp_embryo_kunit.ko}
-suites="nf_ftp_embryo_parse nf_ftp_embryo_stream nf_ftp_embryo_fsm nf_ftp_embryo_session"
+suites="nf_ftp_embryo_parse nf_ftp_embryo_stream nf_ftp_embryo_fsm nf_ftp_embryo_session nf_ftp_embryo_tls"
 dbg=/sys/kernel/debug/kunit
 
 insmod "$ko"
