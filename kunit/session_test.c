@@ -198,15 +198,25 @@ static void stest_gap_and_tls(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, d.r & FTPE_DO_CREATE);
 	KUNIT_EXPECT_EQ(test, s.fsm.npending, 2);
 
+	/*
+	 * AUTH pipelined with a PASV: the 234 says TLS follows, and what is
+	 * pending goes, since its answers will not be seen.  Lines read
+	 * again after CCC start from there.
+	 */
 	ftpe_session_init(&s);
 	cmd(&s, &p, "AUTH TLS", 0, &d);
 	ftpe_session_commit(&s, &d);
-	rpl(&s, &p, "234 Go ahead", 0, &d);
-	ftpe_session_commit(&s, &d);
-	KUNIT_EXPECT_TRUE(test, s.dark);
 	cmd(&s, &p, "PASV", 0, &d);
-	KUNIT_EXPECT_TRUE(test, d.flags & FTPE_DEC_DARK);
-	KUNIT_EXPECT_EQ(test, d.r, 0);
+	ftpe_session_commit(&s, &d);
+	rpl(&s, &p, "234 Go ahead", 0, &d);
+	KUNIT_EXPECT_TRUE(test, d.r & FTPE_EV_TLS);
+	ftpe_session_commit(&s, &d);
+	KUNIT_EXPECT_EQ(test, s.fsm.npending, 0);
+	KUNIT_EXPECT_EQ(test, s.fsm.state, FTPE_IDLE);
+	cmd(&s, &p, "PASV", 0, &d);
+	ftpe_session_commit(&s, &d);
+	rpl(&s, &p, "227 Entering (10,0,2,2,4,1)", 0, &d);
+	KUNIT_EXPECT_TRUE(test, d.r & FTPE_DO_CREATE);
 }
 
 /*

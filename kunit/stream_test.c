@@ -31,6 +31,7 @@ struct stest_ctx {
 	unsigned int off;		/* header bytes before the payload */
 	unsigned int n;			/* lines delivered */
 	const char *stop;		/* refuse the next line starting so */
+	const char *tls;		/* TLS records follow the line so */
 	struct stest_line line[STEST_MAX_LINES];
 };
 
@@ -72,6 +73,9 @@ static enum ftpe_line_next stest_line_cb(void *ctx, const char *line,
 		c->stop = NULL;
 		return FTPE_LINE_STOP;
 	}
+	if (c->tls && len >= strlen(c->tls) &&
+	    !memcmp(line, c->tls, strlen(c->tls)))
+		return FTPE_LINE_TLS;
 	return FTPE_LINE_NEXT;
 }
 
@@ -103,6 +107,7 @@ static void stest_start(struct stest_ctx *c, u32 seq)
 	c->s.flags = FTPE_STREAM_SYNCED;
 	c->n = 0;
 	c->stop = NULL;
+	c->tls = NULL;
 }
 
 static unsigned int stest_feed(struct kunit *test, struct stest_ctx *c,
@@ -986,6 +991,100 @@ static void stest_unread_open(struct kunit *test)
 	stest_expect_no_partial(test, c, "after it");
 }
 
+/*
+ * TLS after a 234, CCC, then lines again (RFC 4217): a handshake record
+ * and a TLS 1.3 close_notify (19 bytes on the wire), then "200 ok".
+ * Cut at every byte, the line start the tracker held across segments is
+ * handed on whole.
+ */
+static const char stest_ccc[] =
+	"234 Proceed\r\n\026\003\003\000\004abcd\027\003\003\000\0160123456789abcd200 ok\r\n";
+
+static void stest_tls_ccc(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int len = sizeof(stest_ccc) - 1, cut, ev;
+
+	for (cut = 1; cut < len; cut++) {
+		stest_start(c, STEST_SEQ);
+		c->tls = "234";
+		ev = stest_feed(test, c, STEST_SEQ, stest_ccc, cut);
+		ev |= stest_feed(test, c, STEST_SEQ + cut, stest_ccc + cut,
+				 len - cut);
+		KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_PLAIN);
+		KUNIT_ASSERT_EQ(test, c->n, 2u);
+		KUNIT_EXPECT_EQ(test, c->line[1].len, 6u);
+		KUNIT_EXPECT_EQ(test, memcmp(c->line[1].text, "200 ok", 6), 0);
+		KUNIT_EXPECT_FALSE(test, c->s.flags & FTPE_STREAM_TLS);
+		KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + len);
+	}
+}
+
+/* A hole in a TLS direction: dark for good, whatever comes after. */
+static void stest_tls_gap(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	stest_start(c, STEST_SEQ);
+	c->tls = "234";
+	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	ev = stest_feed(test, c, STEST_SEQ + 20, "\x17\x03\x03\x00\x01x", 6);
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_TLS_LOST);
+	KUNIT_EXPECT_TRUE(test, ftpe_stream_dark(&c->s));
+	ev = stest_feed_str(test, c, STEST_SEQ + 13, "200 ok\r\n");
+	KUNIT_EXPECT_EQ(test, ev, 0u);
+	KUNIT_EXPECT_EQ(test, c->n, 1u);
+}
+
+/*
+ * Translated, a line start cut by a segment's end is given back (its
+ * segment dropped), and read whole from the resend; the records before
+ * it stay read.
+ */
+static void stest_tls_cut(struct kunit *test)
+{
+	static const char rec[] = "\027\003\003\000\002ab";
+	struct stest_ctx *c = test->priv;
+	u32 from = STEST_SEQ + 13;
+
+	stest_start(c, STEST_SEQ);
+	c->tls = "234";
+	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	stest_feed(test, c, from, "\027\003\003\000\002ab22", 9);
+	KUNIT_EXPECT_TRUE(test, ftpe_stream_tls_cut(&c->s, from));
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, from + 7);
+	KUNIT_EXPECT_FALSE(test, ftpe_stream_tls_cut(&c->s, from));
+	stest_feed(test, c, from, rec, 7);
+	stest_feed_str(test, c, from + 7, "227 Entering (1,2,3,4,5,6)\r\n");
+	KUNIT_ASSERT_EQ(test, c->n, 2u);
+	KUNIT_EXPECT_EQ(test, c->line[1].len, 26u);
+	KUNIT_EXPECT_EQ(test, memcmp(c->line[1].text, "227 ", 4), 0);
+}
+
+/* A line after CCC refused: read again from its resend, records not. */
+static void stest_tls_stop(struct kunit *test)
+{
+	struct stest_ctx *c = test->priv;
+	unsigned int ev;
+
+	stest_start(c, STEST_SEQ);
+	c->tls = "234";
+	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	c->stop = "227";
+	ev = stest_feed(test, c, STEST_SEQ + 13,
+			"\x17\x03\x03\x00\x01x227 Entering (1,2,3,4,5,6)\r\n",
+			35);
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_STOPPED);
+	KUNIT_EXPECT_EQ(test, c->s.next_seq, STEST_SEQ + 19);
+	ev = stest_feed(test, c, STEST_SEQ + 13,
+			"\x17\x03\x03\x00\x01x227 Entering (1,2,3,4,5,6)\r\n",
+			35);
+	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_RETRANS);
+	KUNIT_ASSERT_EQ(test, c->n, 3u);
+	KUNIT_EXPECT_EQ(test, memcmp(c->line[2].text, "227 ", 4), 0);
+}
+
 static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_whole_line),
 	KUNIT_CASE(stest_several_lines),
@@ -1012,6 +1111,10 @@ static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_stop_whole),
 	KUNIT_CASE(stest_stop_held),
 	KUNIT_CASE(stest_unread_open),
+	KUNIT_CASE(stest_tls_ccc),
+	KUNIT_CASE(stest_tls_gap),
+	KUNIT_CASE(stest_tls_cut),
+	KUNIT_CASE(stest_tls_stop),
 	{}
 };
 

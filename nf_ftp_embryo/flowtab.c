@@ -374,11 +374,13 @@ static int ftpe_flow_keep(struct ftpe_flow *flow, void *arg)
 static bool ftpe_flow_idle(const struct ftpe_flow *flow)
 {
 	const struct ftpe_stream *s = flow->stream;
-	const u8 busy = FTPE_STREAM_SKIPPING | FTPE_STREAM_JUMPED;
+	/* A successor would read records as lines: TLS is never idle. */
+	const u8 busy = FTPE_STREAM_SKIPPING | FTPE_STREAM_JUMPED |
+			FTPE_STREAM_TLS;
 
 	return flow->sess.fsm.state == FTPE_IDLE && !flow->sess.fsm.npending &&
 	       !flow->sess.fsm.blind && !flow->exp && !flow->nat_edit &&
-	       !flow->sess.dark && !flow->sess.replies.ml_code && !flow->fin_orig &&
+	       !flow->sess.replies.ml_code && !flow->fin_orig &&
 	       !flow->fin_reply && !s[0].held && !s[1].held &&
 	       !(s[0].flags & busy) && !(s[1].flags & busy);
 }

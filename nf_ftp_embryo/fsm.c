@@ -358,5 +358,13 @@ unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 	r = ftpe_fsm_reply_to(f, code, ep, ftpe_fsm_answers_mode(f, code));
 	if (code >= 200)
 		ftpe_fsm_pop(f, i);
+	/*
+	 * What is sent under TLS, and answered, is never seen: lines read
+	 * again after CCC start with nothing pending.
+	 */
+	if (r & FTPE_EV_TLS) {
+		f->npending = 0;
+		f->blind = 0;
+	}
 	return r;
 }

@@ -66,7 +66,7 @@ struct ftpe_fsm {
 #define FTPE_EV_ABORTED	0x10	/* ended early: negative, ABOR, QUIT... */
 #define FTPE_EV_REPLACED 0x20	/* a new negotiation replaced the old one */
 #define FTPE_EV_UNSOLICITED 0x40 /* 227/229 with no PASV/EPSV pending */
-#define FTPE_EV_TLS	0x80	/* 234 to AUTH: the channel goes dark */
+#define FTPE_EV_TLS	0x80	/* 234 to AUTH: TLS records follow */
 #define FTPE_EV_MOVED	0x100	/* the state changed */
 #define FTPE_EV_OVERFLOW 0x200	/* past FTPE_PENDING_MAX: not inspected */
 

@@ -292,6 +292,21 @@ static void ftpe_nat_unreadable(struct ftpe_pkt *pk)
 	ftpe_refuse(pk, FTPE_REASON_NAT_FAILED, NULL);
 }
 
+/*
+ * A 234 to AUTH: both directions carry TLS records from here (session.h),
+ * the client's from the next byte it sends; the 234's own direction from
+ * after its line, which the stream sees to.  Said where an admin looks,
+ * since the session's transfers get no pinhole unless it returns to
+ * plaintext (CCC).
+ */
+static enum ftpe_line_next ftpe_encrypted(struct ftpe_pkt *pk)
+{
+	ftpe_stream_start_tls(&pk->flow->stream[IP_CT_DIR_ORIGINAL],
+			      FTPE_TLS_COMMANDS);
+	ftpe_report_tls(pk->flow, pk->skb, FTPE_REASON_ENCRYPTED);
+	return FTPE_LINE_TLS;
+}
+
 /* Count a line read for good (not refused, to be read again). */
 static void ftpe_line_seen(struct ftpe_pkt *pk, unsigned int lflags)
 {
@@ -347,8 +362,6 @@ static enum ftpe_line_next ftpe_carry_out(struct ftpe_pkt *pk,
 	bool command = pk->dir == IP_CT_DIR_ORIGINAL;
 	int i;
 
-	if (d->flags & FTPE_DEC_DARK)
-		return FTPE_LINE_NEXT;
 	if (d->flags & FTPE_DEC_UNREADABLE) {
 		ftpe_nat_unreadable(pk);
 		goto refuse;
@@ -383,6 +396,8 @@ static enum ftpe_line_next ftpe_carry_out(struct ftpe_pkt *pk,
 	ftpe_line_seen(pk, lflags);
 	for (i = 0; i < d->ncounts; i++)
 		ftpe_count(pk->fn, d->counts[i]);
+	if (unlikely(d->r & FTPE_EV_TLS))
+		return ftpe_encrypted(pk);
 	return FTPE_LINE_NEXT;
 
 refuse:
@@ -423,6 +438,10 @@ static void ftpe_count_stream(struct ftpe_net *fn, unsigned int ev)
 		ftpe_count(fn, FTPE_STAT_NOMEM);
 	if (ev & FTPE_STREAM_EV_SPLIT)
 		ftpe_count(fn, FTPE_STAT_SPLIT_LINES);
+	if (ev & FTPE_STREAM_EV_PLAIN)
+		ftpe_count(fn, FTPE_STAT_TLS_PLAINTEXT);
+	if (ev & FTPE_STREAM_EV_TLS_LOST)
+		ftpe_count(fn, FTPE_STAT_TLS_LOST);
 }
 
 /*
@@ -595,7 +614,8 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 	if (!((flow->stream[IP_CT_DIR_ORIGINAL].flags |
 	       flow->stream[IP_CT_DIR_REPLY].flags) & FTPE_STREAM_SYNCED))
 		ftpe_ha_adopt(flow);
-	if (flow->sess.dark)
+	/* TLS with its framing lost: nothing is read any more. */
+	if (ftpe_stream_dark(s))
 		return NF_ACCEPT;
 	pk.fn = fn;
 	/*
@@ -634,8 +654,15 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 			      ftpe_line, &pk);
 	if (unlikely(ev))
 		ftpe_count_stream(pk.fn, ev);
+	if (unlikely(ev & FTPE_STREAM_EV_PLAIN))
+		ftpe_report_tls(flow, skb, FTPE_REASON_PLAINTEXT);
+	if (unlikely(ev & FTPE_STREAM_EV_TLS_LOST))
+		ftpe_report_tls(flow, skb, FTPE_REASON_TLS_LOST);
 	if (!nat)
 		return pk.drop ? NF_DROP : NF_ACCEPT;
+	/* A line's start after TLS is not let out before it is judged. */
+	if (!pk.drop && ftpe_stream_tls_cut(s, from))
+		pk.drop = true;
 	/*
 	 * A line cut by the segment's end that could not be held (no
 	 * memory) would be skipped to its end, unread: its head must not

@@ -18,7 +18,7 @@ const char * const ftpe_mode_names[FTPE_FLOW_MODE_EPSV + 1] = {
 	[FTPE_FLOW_MODE_EPSV] = "EPSV",
 };
 
-const char * const ftpe_reason_names[FTPE_REASON_OTHER + 1] = {
+const char * const ftpe_reason_names[FTPE_REASON_TLS_LOST + 1] = {
 	[FTPE_REASON_BOUNCE] = "bounce",
 	[FTPE_REASON_THIRD_PARTY] = "third_party",
 	[FTPE_REASON_LOW_PORT] = "low_port",
@@ -36,13 +36,17 @@ const char * const ftpe_reason_names[FTPE_REASON_OTHER + 1] = {
 	[FTPE_REASON_REPLACED] = "replaced",
 	[FTPE_REASON_EXPIRED] = "expired",
 	[FTPE_REASON_OTHER] = "other",
+	[FTPE_REASON_ENCRYPTED] = "encrypted",
+	[FTPE_REASON_PLAINTEXT] = "plaintext",
+	[FTPE_REASON_TLS_LOST] = "tls_lost",
 };
 
-const char * const ftpe_event_names[FTPE_EVENT_REFUSED + 1] = {
+const char * const ftpe_event_names[FTPE_EVENT_TLS + 1] = {
 	[FTPE_EVENT_NONE] = "none",
 	[FTPE_EVENT_STARTED] = "started",
 	[FTPE_EVENT_STATE] = "state",
 	[FTPE_EVENT_PINHOLE_OPEN] = "pinhole_open",
 	[FTPE_EVENT_PINHOLE_CLOSE] = "pinhole_close",
 	[FTPE_EVENT_REFUSED] = "refused",
+	[FTPE_EVENT_TLS] = "tls",
 };

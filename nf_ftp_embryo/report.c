@@ -92,8 +92,9 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 		      "nf_ct_%s: refused %s %s ", helper->name, what, at);
 }
 
-void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
-			 u8 reason, const struct ftpe_endpoint *ep)
+/* Kept as the record's last refusal, and sent as an event @type. */
+static void ftpe_report_keep(struct ftpe_flow *flow, u8 type, u8 reason,
+			     const struct ftpe_endpoint *ep)
 {
 	struct net *net = nf_ct_net(flow->ct);
 
@@ -103,15 +104,43 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 	else
 		memset(&flow->refused_ep, 0, sizeof(flow->refused_ep));
 	flow->refused_at = jiffies;
-	if (ftpe_genl_listening(net)) {
-		if (__ratelimit(&ftpe_report_net(net)->event_rs))
-			ftpe_report_event(flow, &flow->sess.fsm,
-					  FTPE_EVENT_REFUSED, reason,
-					  flow->sess.fsm.state, ep);
-		else
-			ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
-	}
+	if (!ftpe_genl_listening(net))
+		return;
+	if (__ratelimit(&ftpe_report_net(net)->event_rs))
+		ftpe_report_event(flow, &flow->sess.fsm, type, reason,
+				  flow->sess.fsm.state, ep);
+	else
+		ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
+}
+
+void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
+			 u8 reason, const struct ftpe_endpoint *ep)
+{
+	ftpe_report_keep(flow, FTPE_EVENT_REFUSED, reason, ep);
 	ftpe_log(skb, flow->ct, reason, ep);
+}
+
+void ftpe_report_tls(struct ftpe_flow *flow, struct sk_buff *skb, u8 reason)
+{
+	static const char * const says[] = {
+		[FTPE_REASON_ENCRYPTED] =
+			"encrypted (AUTH TLS): transfers need a passive port range rule",
+		[FTPE_REASON_PLAINTEXT] = "plaintext again (CCC): transfers followed",
+		[FTPE_REASON_TLS_LOST] =
+			"TLS framing lost: transfers need a passive port range rule",
+	};
+	const struct nf_conntrack_helper *helper;
+	struct net *net = nf_ct_net(flow->ct);
+
+	ftpe_report_keep(flow, FTPE_EVENT_TLS, reason, NULL);
+	if (reason >= ARRAY_SIZE(says) || !says[reason] ||
+	    !__ratelimit(&ftpe_report_net(net)->log_rs))
+		return;
+	helper = rcu_dereference(nfct_help(flow->ct)->helper);
+	if (helper)
+		nf_log_packet(net, nf_ct_l3num(flow->ct), 0, skb, NULL, NULL,
+			      NULL, "nf_ct_%s: %s ", helper->name,
+			      says[reason]);
 }
 
 void ftpe_report_event(const struct ftpe_flow *flow, const struct ftpe_fsm *f,

@@ -31,6 +31,14 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 			 u8 reason, const struct ftpe_endpoint *ep);
 
 /*
+ * The control connection's TLS began or ended (@reason one of
+ * FTPE_REASON_ENCRYPTED, _PLAINTEXT, _TLS_LOST): kept, sent and logged as a
+ * refusal is, since an encrypted session's transfers hang unless a rule
+ * lets them through.
+ */
+void ftpe_report_tls(struct ftpe_flow *flow, struct sk_buff *skb, u8 reason);
+
+/*
  * Refusals are the events a peer can send as fast as it likes (a 64 KB
  * segment of bounce PORTs is thousands): at most FTPE_EVENT_BURST per
  * FTPE_EVENT_INTERVAL and namespace are sent, the rest counted

@@ -24,7 +24,7 @@ static void ftpe_decision_init(const struct ftpe_session *s,
 	d->fsm = s->fsm;
 	d->replies = s->replies;
 	d->r = 0;
-	d->flags = s->dark ? FTPE_DEC_DARK : 0;
+	d->flags = 0;
 	d->verb = 0;
 	d->mode = 0;
 	d->refused = 0;
@@ -112,8 +112,6 @@ void ftpe_session_command(const struct ftpe_session *s,
 	bool active;
 
 	ftpe_decision_init(s, d);
-	if (s->dark)
-		return;
 	verb = ftpe_parse_command(line, len, &d->ep);
 	active = verb == FTPE_VERB_PORT || verb == FTPE_VERB_EPRT;
 	/* A cut-off line may have lost digits: never act on its numbers. */
@@ -199,8 +197,6 @@ void ftpe_session_reply(const struct ftpe_session *s,
 	int code;
 
 	ftpe_decision_init(s, d);
-	if (s->dark)
-		return;
 	if (lflags & FTPE_LINE_AFTER_GAP) {
 		ftpe_session_resync(&d->fsm, &d->replies);
 		d->flags |= FTPE_DEC_RESYNC;

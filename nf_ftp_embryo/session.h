@@ -13,6 +13,12 @@
  * kernel side fails is refused (ftpe_session_refused()): the session stays
  * as it was but for a resync after lost replies, and there is nothing to
  * save and restore.
+ *
+ * A 234 to AUTH (FTPE_EV_TLS in the step) ends both directions' lines:
+ * the caller's streams carry TLS records from there (stream.h), its own
+ * direction's from the byte after the 234's line (FTPE_LINE_TLS), the
+ * client's from the next it sends.  The session sees lines again only
+ * where a direction's framing ends in one (RFC 4217's CCC).
  */
 #ifndef _NF_FTP_EMBRYO_SESSION_H
 #define _NF_FTP_EMBRYO_SESSION_H
@@ -34,7 +40,6 @@ enum ftpe_side {
 struct ftpe_session {
 	struct ftpe_fsm fsm;
 	struct ftpe_reply_state replies;
-	u8 dark;		/* TLS: nothing more is readable */
 };
 
 /* The connection's ends as the helper sees them, and the policy. */
@@ -54,7 +59,6 @@ struct ftpe_peers {
 };
 
 /* Decision flags. */
-#define FTPE_DEC_DARK		0x01	/* TLS: the line is not read */
 #define FTPE_DEC_UNREADABLE	0x02	/* NAT: cut off, it may announce: refuse */
 #define FTPE_DEC_HIDE		0x04	/* NAT: @hidden names its announcer */
 #define FTPE_DEC_ANNOUNCE	0x08	/* NAT: register @ep's pinhole first */
@@ -104,12 +108,10 @@ void ftpe_session_reply(const struct ftpe_session *s,
 static inline void ftpe_session_commit(struct ftpe_session *s,
 				       const struct ftpe_decision *d)
 {
-	if (d->flags & (FTPE_DEC_DARK | FTPE_DEC_UNREADABLE))
+	if (d->flags & FTPE_DEC_UNREADABLE)
 		return;
 	s->fsm = d->fsm;
 	s->replies = d->replies;
-	if (d->r & FTPE_EV_TLS)
-		s->dark = 1;
 }
 
 /*

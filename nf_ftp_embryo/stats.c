@@ -61,6 +61,8 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 	[FTPE_STAT_NAT_SEQADJ] = "nat_seqadj_added",
 	[FTPE_STAT_RECLAIMED] = "records_reclaimed",
 	[FTPE_STAT_EVENTS_SUPPRESSED] = "events_suppressed",
+	[FTPE_STAT_TLS_PLAINTEXT] = "tls_plaintext",
+	[FTPE_STAT_TLS_LOST] = "tls_lost",
 };
 
 /*

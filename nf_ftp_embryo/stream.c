@@ -121,9 +121,100 @@ static unsigned int ftpe_finish_held(struct ftpe_stream *s, const void *src,
 		return n;
 	}
 	/* A refused line keeps its start for the resent segment. */
-	if (*next == FTPE_LINE_NEXT)
+	if (*next != FTPE_LINE_STOP)
 		ftpe_stream_reset(s);
 	return n;
+}
+
+void ftpe_stream_start_tls(struct ftpe_stream *s, enum ftpe_tls_lines lines)
+{
+	ftpe_stream_reset(s);
+	s->flags &= ~(FTPE_STREAM_SKIPPING | FTPE_STREAM_JUMPED);
+	s->flags |= FTPE_STREAM_TLS;
+	s->nknown = 0;
+	ftpe_tls_init(&s->tls, lines);
+	if (!(s->flags & FTPE_STREAM_SYNCED))
+		ftpe_tls_gap(&s->tls);
+}
+
+/*
+ * The bytes at @off .. @end of a TLS direction go to the framing tracker.
+ * Returns where lines start again, or @end.  A line start the tracker
+ * held from earlier segments becomes the held line.
+ */
+static unsigned int ftpe_records(struct ftpe_stream *s, const void *src,
+				 unsigned int off, unsigned int end,
+				 ftpe_read_fn read, char *buf, unsigned int *ev)
+{
+	struct ftpe_tls_result r;
+	unsigned int n, nheld;
+	const char *p, *held;
+
+	while (off < end) {
+		n = end - off;
+		if (n > FTPE_WINDOW)
+			n = FTPE_WINDOW;
+		p = read(src, off, n, buf);
+		if (!p) {
+			ftpe_tls_gap(&s->tls);
+			*ev |= FTPE_STREAM_EV_TLS_LOST;
+			return end;
+		}
+		switch (ftpe_tls_feed(&s->tls, p, n, &r)) {
+		case FTPE_TLS_RECORDS:
+			off += n;
+			continue;
+		case FTPE_TLS_LOST:
+			*ev |= FTPE_STREAM_EV_TLS_LOST;
+			return end;
+		case FTPE_TLS_PLAINTEXT:
+			break;
+		}
+		/*
+		 * CCC ends a TLS session that began: lines where no record
+		 * came are a peer ignoring its own 234, read as nothing.
+		 */
+		if (!(s->tls.flags & FTPE_TLS_F_SEEN)) {
+			/* Lost, as a tracker that has not ended can be. */
+			ftpe_tls_init(&s->tls, FTPE_TLS_COMMANDS);
+			ftpe_tls_gap(&s->tls);
+			*ev |= FTPE_STREAM_EV_TLS_LOST;
+			return end;
+		}
+		held = ftpe_tls_held(&s->tls, &nheld);
+		if (!r.off && nheld) {
+			s->partial = ftpe_alloc(FTPE_WINDOW);
+			if (s->partial) {
+				memcpy(s->partial, held, nheld);
+				s->held = (u16)nheld;
+			} else {
+				/* Its start is gone: read from the next line. */
+				*ev |= FTPE_STREAM_EV_NOMEM;
+				s->flags |= FTPE_STREAM_SKIPPING;
+			}
+		}
+		s->flags &= ~FTPE_STREAM_TLS;
+		s->nknown = 0;
+		*ev |= FTPE_STREAM_EV_PLAIN;
+		return off + r.off;
+	}
+	return end;
+}
+
+bool ftpe_stream_tls_cut(struct ftpe_stream *s, u32 from)
+{
+	unsigned int n, mine = s->next_seq - from;
+
+	if (!(s->flags & FTPE_STREAM_TLS))
+		return false;
+	ftpe_tls_held(&s->tls, &n);
+	if (!n)
+		return false;
+	if (n > mine)
+		n = mine;
+	ftpe_tls_unread(&s->tls, n);
+	s->next_seq -= n;
+	return true;
 }
 
 void ftpe_stream_unread(struct ftpe_stream *s, u32 from)
@@ -211,7 +302,7 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	const char *p, *nl;
 	u32 seen, first;
 
-	if (!len)
+	if (!len || ftpe_stream_dark(s))
 		return 0;
 	if (!(s->flags & FTPE_STREAM_SYNCED)) {
 		s->next_seq = seq;
@@ -227,6 +318,11 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	 * held line and whatever lay in the hole.
 	 */
 	if (ftpe_seq_after(seq, s->next_seq)) {
+		/* Records cannot be picked up midway (tls.h). */
+		if (s->flags & FTPE_STREAM_TLS) {
+			ftpe_tls_gap(&s->tls);
+			return FTPE_STREAM_EV_GAP | FTPE_STREAM_EV_TLS_LOST;
+		}
 		if (!ftpe_known_has(s, seq)) {
 			ftpe_known_note(s, seq, src, off, len, read);
 			return FTPE_STREAM_EV_GAP;
@@ -255,12 +351,20 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 	/* From here on, the byte at @off has sequence number seq + off. */
 	seq -= off;
 
+again:
+	if (s->flags & FTPE_STREAM_TLS) {
+		off = ftpe_records(s, src, off, end, read, buf, &ev);
+		/* Only lines are given back, never records. */
+		first = seq + off;
+	}
 	if (s->held) {
 		s->line_seq = seq + off - s->held;
 		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev,
 					&next);
 		if (next == FTPE_LINE_STOP)
 			goto stop;
+		if (next == FTPE_LINE_TLS)
+			goto tls;
 	}
 
 	while (off < end) {
@@ -282,10 +386,12 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 			continue;
 		}
 		if (nl) {
-			if (ftpe_emit(s, line, ctx, p, nl - p, &ev) ==
-			    FTPE_LINE_STOP)
+			next = ftpe_emit(s, line, ctx, p, nl - p, &ev);
+			if (next == FTPE_LINE_STOP)
 				goto stop;
 			off += nl - p + 1;
+			if (next == FTPE_LINE_TLS)
+				goto tls;
 			continue;
 		}
 		if (n == FTPE_WINDOW) {
@@ -306,6 +412,11 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 		break;
 	}
 	return ev;
+
+tls:
+	/* Only a reply, the 234 to AUTH, ends its own direction's lines. */
+	ftpe_stream_start_tls(s, FTPE_TLS_REPLIES);
+	goto again;
 
 stop:
 	ftpe_stream_unread(s, first);

@@ -44,12 +44,20 @@
  * direction arrive reordered or the module picks the connection up midway
  * (its flow row could not be made at first); the stream cannot tell.
  *
+ * After a 234 to AUTH TLS the direction carries TLS records instead of
+ * lines (FTPE_STREAM_TLS): its bytes go to the record framing tracker
+ * (tls.h) in the same sequence order, and only where the framing ends in
+ * a line (RFC 4217's CCC) are lines read again, from that byte on.  A
+ * hole in a TLS direction loses the framing: it is never guessed again,
+ * and the direction stays dark at no cost per segment.
+ *
  * Not thread-safe: the caller serialises calls for one stream.
  */
 #ifndef _NF_FTP_EMBRYO_STREAM_H
 #define _NF_FTP_EMBRYO_STREAM_H
 
 #include "compat.h"
+#include "tls.h"
 
 /* Longest line kept whole; longer lines are passed on truncated, once. */
 #define FTPE_LINE_MAX	256
@@ -64,7 +72,10 @@
 struct ftpe_stream {
 	u32 next_seq;		/* sequence number of the next unread byte */
 	u32 line_seq;		/* of the first byte of the line handed on */
-	u32 known_seq[FTPE_KNOWN_STARTS]; /* line starts beyond a hole */
+	union {
+		u32 known_seq[FTPE_KNOWN_STARTS]; /* line starts beyond a hole */
+		struct ftpe_tls tls;	/* FTPE_STREAM_TLS: the records */
+	};
 	u16 held;		/* bytes of an unfinished line in @partial */
 	u8 flags;		/* FTPE_STREAM_* */
 	u8 nknown;		/* of known_seq in use, oldest first */
@@ -74,6 +85,7 @@ struct ftpe_stream {
 #define FTPE_STREAM_SYNCED	0x01	/* next_seq is valid */
 #define FTPE_STREAM_SKIPPING	0x02	/* discarding up to the next '\n' */
 #define FTPE_STREAM_JUMPED	0x04	/* jumped a hole; no line since */
+#define FTPE_STREAM_TLS		0x08	/* TLS records, not lines */
 
 /* Flags passed with each line. */
 #define FTPE_LINE_TRUNCATED	0x01	/* longer than FTPE_LINE_MAX */
@@ -92,6 +104,8 @@ struct ftpe_stream {
 #define FTPE_STREAM_EV_NOMEM	0x08	/* split line lost: no memory */
 #define FTPE_STREAM_EV_SPLIT	0x10	/* a line was joined across segments */
 #define FTPE_STREAM_EV_STOPPED	0x20	/* a line callback stopped reading */
+#define FTPE_STREAM_EV_PLAIN	0x40	/* TLS ended in a line: lines again */
+#define FTPE_STREAM_EV_TLS_LOST	0x80	/* TLS framing lost: dark for good */
 
 /*
  * Copy @len bytes at @off of @src into @buf, or return a pointer to them
@@ -104,6 +118,7 @@ typedef const char *(*ftpe_read_fn)(const void *src, unsigned int off,
 enum ftpe_line_next {
 	FTPE_LINE_NEXT,		/* the line is taken: read on */
 	FTPE_LINE_STOP,		/* unread it and stop (see above) */
+	FTPE_LINE_TLS,		/* the line (a 234) is taken: TLS records follow */
 };
 
 /* Called for each complete line, without its terminator. */
@@ -123,6 +138,28 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 
 /* Forget any unfinished line and free its buffer. */
 void ftpe_stream_reset(struct ftpe_stream *s);
+
+/*
+ * TLS records follow what the stream has read (the other direction's
+ * 234; a line callback returns FTPE_LINE_TLS for its own): an unfinished
+ * line is dropped.  A stream that has read nothing cannot tell where its
+ * records start: it is dark at once.
+ */
+void ftpe_stream_start_tls(struct ftpe_stream *s, enum ftpe_tls_lines lines);
+
+/* Is the direction dark for good (TLS, its framing lost)? */
+static inline bool ftpe_stream_dark(const struct ftpe_stream *s)
+{
+	return (s->flags & FTPE_STREAM_TLS) && s->tls.why;
+}
+
+/*
+ * Translated: did the last segment (its new bytes from @from) end in a
+ * line start the tracker still has to judge?  It left unrewritten if it were let through, so it is
+ * given back (the stream stands before it) and the caller drops the
+ * segment, to read it whole from the resend.
+ */
+bool ftpe_stream_tls_cut(struct ftpe_stream *s, u32 from);
 
 /*
  * Would a segment starting at @seq lie beyond a hole?  (It would not be

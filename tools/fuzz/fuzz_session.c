@@ -68,6 +68,7 @@ struct sess {
 	struct ftpe_peers peers;
 	bool live;
 	bool must_take;		/* the kernel side succeeds: the last resend */
+	bool tls;		/* a 234 to AUTH was read: records follow */
 	u32 rng;
 };
 
@@ -125,8 +126,7 @@ static void check_nat(struct sess *s, enum ftpe_side side, const char *p,
 	enum ftpe_verb verb;
 	bool names;
 
-	if (!s->peers.nat || !s->peers.hidden[side] ||
-	    (d->flags & FTPE_DEC_DARK))
+	if (!s->peers.nat || !s->peers.hidden[side])
 		return;
 	if (flags & FTPE_LINE_TRUNCATED) {
 		if (ftpe_line_announces(side, p, len, false))
@@ -184,8 +184,6 @@ static char *exact(const char *line, unsigned int len)
  */
 static bool kernel_fails(struct sess *s, const struct ftpe_decision *d)
 {
-	if (d->flags & FTPE_DEC_DARK)
-		return false;
 	/* Translated and cut off: the kernel never lets it pass. */
 	if (d->flags & FTPE_DEC_UNREADABLE)
 		return true;
@@ -223,6 +221,13 @@ static enum ftpe_line_next on_line(struct sess *s, enum ftpe_side side,
 	}
 	record(&s->d[side], line, len, flags);
 	apply(s, &d);
+	/* As the kernel does: both directions carry TLS records now. */
+	if (d.r & FTPE_EV_TLS) {
+		check(side == FTPE_SERVER);
+		s->tls = true;
+		ftpe_stream_start_tls(&s->d[DIR_C].st, FTPE_TLS_COMMANDS);
+		return FTPE_LINE_TLS;
+	}
 	return FTPE_LINE_NEXT;
 }
 
@@ -350,7 +355,7 @@ static void finish(struct sess *s)
 		size_t rest;
 
 		if (!(d->ev & (FTPE_STREAM_EV_GAP | FTPE_STREAM_EV_NOMEM)) &&
-		    !d->cut && !d->lost && !s->ss.dark) {
+		    !d->cut && !d->lost && !s->tls) {
 			/* What was handed on is what was sent, up to a line
 			 * still open at the end.
 			 */

@@ -19,7 +19,7 @@
  *   -abort       ... with FTPE_EV_ABORTED
  *   -repl        ... with FTPE_EV_REPLACED
  *   unsol        FTPE_EV_UNSOLICITED
- *   tls          FTPE_EV_TLS (the harness stops reading lines)
+ *   tls          FTPE_EV_TLS (the streams carry TLS records from there)
  *
  * and compares the log with the expected one.  It also checks on every step
  * that no expectation outlives its flow-table row (state IDLE with a live
@@ -91,6 +91,7 @@ struct session {
 	char *bytes[2];		/* everything sent in each direction */
 	size_t len[2], cap[2];
 	struct ftpe_session ss;
+	bool tls;		/* a 234 to AUTH was read */
 	struct ftpe_peers peers;
 	bool live;
 	unsigned int ev[2];	/* union of stream events */
@@ -274,8 +275,6 @@ static enum ftpe_line_next client_line(void *ctx, const char *line,
 	enum ftpe_verb verb;
 	char *p;
 
-	if (s->ss.dark)
-		return FTPE_LINE_NEXT;
 	check_not_lost(s, DIR_C, line, len);
 	check_line_flags(s, DIR_C, line, len, flags);
 	check_line_seq(s, DIR_C, line, len);
@@ -299,8 +298,6 @@ static enum ftpe_line_next server_line(void *ctx, const char *line,
 	struct ftpe_endpoint ep;
 	char *p;
 
-	if (s->ss.dark)
-		return FTPE_LINE_NEXT;
 	check_not_lost(s, DIR_S, line, len);
 	check_line_flags(s, DIR_S, line, len, flags);
 	check_line_seq(s, DIR_S, line, len);
@@ -318,6 +315,12 @@ static enum ftpe_line_next server_line(void *ctx, const char *line,
 	if (d.code > 0)
 		apply(s, d.r, "reply", line, len);
 	free(p);
+	/* As the kernel does: both directions carry TLS records now. */
+	if (d.r & FTPE_EV_TLS) {
+		s->tls = true;
+		ftpe_stream_start_tls(&s->st[DIR_C], FTPE_TLS_COMMANDS);
+		return FTPE_LINE_TLS;
+	}
 	return FTPE_LINE_NEXT;
 }
 
@@ -555,14 +558,14 @@ static bool run(const struct transcript *t, enum seg_mode mode)
 			fail(s, "%s stream never reported EV_GAP", dn);
 		if (mode == SEG_BYTE && !(s->ev[d] & FTPE_STREAM_EV_SPLIT))
 			fail(s, "%s stream never reported EV_SPLIT", dn);
-		if (s->st[d].partial && !s->ss.dark)
+		if (s->st[d].partial && !s->tls)
 			fail(s, "%s stream holds a partial line at the end",
 			     dn);
-		if (s->lines[d] != want_lines[d] && !s->ss.dark)
+		if (s->lines[d] != want_lines[d] && !s->tls)
 			fail(s, "%s stream handed on %u lines, expected %u", dn,
 			     s->lines[d], want_lines[d]);
 		want_seq = s->isn[d] + (u32)(s->len[d] - s->unsent[d]);
-		if (s->st[d].next_seq != want_seq && !s->ss.dark)
+		if (s->st[d].next_seq != want_seq && !s->tls)
 			fail(s, "%s next_seq %#x, expected %#x", dn,
 			     s->st[d].next_seq, want_seq);
 		ftpe_stream_reset(&s->st[d]);

@@ -116,6 +116,7 @@ enum ftpe_event_type {
 	FTPE_EVENT_PINHOLE_OPEN, /* the expectation was created */
 	FTPE_EVENT_PINHOLE_CLOSE, /* it admits no more: A_REASON why */
 	FTPE_EVENT_REFUSED,	/* a line was refused: A_REASON why */
+	FTPE_EVENT_TLS,		/* TLS began or ended: A_REASON which */
 };
 
 /* Why a negotiation or pinhole ended, or why a line was refused. */
@@ -141,6 +142,10 @@ enum ftpe_reason {
 	FTPE_REASON_REPLACED,	/* a new negotiation replaced it */
 	FTPE_REASON_EXPIRED,	/* expect_timeout passed unused */
 	FTPE_REASON_OTHER,	/* TLS, too many commands in flight, ... */
+	/* the control connection's TLS (FTPE_EVENT_TLS) */
+	FTPE_REASON_ENCRYPTED,	/* a 234 to AUTH: its lines cannot be read */
+	FTPE_REASON_PLAINTEXT,	/* a direction's TLS ended in lines (CCC) */
+	FTPE_REASON_TLS_LOST,	/* a direction's TLS framing was lost */
 };
 
 #endif /* _UAPI_LINUX_NF_FTP_EMBRYO_H */
