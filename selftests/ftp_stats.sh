@@ -4,7 +4,8 @@
 # Observability: the counters after a scripted session, exactly, in /proc and
 # over netlink (ftp_stats.py); two routers counting independently; the flow
 # table during and after a transfer; a 10,000-row flow table dumped
-# completely through the CLI; the CLI's permission error.
+# completely through the CLI; the CLI's permission error; the kernel's ynl
+# tool, through the YNL spec, reads what the CLI reads.
 # Usage (in the guest, as root): ftp_stats.sh MODULE.ko
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -120,6 +121,18 @@ tap "scripted session: every counter exact, /proc and netlink agree" \
 # The family validates every request strictly (ftp_genl.py prints TAP).
 in_ns rtr "$PY" "$here/ftp_genl.py" || failed=$((failed + 1))
 
+# The YNL spec: the kernel's own ynl tool, knowing the family only from
+# Documentation/netlink/specs/nf_ftp_embryo.yaml, reads the statistics and
+# flows the CLI reads (a linux-source tree's tools/net/ynl; about 10 s).
+ynl=$(ls -d /root/.cache/nf_ftp_embryo/kernel-*/tools/net/ynl 2>/dev/null | sort | tail -n 1)
+if [[ -n $ynl ]]; then
+	tap "ynl --do stats-get and --dump flows-get equal ftp-embryo stats and flows" \
+		in_ns rtr "$PY" "$here/../tools/cli/ynl-vs-cli.py" "$CLI" \
+		"$here/../Documentation/netlink/specs/nf_ftp_embryo.yaml" "$ynl"
+else
+	echo "ok - ynl agrees with ftp-embryo # SKIP no tools/net/ynl"
+fi
+
 # 2. Two routers, each with its own traffic and its own numbers.
 topo2_up
 before=$(stats_json rtr)
@@ -217,6 +230,10 @@ tap "ftp-embryo flows (text): $ROWS rows" \
 	test "$(in_ns rtr "$CLI" flows | tail -n +2 | wc -l)" = "$ROWS"
 tap "ftp-embryo stats: flows_current $ROWS" \
 	want "$(stats_json rtr)" flows_current="$ROWS" connections_tracked="$ROWS"
+[[ -z $ynl ]] ||
+	tap "ynl --dump flows-get: the same $ROWS rows as ftp-embryo flows" \
+		in_ns rtr "$PY" "$here/../tools/cli/ynl-vs-cli.py" "$CLI" \
+		"$here/../Documentation/netlink/specs/nf_ftp_embryo.yaml" "$ynl"
 # Stop the server first: its listener's close resets every connection.
 # Stragglers (a reset conntrack judged out of window) would wait for their
 # conntrack timeouts: deleting the entries must take their rows along.

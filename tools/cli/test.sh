@@ -319,6 +319,9 @@ else
 	echo "ok - cli: ynl's own loader accepts the spec # SKIP no tools/net/ynl (set YNL_DIR)"
 fi
 
+# ynl-vs-cli.py runs in the guest (selftests/ftp_stats.sh); here, it parses.
+tap "ynl-vs-cli.py compiles" python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' ynl-vs-cli.py
+
 # The man page: groff breaks no identifier (con‐ntrack, nf_ftp_em‐bryo)
 # at a line end, at any width.
 for w in 50 60 80; do
