@@ -113,6 +113,19 @@ enum ftpe_tls_verdict ftpe_tls_feed(struct ftpe_tls *t, const char *p,
 				    struct ftpe_tls_result *r);
 
 /*
+ * Take up to @n of the next bytes without looking at them, as far as they
+ * are the current record's body: what the caller need not read (a paged
+ * segment is copied to be read).  Returns how many were taken.
+ */
+static inline unsigned int ftpe_tls_skip(struct ftpe_tls *t, unsigned int n)
+{
+	if (n > t->left)
+		n = t->left;
+	t->left -= (u16)n;
+	return n;
+}
+
+/*
  * Bytes of the direction will never be fed (a hole the stream jumped, no
  * memory): the framing is lost, unless it had ended already.
  */
