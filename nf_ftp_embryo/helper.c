@@ -713,7 +713,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	flow = t.datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow))
 		return ftpe_unread(skb, ct, dir, &t, PTR_ERR(flow));
-	fn = ftpe_net(nf_ct_net(ct));
+	fn = ftpe_net_rcu(nf_ct_net(ct));
 	ftpe_count(fn, FTPE_STAT_PACKETS);
 	spin_lock_bh(&flow->lock);
 	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */

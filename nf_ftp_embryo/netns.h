@@ -46,6 +46,16 @@ static inline struct ftpe_net *ftpe_net(const struct net *net)
 }
 
 /*
+ * The same from inside an RCU read-side section, as the helper callback
+ * always is (conntrack's hooks hold one): net_generic()'s own section is
+ * two calls with preemptible RCU on every packet.
+ */
+static inline struct ftpe_net *ftpe_net_rcu(const struct net *net)
+{
+	return rcu_dereference(net->gen)->ptr[ftpe_net_id];
+}
+
+/*
  * net_generic() is an RCU read-side section of its own, two calls with
  * preemptible RCU: the packet path looks @fn up once and counts with
  * ftpe_count().
