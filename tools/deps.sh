@@ -16,6 +16,8 @@ pkgs=(
 	conntrackd keepalived
 	vsftpd python3-pyftpdlib python3-scapy lftp curl wget tcpdump
 	tnftp
+	# selftests/ftp_ccc.sh: the FTPS server's self-signed certificate
+	openssl
 	# What tools/peers.sh's unpacked proftpd-core and pure-ftpd link with
 	libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23
 	sparse libmnl-dev pkg-config dkms

@@ -1,19 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The FTP servers the client matrix tests against besides vsftpd and
-# pyftpdlib: ProFTPD (proftpd-core) and Pure-FTPd (pure-ftpd), unpacked
+# pyftpdlib: ProFTPD (proftpd-core, with proftpd-mod-crypto's mod_tls for
+# FTPS, selftests/ftp_ccc.sh) and Pure-FTPd (pure-ftpd), unpacked
 # into a private cache, never installed. Debian's FTP server packages all
 # provide and conflict with "ftp-server", so only one of them (vsftpd, for
 # the other selftests) can be installed; the libraries they need are
 # ordinary packages in tools/deps.sh. The guest sees the cache through the
 # host's read-only root (selftests/run-guest.sh passes the path).
 # Usage: peers.sh    Last stdout line: the directory, holding
-#   proftpd/   proftpd-core unpacked with dpkg-deb -x (usr/sbin/proftpd, usr/lib/proftpd/)
+#   proftpd/   proftpd-core unpacked with dpkg-deb -x (usr/sbin/proftpd, usr/lib/proftpd/),
+#              proftpd-mod-crypto unpacked over it (usr/lib/proftpd/mod_tls.so)
 #   pure-ftpd/ pure-ftpd unpacked the same way (usr/sbin/pure-ftpd)
 set -euo pipefail
 
 cache=${NFE_CACHE:-$HOME/.cache/nf_ftp_embryo}/peers
-pkgs=(proftpd-core pure-ftpd)
+pkgs=(proftpd-core proftpd-mod-crypto pure-ftpd)
 say() { echo "peers: $*" >&2; }
 
 # The versions apt would install now: the cache is keyed by them.
@@ -48,6 +50,7 @@ if [[ ! -f $dir/.complete ]]; then
 		exit 1
 	}
 	dpkg-deb -x "$dir.tmp"/debs/proftpd-core_*.deb "$dir.tmp/proftpd"
+	dpkg-deb -x "$dir.tmp"/debs/proftpd-mod-crypto_*.deb "$dir.tmp/proftpd"
 	dpkg-deb -x "$dir.tmp"/debs/pure-ftpd_*.deb "$dir.tmp/pure-ftpd"
 	rm -rf "$dir.tmp/debs"
 	echo "$key" >"$dir.tmp/.complete"
