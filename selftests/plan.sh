@@ -5,6 +5,8 @@
 # head declares them (README.md).  NFE_CHECK_ALL=1: those of make
 # check-all, every test whose needs LINE has; for each one it cannot run,
 # a TAP comment on stderr names the need LINE lacks.
+# A test whose head says "# pending: WHY" (written before the code it
+# tests) is in no plan yet: a TAP comment on stderr says why.
 # A declaration that cannot hold is a "not ok" on stderr and exit 1: no
 # test may go missing silently.
 set -euo pipefail
@@ -59,7 +61,9 @@ for t in "$here"/ftp_*.sh; do
 	if among "$line" "$lines" && [[ -n $lacks ]]; then
 		bad "$name is declared for $line, which lacks$lacks"
 	elif among "$line" "$lines" || [[ -n ${NFE_CHECK_ALL:-} ]]; then
-		if [[ -n $lacks ]]; then
+		if pending=$(decl "$t" pending); then
+			echo "# skip $name on $line: pending: $pending" >&2
+		elif [[ -n $lacks ]]; then
 			echo "# skip $name on $line: needs${lacks}" >&2
 		else
 			echo "$name"
