@@ -495,14 +495,14 @@ static const struct ftest_step ftest_auth_tls[] = {
 };
 
 static const struct ftest_step ftest_234_alone[] = {
-	{ FT_RPL, 234, NULL, FT_IDLE, 0, FT_TL | FT_CR },
+	{ FT_RPL, 234, NULL, FT_IDLE, FT_TL, FT_CR },
 	{ FT_END }
 };
 
 static const struct ftest_step ftest_auth_refused[] = {
 	{ FT_CMD, FTPE_VERB_AUTH, NULL, FT_IDLE, 0, FT_CR | FT_OP | FT_TL },
 	{ FT_RPL, 504, NULL, FT_IDLE, 0, FT_TL | FT_CR },
-	{ FT_RPL, 234, NULL, FT_IDLE, 0, FT_TL | FT_CR },
+	{ FT_RPL, 234, NULL, FT_IDLE, FT_TL, FT_CR },
 	{ FT_END }
 };
 
@@ -516,7 +516,10 @@ static void ftest_tls(struct kunit *test)
 	ftest_run_all(test, ftest_tls_table, ARRAY_SIZE(ftest_tls_table));
 }
 
-/* Once AUTH has been answered, a later 234 answers nothing. */
+/*
+ * Any 234 means TLS follows, even one that answers nothing pending: a
+ * 234 passed over would have records read as lines (fail closed).
+ */
 static void ftest_tls_refused(struct kunit *test)
 {
 	static const struct ftest_scenario sc = {
@@ -1490,6 +1493,20 @@ static void ftest_lost_reply(struct kunit *test)
 	ftpe_fsm_resync(&f);
 	KUNIT_EXPECT_EQ(test, f.blind, 0);
 	ftest_inspected(test, &f, "after a lost reply past the bound");
+
+	/*
+	 * AUTH beyond the bound (review, 2026-12): its 234 came while the
+	 * queue was not inspected and was passed over, so the records that
+	 * followed were read as lines.  Any 234 says TLS follows.
+	 */
+	ftpe_fsm_init(&f);
+	ftest_commands(&f, FTEST_DEPTH);
+	ftpe_fsm_command(&f, FTPE_VERB_AUTH, NULL);
+	KUNIT_EXPECT_NE(test, f.blind, 0);
+	r = ftpe_fsm_reply(&f, 234, NULL);
+	KUNIT_EXPECT_TRUE_MSG(test, r & FTPE_EV_TLS, "234 %#x", r);
+	KUNIT_EXPECT_EQ(test, f.blind, 0);
+	KUNIT_EXPECT_EQ(test, f.npending, 0);
 }
 
 static void ftest_state_names(struct kunit *test)

@@ -93,6 +93,17 @@ void ftpe_ct_passed(const struct nf_conn *ct, enum ip_conntrack_dir dir,
 	d->known |= BIT(dir);
 }
 
+void ftpe_ct_tls(struct nf_conn *ct, bool on)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
+
+	if (!d)
+		return;
+	spin_lock_bh(&ct->lock);
+	d->tls = on;
+	spin_unlock_bh(&ct->lock);
+}
+
 /* A new record reads on where its connection stands, if that is known. */
 static void ftpe_flow_resume(struct ftpe_flow *flow)
 {
@@ -108,6 +119,13 @@ static void ftpe_flow_resume(struct ftpe_flow *flow)
 		flow->stream[dir].flags |= FTPE_STREAM_SYNCED;
 	}
 	d->known = 0;
+	/* Unsynced, a stream starting TLS is dark at once (stream.h). */
+	if (d->tls)
+		for (dir = 0; dir < IP_CT_DIR_MAX; dir++) {
+			flow->stream[dir].flags &= ~FTPE_STREAM_SYNCED;
+			ftpe_stream_start_tls(&flow->stream[dir],
+					      (enum ftpe_tls_lines)dir);
+		}
 	spin_unlock_bh(&ct->lock);
 }
 

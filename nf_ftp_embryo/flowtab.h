@@ -119,6 +119,12 @@ struct ftpe_ct_data {
 	 */
 	u32 next_seq[IP_CT_DIR_MAX];
 	u8 known;
+	/*
+	 * TLS began (a 234) and has not ended in lines on both sides: a
+	 * record made now could tell records from lines in neither
+	 * direction, and reads nothing (dark).  Under ct->lock.
+	 */
+	u8 tls;
 };
 
 /* How often a namespace holding records looks for orphans. */
@@ -175,6 +181,12 @@ bool ftpe_ct_beyond(const struct nf_conn *ct, enum ip_conntrack_dir dir,
 /* ... it passed: the direction stands at @end, if not further.  Same lock. */
 void ftpe_ct_passed(const struct nf_conn *ct, enum ip_conntrack_dir dir,
 		    u32 end);
+
+/*
+ * TLS began on @ct (@on), or ended in lines on both sides: what a record
+ * made after this one starts from (struct ftpe_ct_data).  Takes ct->lock.
+ */
+void ftpe_ct_tls(struct nf_conn *ct, bool on);
 
 /*
  * @ct's record, if any.  Only for a conntrack known to be ours (a helper

@@ -325,9 +325,6 @@ static unsigned int ftpe_fsm_reply_to(struct ftpe_fsm *f, u16 code,
 {
 	unsigned int r = 0;
 
-	if (code == 234 && ftpe_fsm_answered(f, code) == FTPE_VERB_AUTH)
-		return FTPE_EV_TLS | ftpe_fsm_clear(f, FTPE_EV_ABORTED);
-
 	if ((code == 227 && !(answers && f->mode == FTPE_VERB_PASV)) ||
 	    (code == 229 && !(answers && f->mode == FTPE_VERB_EPSV)))
 		r |= FTPE_EV_UNSOLICITED;
@@ -349,6 +346,17 @@ unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 	int i = ftpe_fsm_answers(f, code);
 	unsigned int r;
 
+	/*
+	 * TLS records follow any 234 (RFC 4217 sends it only to AUTH),
+	 * whatever is pending or not inspected: one missed would have
+	 * records read as lines.  What is sent under TLS, and answered, is
+	 * never seen: lines read again after CCC start with nothing pending.
+	 */
+	if (code == 234) {
+		f->npending = 0;
+		f->blind = 0;
+		return FTPE_EV_TLS | ftpe_fsm_clear(f, FTPE_EV_ABORTED);
+	}
 	/* 1xx is preliminary: the command stays pending. */
 	if (f->blind) {
 		if (code >= 200)
@@ -358,13 +366,5 @@ unsigned int ftpe_fsm_reply(struct ftpe_fsm *f, u16 code,
 	r = ftpe_fsm_reply_to(f, code, ep, ftpe_fsm_answers_mode(f, code));
 	if (code >= 200)
 		ftpe_fsm_pop(f, i);
-	/*
-	 * What is sent under TLS, and answered, is never seen: lines read
-	 * again after CCC start with nothing pending.
-	 */
-	if (r & FTPE_EV_TLS) {
-		f->npending = 0;
-		f->blind = 0;
-	}
 	return r;
 }

@@ -303,6 +303,7 @@ static enum ftpe_line_next ftpe_encrypted(struct ftpe_pkt *pk)
 {
 	ftpe_stream_start_tls(&pk->flow->stream[IP_CT_DIR_ORIGINAL],
 			      FTPE_TLS_COMMANDS);
+	ftpe_ct_tls(pk->ct, true);
 	ftpe_report_tls(pk->flow, pk->skb, FTPE_REASON_ENCRYPTED);
 	return FTPE_LINE_TLS;
 }
@@ -475,6 +476,19 @@ static bool ftpe_nat_cut(const struct ftpe_flow *flow,
 	       ftpe_fsm_wants_endpoint(&flow->sess.fsm, 229);
 }
 
+/* ... and the same for a line start after TLS the tracker still holds. */
+static bool ftpe_nat_tls_cut(struct ftpe_stream *s, enum ip_conntrack_dir dir,
+			     u32 from)
+{
+	unsigned int n;
+	const char *p = ftpe_stream_tls_line(s, &n);
+
+	if (!n || !ftpe_line_announces((enum ftpe_side)dir, p, n, true))
+		return false;
+	ftpe_stream_tls_cut(s, from);
+	return true;
+}
+
 /*
  * Translated: may a segment that no record reads leave?  Nothing can be
  * rewritten without a record, so one that may carry an endpoint to
@@ -530,6 +544,40 @@ static bool ftpe_nat_clean(const struct sk_buff *skb, unsigned int dataoff,
 }
 
 /*
+ * Does a server segment that no record reads hold a line that starts with
+ * 234?  Then TLS follows, and a record made later must not read records
+ * as lines.  Its first byte is taken for a line start: a false 234 only
+ * leaves the connection unread (fail closed).
+ */
+static bool ftpe_says_tls(const struct sk_buff *skb, unsigned int dataoff,
+			  unsigned int datalen)
+{
+	char buf[FTPE_LINE_MAX];
+	unsigned int off = 0, i, n;
+	int at = 0;		/* "234" matched at a line start; -1: none */
+	const char *p;
+
+	while (off < datalen) {
+		n = min_t(unsigned int, datalen - off, sizeof(buf));
+		p = skb_header_pointer(skb, dataoff + off, n, buf);
+		if (!p)
+			return true;
+		for (i = 0; i < n; i++) {
+			if (p[i] == '\n')
+				at = 0;
+			else if (at >= 0 && p[i] == "234"[at])
+				at++;
+			else
+				at = -1;
+			if (at == 3)
+				return true;
+		}
+		off += n;
+	}
+	return false;
+}
+
+/*
  * A segment that no record reads: the table is full (max_flows), memory
  * is short (@err, counted), or the record is going.  Where its direction
  * stands is kept in the conntrack (flowtab.h), for the next record and
@@ -548,6 +596,8 @@ static unsigned int ftpe_unread(const struct sk_buff *skb, struct nf_conn *ct,
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
 	if (!t->datalen)
 		return NF_ACCEPT;
+	if (dir == IP_CT_DIR_REPLY && ftpe_says_tls(skb, t->dataoff, t->datalen))
+		ftpe_ct_tls(ct, true);
 	spin_lock_bh(&ct->lock);
 	if (!ftpe_ct_beyond(ct, dir, t->seq)) {
 		if (nat)
@@ -654,14 +704,22 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 			      ftpe_line, &pk);
 	if (unlikely(ev))
 		ftpe_count_stream(pk.fn, ev);
-	if (unlikely(ev & FTPE_STREAM_EV_PLAIN))
+	if (unlikely(ev & FTPE_STREAM_EV_PLAIN)) {
 		ftpe_report_tls(flow, skb, FTPE_REASON_PLAINTEXT);
+		if (!((flow->stream[IP_CT_DIR_ORIGINAL].flags |
+		       flow->stream[IP_CT_DIR_REPLY].flags) & FTPE_STREAM_TLS))
+			ftpe_ct_tls(ct, false);
+	}
 	if (unlikely(ev & FTPE_STREAM_EV_TLS_LOST))
 		ftpe_report_tls(flow, skb, FTPE_REASON_TLS_LOST);
 	if (!nat)
 		return pk.drop ? NF_DROP : NF_ACCEPT;
-	/* A line's start after TLS is not let out before it is judged. */
-	if (!pk.drop && ftpe_stream_tls_cut(s, from))
+	/*
+	 * After TLS, a line start the tracker holds that may begin an
+	 * endpoint waits for the resend (as ftpe_nat_cut()'s lines do); a
+	 * record header's bytes never need rewriting.
+	 */
+	if (!pk.drop && ftpe_nat_tls_cut(s, dir, from))
 		pk.drop = true;
 	/*
 	 * A line cut by the segment's end that could not be held (no

@@ -213,20 +213,30 @@ static unsigned int ftpe_records(struct ftpe_stream *s, const void *src,
 	return end;
 }
 
-bool ftpe_stream_tls_cut(struct ftpe_stream *s, u32 from)
+const char *ftpe_stream_tls_line(const struct ftpe_stream *s,
+				 unsigned int *n)
+{
+	const char *p;
+
+	*n = 0;
+	if (!(s->flags & FTPE_STREAM_TLS))
+		return NULL;
+	p = ftpe_tls_held(&s->tls, n);
+	/* A header's first byte is a control character, a line's never. */
+	if (*n && (u8)p[0] < ' ')
+		*n = 0;
+	return p;
+}
+
+void ftpe_stream_tls_cut(struct ftpe_stream *s, u32 from)
 {
 	unsigned int n, mine = s->next_seq - from;
 
-	if (!(s->flags & FTPE_STREAM_TLS))
-		return false;
 	ftpe_tls_held(&s->tls, &n);
-	if (!n)
-		return false;
 	if (n > mine)
 		n = mine;
 	ftpe_tls_unread(&s->tls, n);
 	s->next_seq -= n;
-	return true;
 }
 
 void ftpe_stream_unread(struct ftpe_stream *s, u32 from)
@@ -390,8 +400,8 @@ again:
 	}
 	if (s->held) {
 		s->line_seq = seq + off - s->held;
-		off += ftpe_finish_held(s, src, off, len, read, line, ctx, &ev,
-					&next);
+		off += ftpe_finish_held(s, src, off, end - off, read, line, ctx,
+					&ev, &next);
 		if (next == FTPE_LINE_STOP)
 			goto stop;
 		if (next == FTPE_LINE_TLS)

@@ -154,12 +154,20 @@ static inline bool ftpe_stream_dark(const struct ftpe_stream *s)
 }
 
 /*
- * Translated: did the last segment (its new bytes from @from) end in a
- * line start the tracker still has to judge?  It left unrewritten if it were let through, so it is
- * given back (the stream stands before it) and the caller drops the
- * segment, to read it whole from the resend.
+ * The start of a line that the last segment of a TLS direction ended in,
+ * still to be judged by the tracker (@n bytes, 0: none; a record header's
+ * first bytes are not one).
  */
-bool ftpe_stream_tls_cut(struct ftpe_stream *s, u32 from);
+const char *ftpe_stream_tls_line(const struct ftpe_stream *s,
+				 unsigned int *n);
+
+/*
+ * Translated, that start may begin an endpoint, which would leave
+ * unrewritten if it were let through: give back what of it the last
+ * segment (its new bytes from @from) brought, and the caller drops the
+ * segment, to read the line whole from the resend.
+ */
+void ftpe_stream_tls_cut(struct ftpe_stream *s, u32 from);
 
 /*
  * Would a segment starting at @seq lie beyond a hole?  (It would not be
