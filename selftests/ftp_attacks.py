@@ -514,6 +514,71 @@ def tls(lst):
     ctl.close()
 
 
+def record(body, version=b"\x03\x03", kind=23):
+    """One TLS record: header and body, nothing decrypted or encrypted."""
+    return bytes([kind]) + version + struct.pack("!H", len(body)) + body
+
+
+def ccc_bounce(lst):
+    """CCC: records both ways, then plaintext.  Every check of a plaintext
+    session applies (a bounce is refused), and a real PASV opens."""
+    c = Case("CCC, then a bounce")
+    ctl = Ctl(lst)
+    port = next_port()
+    ctl.cmd("AUTH TLS\r\n")
+    ctl.rep("234 Proceed with negotiation.\r\n")
+    ctl.cmd(record(b"\x01" * 40, b"\x03\x01", 22))
+    ctl.rep(record(b"\x02" * 90, kind=22))
+    ctl.cmd(record(b"c" * 19))       # CCC, then a TLS 1.3 close_notify
+    ctl.rep(record(b"s" * 19))       # 200, then its close_notify
+    ctl.cmd(f"PORT {hostport(THIRD_CLI4, port)}\r\n")
+    ctl.rep("200 PORT command successful.\r\n")
+    ctl.cmd("RETR file.bin\r\n")
+    c.nothing_opened()
+    c.refused("server to third host", active_connects(port, THIRD_CLI4))
+    ctl.rep("425 Failed to establish connection.\r\n")
+    c.moved("refused_bounce")
+    c.moved("tls_plaintext", 2)
+    healthy(ctl, c.name)
+    ctl.close()
+
+
+def tls_blind(lst):
+    """AUTH past the pipeline bound: its 234 still starts TLS, so lines
+    a client shapes in ciphertext, and 227s the server echoes into it,
+    are never read (review, 2026-12)."""
+    c = Case("AUTH TLS past the pipeline bound")
+    ctl = Ctl(lst)
+    port = next_port()
+    ctl.cmd("NOOP\r\n" * 16 + "AUTH TLS\r\n")
+    ctl.rep("200 NOOP ok.\r\n" * 16 + "234 Proceed with negotiation.\r\n")
+    ctl.cmd(record(b"x\nPASV\r\nx"))
+    ctl.rep(record(f"x\n227 Entering Passive Mode ({hostport(SRV4, port)})."
+                   "\r\nx".encode()))
+    c.nothing_opened()
+    c.refused("client to server", passive_connects(port))
+    c.moved("tls_sessions")
+    ctl.close()
+
+
+def tls_lost(lst):
+    """A record header that makes no sense loses the framing for good:
+    plaintext after it is never read."""
+    c = Case("TLS framing lost")
+    ctl = Ctl(lst)
+    port = next_port()
+    ctl.cmd("AUTH TLS\r\n")
+    ctl.rep("234 Proceed with negotiation.\r\n")
+    ctl.cmd(record(b"hello", b"\x02\x00"))
+    ctl.rep(record(b"s" * 19))
+    ctl.cmd("PASV\r\n")
+    ctl.rep(f"227 Entering Passive Mode ({hostport(SRV4, port)}).\r\n")
+    c.nothing_opened()
+    c.refused("client to server", passive_connects(port))
+    c.moved("tls_lost")
+    ctl.close()
+
+
 def loose(lst):
     """loose=1 honours a bounce (that is why it is unsafe), nothing more."""
     c = Case("loose=1")
@@ -565,6 +630,9 @@ def main():
         lambda l: end_mid_negotiation(l, True),
         lambda l: end_mid_negotiation(l, False),
         tls,
+        ccc_bounce,
+        tls_blind,
+        tls_lost,
     ]
     for case in cases:
         t = time.monotonic()
