@@ -24,7 +24,9 @@
 #     tool's package is installed too where its libraries are the host's
 #     (not in the unstable chroot);
 #  6. both modules, the one make dkms-install and the one the upgraded
-#     package built, load in a guest of that kernel.
+#     package built, load in a guest of that kernel: the first by insmod,
+#     the second as a rule naming the helper loads it, from the module
+#     index the package left.
 set -uo pipefail
 
 # The guest's side: the module DKMS built loads and registers its helper
@@ -43,7 +45,21 @@ if [[ ${1:-} == --in-guest ]]; then
 		by=$(basename "$(dirname "$ko")")
 		signer=$(modinfo -F signer "$ko")
 		want=$(modinfo -F version "$ko")
-		t "$by: loads (signed by ${signer:-nobody})" insmod "$ko"
+		root=$(dirname "$ko")/root
+		if [[ -d $root ]]; then
+			# The kernel asks modprobe for the helper's alias
+			# (nfct-helper-ftp-embryo) when a rule names it.
+			printf '#!/bin/sh\nexec /sbin/modprobe -d %s "$@"\n' "$root" >/tmp/nfe-modprobe
+			chmod 755 /tmp/nfe-modprobe
+			saved=$(cat /proc/sys/kernel/modprobe)
+			echo /tmp/nfe-modprobe >/proc/sys/kernel/modprobe
+			t "$by: a rule naming the helper loads it (signed by ${signer:-nobody})" \
+				iptables -t raw -A PREROUTING -p tcp --dport 21 -j CT --helper ftp-embryo
+			echo "$saved" >/proc/sys/kernel/modprobe
+			iptables -t raw -F
+		else
+			t "$by: loads (signed by ${signer:-nobody})" insmod "$ko"
+		fi
 		t "$by: version $want loaded" \
 			bash -c '[[ $(cat /sys/module/nf_ftp_embryo/version) == "$1" ]]' _ "$want"
 		t "$by: ftp-embryo helper registered" iptables -t raw -A PREROUTING -p tcp --dport 21 \
@@ -229,6 +245,13 @@ in_ns_deb() {
 	t "upgraded: /usr/src/$mod-$ver gone" test ! -e "/usr/src/$mod-$ver"
 	mkdir -p "$out/deb"
 	cp "$ko"* "$out/deb/" || true
+	# The guest's modprobe gets this kernel's module index as the package
+	# left it, in a tree of its own (modprobe -d), beside the kernel's
+	# own modules: a rule that names the helper loads it from there.
+	p=$out/deb/root/lib/modules/$kver
+	mkdir -p "$p/updates/dkms"
+	cp "$ko"* "$p/updates/dkms/" && cp /lib/modules/"$kver"/modules.* "$p/" &&
+		ln -s "${kmods:-/lib/modules/$kver}/kernel" "$p/kernel" || true
 	# make dkms-install and -uninstall keep off what the package owns.
 	refused() {
 		! make -s -C "$bumped" dkms-uninstall >"$out/deb-make.log" 2>&1 &&
