@@ -7,7 +7,8 @@
 #        NFE_ONLY='ftp_a* ftp_n*' runs only the tests matching one of
 #        those globs, NFE_SKIP='ftp_f*' all but those; NFE_MATRIX selects
 #        cells of ftp_matrix.sh, NFE_STRICT_ACTIVE=1 runs them with the
-#        founding timing of the active pinhole)
+#        founding timing of the active pinhole; NFE_CCC and NFE_CCC_PCAP
+#        are ftp_ccc.sh's)
 # Logs: build/selftests/<flavour>/ (NFE_SELFTEST_OUT overrides).
 # The guest side of this script is the --in-guest mode.
 set -euo pipefail
@@ -85,7 +86,7 @@ limit=1800
 [[ $flavour != debug ]] || limit=3600
 # Test sizes (make stress sets them) reach the guest only when given.
 sizes=()
-for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX NFE_STRICT_ACTIVE NFE_HA_ALL NFE_HA_ONLY NFE_RACE_ROUNDS NFE_RACE_BATCH NFE_RACE_KIND; do
+for v in NFE_LOAD_SESSIONS NFE_LOAD_TRANSFERS NFE_LOAD_PARALLEL NFE_FAULT_ROUNDS NFE_FAULT_XFERS NFE_MATRIX NFE_CCC NFE_CCC_PCAP NFE_STRICT_ACTIVE NFE_HA_ALL NFE_HA_ONLY NFE_RACE_ROUNDS NFE_RACE_BATCH NFE_RACE_KIND; do
 	[[ -z ${!v:-} ]] || sizes+=("$v=${!v}")
 done
 # The FTP servers Debian cannot install beside vsftpd, unpacked in the
