@@ -251,8 +251,38 @@ static void stest_refused_after_gap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, d.fsm.ep.port, 1026);
 }
 
+/* A line that does not parse is flagged to be reported, as well as counted. */
+static void stest_malformed(struct kunit *test)
+{
+	struct ftpe_session s;
+	struct ftpe_peers p;
+	struct ftpe_decision d;
+
+	ftpe_session_init(&s);
+	stest_peers(&p, false);
+	cmd(&s, &p, "PORT 10,0,1,2,39", 0, &d);
+	KUNIT_EXPECT_TRUE(test, d.flags & FTPE_DEC_MALFORMED);
+	KUNIT_EXPECT_TRUE(test, stest_counted(&d, FTPE_STAT_MALFORMED));
+	cmd(&s, &p, "PORT 10,0,1,2,4,1", 0, &d);
+	KUNIT_EXPECT_FALSE(test, d.flags & FTPE_DEC_MALFORMED);
+	/* A bounce is refused, not malformed. */
+	cmd(&s, &p, "PORT 10,0,2,2,4,1", 0, &d);
+	KUNIT_EXPECT_FALSE(test, d.flags & FTPE_DEC_MALFORMED);
+	KUNIT_EXPECT_EQ(test, d.refused, FTPE_REASON_BOUNCE);
+	/* A server line that is no reply, and a 227 whose numbers do not parse. */
+	rpl(&s, &p, "hello", 0, &d);
+	KUNIT_EXPECT_TRUE(test, d.flags & FTPE_DEC_MALFORMED);
+	cmd(&s, &p, "PASV", 0, &d);
+	ftpe_session_commit(&s, &d);
+	rpl(&s, &p, "227 Entering Passive Mode (10,0,2,2,4)", 0, &d);
+	KUNIT_EXPECT_TRUE(test, d.flags & FTPE_DEC_MALFORMED);
+	rpl(&s, &p, "227 Entering Passive Mode (10,0,2,2,4,1)", 0, &d);
+	KUNIT_EXPECT_FALSE(test, d.flags & FTPE_DEC_MALFORMED);
+}
+
 static struct kunit_case stest_cases[] = {
 	KUNIT_CASE(stest_port),
+	KUNIT_CASE(stest_malformed),
 	KUNIT_CASE(stest_refusals),
 	KUNIT_CASE(stest_passive),
 	KUNIT_CASE(stest_nat),

@@ -94,11 +94,13 @@ struct ftpe_flow {
 	   fin_reply:1,
 	   exp_used:1,			/* exp: used, still linked */
 	   counted_row:1,		/* in the rows gauge */
-	   counted_pinhole:1;		/* in the pinholes gauge */
+	   counted_pinhole:1,		/* in the pinholes gauge */
+	   malformed_told:1;		/* @malformed_at is set */
 	/* The last refusal, kept for the views (report.c). */
 	u8 refused;			/* enum ftpe_reason, 0: none */
 	struct ftpe_endpoint refused_ep;	/* what was announced */
 	unsigned long refused_at;	/* jiffies */
+	unsigned long malformed_at;	/* jiffies: last malformed reported */
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
 	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
 	unsigned long since;		/* jiffies: negotiation start */

@@ -382,6 +382,10 @@ static enum ftpe_line_next ftpe_carry_out(struct ftpe_pkt *pk,
 	ftpe_session_commit(&flow->sess, d);
 	if (d->refused == FTPE_REASON_UNSOLICITED)
 		ftpe_refuse(pk, d->refused, d->ep.family ? &d->ep : NULL);
+	if (unlikely(d->flags & FTPE_DEC_MALFORMED))
+		ftpe_report_malformed(flow, pk->skb);
+	if (unlikely(d->r & FTPE_EV_OVERFLOW))
+		ftpe_refuse(pk, FTPE_REASON_PIPELINE_OVERFLOW, NULL);
 	/*
 	 * An active mode's port registered at PORT/EPRT is held until its
 	 * pinhole opens; a passive one not taken by a DO_CREATE was not
@@ -584,16 +588,19 @@ static bool ftpe_says_tls(const struct sk_buff *skb, unsigned int dataoff,
  * so that, translated, a segment beyond a hole waits for the resend as
  * with a record: its first bytes could be the rest of a line in the hole.
  */
-static unsigned int ftpe_unread(const struct sk_buff *skb, struct nf_conn *ct,
+static unsigned int ftpe_unread(struct sk_buff *skb, struct nf_conn *ct,
 				enum ip_conntrack_dir dir,
 				const struct ftpe_tcp *t, long err)
 {
 	bool nat = ftpe_nat_wanted(ct), pass = true;
 
-	if (err == -ENOSPC)
+	if (err == -ENOSPC) {
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
-	else if (err == -ENOMEM)
+		ftpe_report_unread(ct, skb, FTPE_REASON_TABLE_FULL);
+	} else if (err == -ENOMEM) {
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
+		ftpe_report_unread(ct, skb, FTPE_REASON_NOMEM);
+	}
 	if (!t->datalen)
 		return NF_ACCEPT;
 	if (dir == IP_CT_DIR_REPLY && ftpe_says_tls(skb, t->dataoff, t->datalen))
@@ -637,6 +644,7 @@ static void ftpe_nat_dropped(struct ftpe_pkt *pk, u32 from,
 		return;
 	}
 	ftpe_count(pk->fn, FTPE_STAT_NOMEM);
+	ftpe_refuse(pk, FTPE_REASON_NOMEM, NULL);
 	ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER);
 }
 
@@ -704,6 +712,8 @@ static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
 			      ftpe_line, &pk);
 	if (unlikely(ev))
 		ftpe_count_stream(pk.fn, ev);
+	if (unlikely(ev & FTPE_STREAM_EV_NOMEM))
+		ftpe_refuse(&pk, FTPE_REASON_NOMEM, NULL);
 	if (unlikely(ev & FTPE_STREAM_EV_PLAIN)) {
 		ftpe_report_tls(flow, skb, FTPE_REASON_PLAINTEXT);
 		if (!((flow->stream[IP_CT_DIR_ORIGINAL].flags |

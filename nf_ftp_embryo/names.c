@@ -18,7 +18,7 @@ const char * const ftpe_mode_names[FTPE_FLOW_MODE_EPSV + 1] = {
 	[FTPE_FLOW_MODE_EPSV] = "EPSV",
 };
 
-const char * const ftpe_reason_names[FTPE_REASON_TLS_LOST + 1] = {
+const char * const ftpe_reason_names[FTPE_REASON_NOMEM + 1] = {
 	[FTPE_REASON_BOUNCE] = "bounce",
 	[FTPE_REASON_THIRD_PARTY] = "third_party",
 	[FTPE_REASON_LOW_PORT] = "low_port",
@@ -39,6 +39,10 @@ const char * const ftpe_reason_names[FTPE_REASON_TLS_LOST + 1] = {
 	[FTPE_REASON_ENCRYPTED] = "encrypted",
 	[FTPE_REASON_PLAINTEXT] = "plaintext",
 	[FTPE_REASON_TLS_LOST] = "tls_lost",
+	[FTPE_REASON_MALFORMED] = "malformed",
+	[FTPE_REASON_TABLE_FULL] = "table_full",
+	[FTPE_REASON_PIPELINE_OVERFLOW] = "pipeline_overflow",
+	[FTPE_REASON_NOMEM] = "nomem",
 };
 
 const char * const ftpe_event_names[FTPE_EVENT_TLS + 1] = {

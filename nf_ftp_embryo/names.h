@@ -13,7 +13,7 @@
 
 extern const char * const ftpe_state_names[FTPE_FLOW_EXEC_COMP + 1];
 extern const char * const ftpe_mode_names[FTPE_FLOW_MODE_EPSV + 1];
-extern const char * const ftpe_reason_names[FTPE_REASON_TLS_LOST + 1];
+extern const char * const ftpe_reason_names[FTPE_REASON_NOMEM + 1];
 extern const char * const ftpe_event_names[FTPE_EVENT_TLS + 1];
 
 #endif /* _NF_FTP_EMBRYO_NAMES_H */

@@ -22,7 +22,7 @@
 
 /* The namespace's limits on what a peer can make it report. */
 struct ftpe_report_net {
-	struct ratelimit_state log_rs;		/* refusals logged */
+	struct ratelimit_state log_rs;		/* lines logged */
 	struct ratelimit_state event_rs;	/* refusals sent as events */
 };
 
@@ -61,16 +61,35 @@ u8 ftpe_reason_of(enum ftpe_stat why)
 	}
 }
 
+/*
+ * Log why @ct's negotiation cannot proceed (@reason), announcing @ep (NULL:
+ * none readable), through the namespace's log backend, worded as the
+ * reason is named everywhere else (names.c).
+ */
 static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 		     u8 reason, const struct ftpe_endpoint *ep)
 {
+	/* TLS is no refusal: said as what the admin has to do about it. */
+	static const char * const says[] = {
+		[FTPE_REASON_ENCRYPTED] =
+			"encrypted (AUTH TLS): transfers need a passive port range rule",
+		[FTPE_REASON_PLAINTEXT] = "plaintext again (CCC): transfers followed",
+		[FTPE_REASON_TLS_LOST] =
+			"TLS framing lost: transfers need a passive port range rule",
+	};
 	const struct nf_conntrack_helper *helper;
 	const char *what = ftpe_reason_name(reason);
 	struct net *net = nf_ct_net(ct);
 	char at[48];
 
-	if (!__ratelimit(&ftpe_report_net(net)->log_rs))
+	helper = rcu_dereference(nfct_help(ct)->helper);
+	if (!helper || !__ratelimit(&ftpe_report_net(net)->log_rs))
 		return;
+	if (reason < ARRAY_SIZE(says) && says[reason]) {
+		nf_log_packet(net, nf_ct_l3num(ct), 0, skb, NULL, NULL, NULL,
+			      "nf_ct_%s: %s ", helper->name, says[reason]);
+		return;
+	}
 	if (ep && ep->family == FTPE_AF_INET6)
 		snprintf(at, sizeof(at), "[%pI6c]:%u", ep->addr, ep->port);
 	else if (ep && ep->family == FTPE_AF_INET)
@@ -85,18 +104,36 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 		nf_ct_helper_log(skb, ct, "%s %s", what, at);
 		return;
 	}
-	helper = rcu_dereference(nfct_help(ct)->helper);
-	if (!helper)
-		return;
 	nf_log_packet(net, nf_ct_l3num(ct), 0, skb, NULL, NULL, NULL,
 		      "nf_ct_%s: refused %s %s ", helper->name, what, at);
+}
+
+/* Sent as an event @type, within the namespace's event limit. */
+static void ftpe_report_send(const struct ftpe_event *ev)
+{
+	struct net *net = nf_ct_net(ev->ct);
+
+	if (!ftpe_genl_listening(net))
+		return;
+	if (__ratelimit(&ftpe_report_net(net)->event_rs))
+		ftpe_genl_event(ev);
+	else
+		ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
 }
 
 /* Kept as the record's last refusal, and sent as an event @type. */
 static void ftpe_report_keep(struct ftpe_flow *flow, u8 type, u8 reason,
 			     const struct ftpe_endpoint *ep)
 {
-	struct net *net = nf_ct_net(flow->ct);
+	const struct ftpe_fsm *f = &flow->sess.fsm;
+	struct ftpe_event ev = {
+		.ct = flow->ct,
+		.type = type,
+		.reason = reason,
+		.state = f->state,
+		.mode = f->mode,
+		.ep = ep,
+	};
 
 	flow->refused = reason;
 	if (ep)
@@ -104,13 +141,7 @@ static void ftpe_report_keep(struct ftpe_flow *flow, u8 type, u8 reason,
 	else
 		memset(&flow->refused_ep, 0, sizeof(flow->refused_ep));
 	flow->refused_at = jiffies;
-	if (!ftpe_genl_listening(net))
-		return;
-	if (__ratelimit(&ftpe_report_net(net)->event_rs))
-		ftpe_report_event(flow, &flow->sess.fsm, type, reason,
-				  flow->sess.fsm.state, ep);
-	else
-		ftpe_stat_inc(net, FTPE_STAT_EVENTS_SUPPRESSED);
+	ftpe_report_send(&ev);
 }
 
 void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
@@ -120,27 +151,35 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 	ftpe_log(skb, flow->ct, reason, ep);
 }
 
+void ftpe_report_malformed(struct ftpe_flow *flow, struct sk_buff *skb)
+{
+	unsigned long now = jiffies;
+
+	if (flow->malformed_told &&
+	    time_before(now, flow->malformed_at + FTPE_MALFORMED_GAP))
+		return;
+	flow->malformed_told = 1;
+	flow->malformed_at = now;
+	ftpe_report_refusal(flow, skb, FTPE_REASON_MALFORMED, NULL);
+}
+
+void ftpe_report_unread(struct nf_conn *ct, struct sk_buff *skb, u8 reason)
+{
+	struct ftpe_event ev = {
+		.ct = ct,
+		.type = FTPE_EVENT_REFUSED,
+		.reason = reason,
+		.state = FTPE_STATE_COUNT,
+	};
+
+	ftpe_report_send(&ev);
+	ftpe_log(skb, ct, reason, NULL);
+}
+
 void ftpe_report_tls(struct ftpe_flow *flow, struct sk_buff *skb, u8 reason)
 {
-	static const char * const says[] = {
-		[FTPE_REASON_ENCRYPTED] =
-			"encrypted (AUTH TLS): transfers need a passive port range rule",
-		[FTPE_REASON_PLAINTEXT] = "plaintext again (CCC): transfers followed",
-		[FTPE_REASON_TLS_LOST] =
-			"TLS framing lost: transfers need a passive port range rule",
-	};
-	const struct nf_conntrack_helper *helper;
-	struct net *net = nf_ct_net(flow->ct);
-
 	ftpe_report_keep(flow, FTPE_EVENT_TLS, reason, NULL);
-	if (reason >= ARRAY_SIZE(says) || !says[reason] ||
-	    !__ratelimit(&ftpe_report_net(net)->log_rs))
-		return;
-	helper = rcu_dereference(nfct_help(flow->ct)->helper);
-	if (helper)
-		nf_log_packet(net, nf_ct_l3num(flow->ct), 0, skb, NULL, NULL,
-			      NULL, "nf_ct_%s: %s ", helper->name,
-			      says[reason]);
+	ftpe_log(skb, flow->ct, reason, NULL);
 }
 
 void ftpe_report_event(const struct ftpe_flow *flow, const struct ftpe_fsm *f,

@@ -20,15 +20,34 @@ u8 ftpe_reason_of(enum ftpe_stat why);
 
 /*
  * @flow refused what @skb carries for @reason, announcing @ep (NULL: none
- * readable): kept as the record's last refusal, sent as an event, and
- * logged, at most FTPE_LOG_BURST lines per FTPE_LOG_INTERVAL and namespace.
- * The NAT and pinhole failures, which drop the segment, are logged as
- * kernel helpers log their drops (nf_ct_helper_log()).
+ * readable), or cannot go on reading it (pipeline_overflow, nomem): kept
+ * as the record's last refusal, sent as an event, and logged, at most
+ * FTPE_LOG_BURST lines per FTPE_LOG_INTERVAL and namespace.  The NAT and
+ * pinhole failures, which drop the segment, are logged as kernel helpers
+ * log their drops (nf_ct_helper_log()).
  */
 #define FTPE_LOG_BURST		10
 #define FTPE_LOG_INTERVAL	(5 * HZ)
 void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 			 u8 reason, const struct ftpe_endpoint *ep);
+
+/*
+ * @flow read a line that does not parse: reported as a refusal
+ * (malformed), but at most once per FTPE_MALFORMED_GAP and connection, so
+ * that one client sending garbage neither spends the namespace's log and
+ * event budget alone nor hides its other refusals from the row.  Every
+ * such line is still counted (malformed).
+ */
+#define FTPE_MALFORMED_GAP	(10 * HZ)
+void ftpe_report_malformed(struct ftpe_flow *flow, struct sk_buff *skb);
+
+/*
+ * @ct's segment @skb is not read, with no record to keep it in: the table
+ * is full (table_full) or memory short (nomem).  Sent as an event (with
+ * no state) and logged, within the same limits; there is no row to show
+ * it.
+ */
+void ftpe_report_unread(struct nf_conn *ct, struct sk_buff *skb, u8 reason);
 
 /*
  * The control connection's TLS began or ended (@reason one of

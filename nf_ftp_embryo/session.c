@@ -39,6 +39,16 @@ static void ftpe_decision_count(struct ftpe_decision *d, enum ftpe_stat stat)
 		d->counts[d->ncounts++] = stat;
 }
 
+/*
+ * A line that does not parse: counted, and flagged for the caller to
+ * report, since a negotiation it was part of cannot proceed.
+ */
+static void ftpe_decision_malformed(struct ftpe_decision *d)
+{
+	ftpe_decision_count(d, FTPE_STAT_MALFORMED);
+	d->flags |= FTPE_DEC_MALFORMED;
+}
+
 static bool ftpe_is_addr(const struct ftpe_peers *p, enum ftpe_side side,
 			 const struct ftpe_endpoint *ep)
 {
@@ -128,6 +138,8 @@ void ftpe_session_command(const struct ftpe_session *s,
 	d->mode = verb;
 	/* Counted as what it says, refused or not. */
 	ftpe_decision_count(d, verb_stat[verb]);
+	if (verb == FTPE_VERB_MALFORMED)
+		d->flags |= FTPE_DEC_MALFORMED;
 	if (active && ftpe_session_private(p, FTPE_CLIENT, &d->ep)) {
 		d->flags |= FTPE_DEC_HIDE;
 		d->hidden = d->ep;
@@ -223,14 +235,14 @@ void ftpe_session_reply(const struct ftpe_session *s,
 	}
 	if (code <= 0) {
 		if (code < 0)
-			ftpe_decision_count(d, FTPE_STAT_MALFORMED);
+			ftpe_decision_malformed(d);
 		return;
 	}
 	d->why = FTPE_STAT_ABORTED_OTHER;
 	d->mode = d->fsm.mode;
 	if (ftpe_fsm_wants_endpoint(&d->fsm, code)) {
 		if (cut || ftpe_session_passive(p, code, line, len, &d->ep)) {
-			ftpe_decision_count(d, FTPE_STAT_MALFORMED);
+			ftpe_decision_malformed(d);
 		} else {
 			d->refused = ftpe_session_vet(p, FTPE_SERVER, &d->ep, d);
 			if (!d->refused)

@@ -64,6 +64,7 @@ struct ftpe_peers {
 #define FTPE_DEC_ANNOUNCE	0x08	/* NAT: register @ep's pinhole first */
 #define FTPE_DEC_STEP		0x10	/* the state machine took a step (@r) */
 #define FTPE_DEC_RESYNC		0x20	/* a reply after lost ones: resynced */
+#define FTPE_DEC_MALFORMED	0x40	/* the line does not parse: report it */
 
 /* Counters a decision asks for, at most. */
 #define FTPE_DEC_COUNTS		3

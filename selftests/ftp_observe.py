@@ -320,8 +320,68 @@ def main():
         0 < events <= 400 and 600 <= suppressed <= 1000 - events,
         f"refused_bounce +{after['refused_bounce'] - before['refused_bounce']}")
     e.close()
+
+    # 7. A line that does not parse: counted each time, reported once
+    # (per connection and 10 s) in the monitor, the log and the row.
+    # The flood used up the log's limit: wait for the next interval.
+    time.sleep(5.5)
+    before = stats()
+    m = Ctl(lst)
+    m.rep("220 scripted\r\n")
+    m.cmd("PORT 10,0,1,2,39\r\n" * 3)
+    mport = client_port(m)
+    wait_until(lambda: mon.of(mport), 5)
+    time.sleep(0.5)
+    got = [(e["event"], e["state"], e["reason"]) for e in mon.of(mport)]
+    tap("monitor: three malformed PORTs are one refused event, reason malformed",
+        got == [("refused", "IDLE", "malformed")], got)
+    tap("stats: malformed counts all three",
+        stats()["malformed"] - before["malformed"] == 3)
+    text = "nf_ct_ftp-embryo: refused malformed -"
+    wait_until(lambda: nflog.matching(text), 5)
+    lines = [ln for ln in nflog.matching(text) if ln[1] == f"{CLI4}:{mport}"]
+    tap("NFLOG: one line 'refused malformed -' from the client",
+        len(lines) == 1, nflog.matching(text))
+    row = flow_row(mport)
+    tap("flows: the row keeps refused malformed, announcing nothing",
+        row and row["refused"] == "malformed" and
+        row["refused_address"] is None, row)
+
+    # 8. More commands in flight than are inspected: pipeline_overflow.
+    before = stats()
+    o = Ctl(lst)
+    o.rep("220 scripted\r\n")
+    o.cmd("PASV\r\n" + "NOOP\r\n" * 16)
+    oport = client_port(o)
+    wait_until(lambda: [e for e in mon.of(oport) if e["event"] == "refused"], 5)
+    got = [(e["event"], e["state"], e["reason"]) for e in mon.of(oport)]
+    tap("monitor: the 17th command in flight is a refused event, "
+        "reason pipeline_overflow, after the negotiation it ended",
+        got[-2:] == [("state", "IDLE", "other"),
+                     ("refused", "IDLE", "pipeline_overflow")], got)
+    tap("stats: pipeline_overflow +1",
+        stats()["pipeline_overflow"] - before["pipeline_overflow"] == 1)
+    text = "nf_ct_ftp-embryo: refused pipeline_overflow -"
+    wait_until(lambda: nflog.matching(text), 5)
+    tap("NFLOG: one line 'refused pipeline_overflow -' from the client",
+        [ln[1] for ln in nflog.matching(text)] == [f"{CLI4}:{oport}"],
+        nflog.matching(text))
+    row = flow_row(oport)
+    tap("flows: the row keeps refused pipeline_overflow",
+        row and row["refused"] == "pipeline_overflow", row)
+    doc = json.loads(cli("flows", "--json").stdout)
+    tap("flows --json with the new reasons validates against the schema",
+        *valid(doc))
+    for ctl in (m, o):
+        ctl.close()
     mon.p.terminate()
     return tap.failed
+
+
+def flow_row(port):
+    """rtr's flow row of the control connection from client port @port."""
+    rows = json.loads(cli("flows", "--json").stdout)["flows"]
+    return next((r for r in rows if r["client_port"] == port), None)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,11 @@ enum ftpe_reason {
 	FTPE_REASON_ENCRYPTED,	/* a 234 to AUTH: its lines cannot be read */
 	FTPE_REASON_PLAINTEXT,	/* a direction's TLS ended in lines (CCC) */
 	FTPE_REASON_TLS_LOST,	/* a direction's TLS framing was lost */
+	/* more reasons a negotiation cannot proceed (FTPE_EVENT_REFUSED) */
+	FTPE_REASON_MALFORMED,	/* a line that does not parse */
+	FTPE_REASON_TABLE_FULL,	/* max_flows reached: the connection is not read */
+	FTPE_REASON_PIPELINE_OVERFLOW, /* too many commands in flight: not read */
+	FTPE_REASON_NOMEM,	/* no memory: a line or the connection not read */
 };
 
 #endif /* _UAPI_LINUX_NF_FTP_EMBRYO_H */
