@@ -17,6 +17,8 @@ static int __net_init ftpe_net_init(struct net *net)
 {
 	struct ftpe_net *fn = ftpe_net(net);
 
+	fn->log_burst = FTPE_LOG_BURST;
+	fn->log_interval = FTPE_LOG_INTERVAL;
 	fn->stats = alloc_percpu(struct ftpe_stats);
 	return fn->stats ? 0 : -ENOMEM;
 }

@@ -26,6 +26,10 @@ struct ftpe_stats {
 	unsigned long pinholes;		/* records holding an unused pinhole */
 };
 
+/* The log's limit unless set (report.h): as it was before it could be. */
+#define FTPE_LOG_BURST		10
+#define FTPE_LOG_INTERVAL	5	/* seconds */
+
 /*
  * What the packet path reads of a namespace, looked up once per packet:
  * its counters and its policy.  Each other part keeps its own share of a
@@ -36,6 +40,9 @@ struct ftpe_net {
 	struct ftpe_stats __percpu *stats;
 	/* net.netfilter.nf_ftp_embryo_strict_active (sysctl.h) */
 	u8 strict_active;
+	/* net.netfilter.nf_ftp_embryo_log_burst and _log_interval (s) */
+	int log_burst;
+	int log_interval;
 };
 
 extern unsigned int ftpe_net_id;

@@ -20,9 +20,17 @@
 #include "names.h"
 #include "report.h"
 
+/* The log's limit (ftpe_log_pass()); its burst and interval are sysctls. */
+struct ftpe_log_limit {
+	spinlock_t lock;		/* @begin and @printed */
+	unsigned long begin;		/* jiffies: this interval's start */
+	unsigned int printed;		/* lines logged in this interval */
+	atomic_t missed;		/* suppressed since the last logged */
+};
+
 /* The namespace's limits on what a peer can make it report. */
 struct ftpe_report_net {
-	struct ratelimit_state log_rs;		/* lines logged */
+	struct ftpe_log_limit log;		/* lines logged */
 	struct ratelimit_state event_rs;	/* refusals sent as events */
 };
 
@@ -62,6 +70,41 @@ u8 ftpe_reason_of(enum ftpe_stat why)
 }
 
 /*
+ * May the namespace log a line now?  At most log_burst lines per
+ * log_interval (sysctl.c); one suppressed is counted (log_suppressed) and
+ * told in the next line that passes, in *@missed.  A limiter busy on
+ * another CPU suppresses, as the kernel's own ratelimit does: a flood of
+ * refusals must not queue CPUs on a namespace's lock.
+ */
+static bool ftpe_log_pass(const struct net *net, unsigned int *missed)
+{
+	struct ftpe_log_limit *ll = &ftpe_report_net(net)->log;
+	struct ftpe_net *fn = ftpe_net(net);
+	unsigned long interval = READ_ONCE(fn->log_interval) * HZ;
+	unsigned int burst = READ_ONCE(fn->log_burst);
+	bool pass = false;
+
+	if (spin_trylock_bh(&ll->lock)) {
+		if (time_after_eq(jiffies, ll->begin + interval)) {
+			ll->begin = jiffies;
+			ll->printed = 0;
+		}
+		if (ll->printed < burst) {
+			ll->printed++;
+			pass = true;
+		}
+		spin_unlock_bh(&ll->lock);
+	}
+	if (!pass) {
+		atomic_inc(&ll->missed);
+		ftpe_count(fn, FTPE_STAT_LOG_SUPPRESSED);
+		return false;
+	}
+	*missed = atomic_xchg(&ll->missed, 0);
+	return true;
+}
+
+/*
  * Log why @ct's negotiation cannot proceed (@reason), announcing @ep (NULL:
  * none readable), through the namespace's log backend, worded as the
  * reason is named everywhere else (names.c).
@@ -80,14 +123,19 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 	const struct nf_conntrack_helper *helper;
 	const char *what = ftpe_reason_name(reason);
 	struct net *net = nf_ct_net(ct);
-	char at[48];
+	char at[48], more[40] = "";
+	unsigned int missed;
 
 	helper = rcu_dereference(nfct_help(ct)->helper);
-	if (!helper || !__ratelimit(&ftpe_report_net(net)->log_rs))
+	if (!helper || !ftpe_log_pass(net, &missed))
 		return;
+	/* As the kernel's ratelimit says "N callbacks suppressed". */
+	if (missed)
+		snprintf(more, sizeof(more), " (%u lines suppressed)", missed);
 	if (reason < ARRAY_SIZE(says) && says[reason]) {
 		nf_log_packet(net, nf_ct_l3num(ct), 0, skb, NULL, NULL, NULL,
-			      "nf_ct_%s: %s ", helper->name, says[reason]);
+			      "nf_ct_%s: %s%s ", helper->name, says[reason],
+			      more);
 		return;
 	}
 	if (ep && ep->family == FTPE_AF_INET6)
@@ -101,11 +149,12 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 	/* The segment is dropped: say it the way kernel helpers do. */
 	if (reason == FTPE_REASON_NAT_FAILED ||
 	    reason == FTPE_REASON_EXPECT_FAILED) {
-		nf_ct_helper_log(skb, ct, "%s %s", what, at);
+		nf_ct_helper_log(skb, ct, "%s %s%s", what, at, more);
 		return;
 	}
 	nf_log_packet(net, nf_ct_l3num(ct), 0, skb, NULL, NULL, NULL,
-		      "nf_ct_%s: refused %s %s ", helper->name, what, at);
+		      "nf_ct_%s: refused %s %s%s ", helper->name, what, at,
+		      more);
 }
 
 /* Sent as an event @type, within the namespace's event limit. */
@@ -210,9 +259,11 @@ static int __net_init ftpe_report_net_init(struct net *net)
 {
 	struct ftpe_report_net *rn = ftpe_report_net(net);
 
-	/* Nothing is printed of the lines it suppresses. */
-	ratelimit_state_init(&rn->log_rs, FTPE_LOG_INTERVAL, FTPE_LOG_BURST);
-	ratelimit_set_flags(&rn->log_rs, RATELIMIT_MSG_ON_RELEASE);
+	spin_lock_init(&rn->log.lock);
+	rn->log.begin = jiffies;
+	rn->log.printed = 0;
+	atomic_set(&rn->log.missed, 0);
+	/* Nothing is printed of the events it suppresses: they are counted. */
 	ratelimit_state_init(&rn->event_rs, FTPE_EVENT_INTERVAL,
 			     FTPE_EVENT_BURST);
 	ratelimit_set_flags(&rn->event_rs, RATELIMIT_MSG_ON_RELEASE);

@@ -21,13 +21,14 @@ u8 ftpe_reason_of(enum ftpe_stat why);
 /*
  * @flow refused what @skb carries for @reason, announcing @ep (NULL: none
  * readable), or cannot go on reading it (pipeline_overflow, nomem): kept
- * as the record's last refusal, sent as an event, and logged, at most
- * FTPE_LOG_BURST lines per FTPE_LOG_INTERVAL and namespace.  The NAT and
- * pinhole failures, which drop the segment, are logged as kernel helpers
- * log their drops (nf_ct_helper_log()).
+ * as the record's last refusal, sent as an event, and logged.  The log
+ * takes at most net.netfilter.nf_ftp_embryo_log_burst lines per
+ * _log_interval seconds and namespace (sysctl.c; 10 per 5 s by default),
+ * counts the lines it suppresses (log_suppressed) and tells their number
+ * in the next line it lets through.  The NAT and pinhole failures, which
+ * drop the segment, are logged as kernel helpers log their drops
+ * (nf_ct_helper_log()).
  */
-#define FTPE_LOG_BURST		10
-#define FTPE_LOG_INTERVAL	(5 * HZ)
 void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 			 u8 reason, const struct ftpe_endpoint *ep);
 

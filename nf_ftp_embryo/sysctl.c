@@ -15,6 +15,15 @@
 #include "netns.h"
 #include "sysctl.h"
 
+/*
+ * The log's limit (report.h).  A value out of range is refused (EINVAL),
+ * never clamped: an admin who asked for another limit learns it is not
+ * the one in force.  An hour and ten thousand lines bound what one
+ * setting can hold back or let through.
+ */
+static const int ftpe_log_burst_max = 10000;
+static const int ftpe_log_interval_max = 3600;
+
 static const struct ctl_table ftpe_sysctl_template[] = {
 	{
 		.procname	= "nf_ftp_embryo_strict_active",
@@ -23,6 +32,22 @@ static const struct ctl_table ftpe_sysctl_template[] = {
 		.proc_handler	= proc_dou8vec_minmax,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "nf_ftp_embryo_log_burst",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ONE,
+		.extra2		= (void *)&ftpe_log_burst_max,
+	},
+	{
+		.procname	= "nf_ftp_embryo_log_interval",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ONE,
+		.extra2		= (void *)&ftpe_log_interval_max,
 	},
 	{ }	/* the end, for kernels that look for it (kcompat.h) */
 };
@@ -48,6 +73,8 @@ static int __net_init ftpe_sysctl_net_init(struct net *net)
 	if (!table)
 		return -ENOMEM;
 	table[0].data = &ftpe_net(net)->strict_active;
+	table[1].data = &ftpe_net(net)->log_burst;
+	table[2].data = &ftpe_net(net)->log_interval;
 	sn->header = ftpe_register_net_sysctl(net, "net/netfilter", table,
 					      FTPE_SYSCTL_ENTRIES);
 	if (!sn->header) {

@@ -12,7 +12,9 @@ backend sends what nf_log_packet() gets without a rule of its own.
 Prints TAP lines.
 Usage: ftp_observe.py CLI SCHEMA
 """
+import errno
 import json
+import re
 import socket
 import struct
 import subprocess
@@ -321,9 +323,62 @@ def main():
         f"refused_bounce +{after['refused_bounce'] - before['refused_bounce']}")
     e.close()
 
-    # 7. A line that does not parse: counted each time, reported once
+    # 7. The log's limit: the flood's lines beyond 10 in 5 s were counted
+    # (log_suppressed), and the next line that passes says how many.
+    suppressed = (stats().get("log_suppressed", 0) -
+                  before.get("log_suppressed", 0))
+    time.sleep(5.5)
+    mark = len(nflog.lines)
+    f = refuse(lst, 10004)
+    wait_until(lambda: nflog.matching("10.0.2.2:10004"), 5)
+    said = told_suppressed(nflog.lines[mark:])
+    print(f"# after the flood: log_suppressed +{suppressed}; "
+          f"NFLOG: {nflog.lines[mark:]}", flush=True)
+    tap(f"the log: the flood's {suppressed} suppressed lines counted, and "
+        "said in the next line (\"N lines suppressed\")",
+        suppressed >= 980 and said == [suppressed], said)
+    f.close()
+
+    # 8. The limit as sysctls: bad values refused (EINVAL), not clamped.
+    for name, bad in (("log_burst", "0"), ("log_burst", "-1"),
+                      ("log_burst", "10001"), ("log_burst", "ten"),
+                      ("log_interval", "0"), ("log_interval", "3601")):
+        err = sysctl_write(name, bad)
+        tap(f"sysctl nf_ftp_embryo_{name}={bad} refused with EINVAL, "
+            "the value unchanged",
+            err == errno.EINVAL and sysctl_read(name) ==
+            {"log_burst": 10, "log_interval": 5}[name], f"errno {err}")
+    tap("sysctl: burst 2 a second accepted",
+        sysctl_write("log_burst", "2") == 0 and
+        sysctl_write("log_interval", "1") == 0 and
+        sysctl_read("log_burst") == 2 and sysctl_read("log_interval") == 1)
+    time.sleep(1.2)
+    before = stats()
+    mark = len(nflog.lines)
+    g = Ctl(lst)
+    g.rep("220 scripted\r\n")
+    g.cmd(f"PORT {hostport(SRV4, 10005)}\r\n" * 5)
+    wait_until(lambda: stats()["refused_bounce"] - before["refused_bounce"] == 5, 5)
+    time.sleep(0.5)
+    burst = nflog.matching("10.0.2.2:10005")
+    counted = (stats().get("log_suppressed", 0) -
+               before.get("log_suppressed", 0))
+    tap("burst 2: five bounces, two lines logged, three counted as suppressed",
+        len(burst) == 2 and counted == 3, f"{burst}, log_suppressed +{counted}")
+    time.sleep(1.2)
+    h = refuse(lst, 10006)
+    wait_until(lambda: nflog.matching("10.0.2.2:10006"), 5)
+    said = told_suppressed(nflog.lines[mark:])
+    tap("burst 2: the next line, a second later, says \"3 lines suppressed\"",
+        said == [3] and "(3 lines suppressed)" in
+        nflog.matching("10.0.2.2:10006")[0][0], nflog.lines[mark:])
+    sysctl_write("log_burst", "10")
+    sysctl_write("log_interval", "5")
+    for ctl in (g, h):
+        ctl.close()
+
+    # 9. A line that does not parse: counted each time, reported once
     # (per connection and 10 s) in the monitor, the log and the row.
-    # The flood used up the log's limit: wait for the next interval.
     time.sleep(5.5)
     before = stats()
     m = Ctl(lst)
@@ -347,7 +402,7 @@ def main():
         row and row["refused"] == "malformed" and
         row["refused_address"] is None, row)
 
-    # 8. More commands in flight than are inspected: pipeline_overflow.
+    # 10. More commands in flight than are inspected: pipeline_overflow.
     before = stats()
     o = Ctl(lst)
     o.rep("220 scripted\r\n")
@@ -376,6 +431,44 @@ def main():
         ctl.close()
     mon.p.terminate()
     return tap.failed
+
+
+def refuse(lst, port):
+    """A control connection whose PORT names the server: one bounce."""
+    ctl = Ctl(lst)
+    ctl.rep("220 scripted\r\n")
+    ctl.cmd(f"PORT {hostport(SRV4, port)}\r\n")
+    return ctl
+
+
+def told_suppressed(lines):
+    """The N of each "(N lines suppressed)" the log lines say."""
+    return [int(m.group(1)) for ln in lines
+            for m in [re.search(r"\((\d+) lines suppressed\)", ln[0])] if m]
+
+
+SYSCTL = "/proc/sys/net/netfilter/nf_ftp_embryo_"
+
+
+def sysctl_write(name, value):
+    """Write rtr's sysctl; 0 or the errno it was refused with."""
+    enter("rtr")
+    try:
+        with open(SYSCTL + name, "w") as f:
+            f.write(value + "\n")
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def sysctl_read(name):
+    """rtr's sysctl, or None where there is none."""
+    enter("rtr")
+    try:
+        with open(SYSCTL + name) as f:
+            return int(f.read())
+    except OSError:
+        return None
 
 
 def flow_row(port):
