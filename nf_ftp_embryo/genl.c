@@ -256,17 +256,148 @@ static int ftpe_genl_flows_done(struct netlink_callback *cb)
 	return 0;
 }
 
-static int ftpe_genl_flows_flush(struct sk_buff *skb, struct genl_info *info)
+/*
+ * What a filtered flush ends (FTPE_A_FLOW in FTPE_CMD_FLOWS_FLUSH): the
+ * control connections whose family, client and server addresses and
+ * state are those named; a member not named matches any.
+ */
+struct ftpe_filter {
+	u8 family;			/* AF_INET, AF_INET6; 0: any */
+	u8 state;			/* enum ftpe_flow_state, if @has_state */
+	bool has_state;
+	const void *addr[2];		/* [0] client, [1] server, or NULL */
+};
+
+static bool ftpe_filter_match(const struct ftpe_flow *flow,
+			      const struct ftpe_filter *flt)
 {
-	ftpe_flowtab_flush(genl_info_net(info), FTPE_STAT_ABORTED_FLUSH);
+	const struct nf_conntrack_tuple *t =
+		&flow->ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	u8 family = nf_ct_l3num(flow->ct) == NFPROTO_IPV6 ? AF_INET6 : AF_INET;
+	unsigned int len = family == AF_INET6 ? 16 : 4;
+
+	if (flt->family && flt->family != family)
+		return false;
+	if (flt->addr[0] && memcmp(flt->addr[0], &t->src.u3, len))
+		return false;
+	if (flt->addr[1] && memcmp(flt->addr[1], &t->dst.u3, len))
+		return false;
+	return !flt->has_state ||
+	       flt->state == ftpe_genl_states[flow->sess.fsm.state];
+}
+
+static int ftpe_filter_kill(struct ftpe_flow *flow, void *arg)
+{
+	if (ftpe_filter_match(flow, arg))
+		ftpe_flow_kill(flow, FTPE_STAT_ABORTED_FLUSH);
 	return 0;
 }
 
 /*
- * No request carries an attribute: with strict validation (every command,
- * resv_start_op 0) a policy that names none rejects any.
+ * What a filter may name; anything else in it is refused (strict).  The
+ * values are checked by ftpe_filter_parse(), not here: a range in the
+ * policy would answer ERANGE, and a bad filter is EINVAL like any other
+ * bad request of the family.
+ */
+static const struct nla_policy ftpe_genl_filter_policy[FTPE_FLOW_A_MAX + 1] = {
+	[FTPE_FLOW_A_FAMILY] = { .type = NLA_U8 },
+	[FTPE_FLOW_A_CLIENT] = { .type = NLA_BINARY },
+	[FTPE_FLOW_A_SERVER] = { .type = NLA_BINARY },
+	[FTPE_FLOW_A_STATE] = { .type = NLA_U8 },
+};
+
+/*
+ * Read the filter the policy let through into @flt, checking its values.
+ * An address names its family by its length; family and addresses must
+ * agree.
+ */
+static int ftpe_filter_parse(struct nlattr **tb, struct ftpe_filter *flt,
+			     struct netlink_ext_ack *extack)
+{
+	static const int at[2] = { FTPE_FLOW_A_CLIENT, FTPE_FLOW_A_SERVER };
+	u8 family = 0;
+	int i, len;
+
+	memset(flt, 0, sizeof(*flt));
+	if (tb[FTPE_FLOW_A_FAMILY]) {
+		family = nla_get_u8(tb[FTPE_FLOW_A_FAMILY]);
+		if (family != AF_INET && family != AF_INET6) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[FTPE_FLOW_A_FAMILY],
+					    "family must be AF_INET or AF_INET6");
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (!tb[at[i]])
+			continue;
+		len = nla_len(tb[at[i]]);
+		if (len != 4 && len != 16) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[at[i]],
+					    "an address is 4 or 16 bytes");
+			return -EINVAL;
+		}
+		if (family && len != (family == AF_INET6 ? 16 : 4)) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[at[i]],
+					    "address and family disagree");
+			return -EINVAL;
+		}
+		family = len == 16 ? AF_INET6 : AF_INET;
+		flt->addr[i] = nla_data(tb[at[i]]);
+	}
+	flt->family = family;
+	if (tb[FTPE_FLOW_A_STATE]) {
+		flt->state = nla_get_u8(tb[FTPE_FLOW_A_STATE]);
+		if (flt->state > FTPE_FLOW_EXEC_COMP) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[FTPE_FLOW_A_STATE],
+					    "no such state");
+			return -EINVAL;
+		}
+		flt->has_state = true;
+	}
+	/* An empty filter is no filter: never a flush of all by mistake. */
+	if (!flt->family && !flt->has_state) {
+		NL_SET_ERR_MSG(extack, "an empty filter names no flow");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * End every negotiation of the request's namespace (and only of it), or
+ * with FTPE_A_FLOW those of the connections it names.
+ */
+static int ftpe_genl_flows_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[FTPE_FLOW_A_MAX + 1];
+	struct net *net = genl_info_net(info);
+	struct ftpe_filter flt;
+	int ret;
+
+	if (!info->attrs[FTPE_A_FLOW]) {
+		ftpe_flowtab_flush(net, FTPE_STAT_ABORTED_FLUSH);
+		return 0;
+	}
+	ret = nla_parse_nested(tb, FTPE_FLOW_A_MAX, info->attrs[FTPE_A_FLOW],
+			       ftpe_genl_filter_policy, info->extack);
+	if (ret)
+		return ret;
+	ret = ftpe_filter_parse(tb, &flt, info->extack);
+	if (ret)
+		return ret;
+	ftpe_flowtab_walk(net, ftpe_filter_kill, &flt);
+	return 0;
+}
+
+/*
+ * No other request carries an attribute: with strict validation (every
+ * command, resv_start_op 0) a policy that names none rejects any.
  */
 static const struct nla_policy ftpe_genl_no_attrs[FTPE_A_MAX + 1] = {};
+
+/* A flush carries at most a filter, validated again when it is read. */
+static const struct nla_policy ftpe_genl_flush_policy[FTPE_A_MAX + 1] = {
+	[FTPE_A_FLOW] = NLA_POLICY_NESTED(ftpe_genl_filter_policy),
+};
 
 static const struct genl_ops ftpe_genl_ops[] = {
 	{
@@ -287,7 +418,7 @@ static const struct genl_ops ftpe_genl_ops[] = {
 	{
 		.cmd = FTPE_CMD_FLOWS_FLUSH,
 		.doit = ftpe_genl_flows_flush,
-		.policy = ftpe_genl_no_attrs,
+		.policy = ftpe_genl_flush_policy,
 		.maxattr = FTPE_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},

@@ -427,7 +427,45 @@ def main():
     doc = json.loads(cli("flows", "--json").stdout)
     tap("flows --json with the new reasons validates against the schema",
         *valid(doc))
-    for ctl in (m, o):
+
+    # 11. Delete by filter: only the flows named end, and only for an
+    # admin of the namespace.
+    p4 = Ctl(lst)
+    p4.rep("220 scripted\r\n")
+    p4.cmd("PASV\r\n")
+    p6 = Ctl(lst, v6=True)
+    p6.rep("220 scripted\r\n")
+    p6.cmd("PASV\r\n")
+    port4, port6 = client_port(p4), client_port(p6)
+    wait_until(lambda: flow_row(port4) and flow_row(port6), 5)
+    rows = len(json.loads(cli("flows", "--json").stdout)["flows"])
+    r = subprocess.run(["ip", "netns", "exec", "rtr", "unshare", "-U", "-r",
+                        CLI, "delete", "--state", "opening"],
+                       capture_output=True, text=True, timeout=60)
+    tap("delete from an unprivileged user namespace: refused (exit 4), "
+        "nothing ended",
+        r.returncode == 4 and flow_row(port4) and flow_row(port6),
+        f"exit {r.returncode}: {r.stderr}")
+    r = subprocess.run(["unshare", "-U", "-r", "-n", CLI, "delete",
+                        "--state", "opening"],
+                       capture_output=True, text=True, timeout=60)
+    tap("delete in a user namespace's own network namespace ends none of rtr's",
+        r.returncode == 0 and flow_row(port4) and flow_row(port6),
+        f"exit {r.returncode}: {r.stderr}")
+    cli("delete", "-6", "--state", "opening")
+    after = json.loads(cli("flows", "--json").stdout)["flows"]
+    tap("delete -6 --state opening: the IPv6 OPENING flow ended, every other row stays",
+        flow_row(port6) is None and flow_row(port4) and
+        len(after) == rows - 1, after)
+    wait_until(lambda: [e for e in mon.of(port6) if e["state"] == "IDLE"], 5)
+    got = [(e["event"], e["state"], e["reason"]) for e in mon.of(port6)]
+    tap("monitor: it ended for flush", ("state", "IDLE", "flush") in got, got)
+    cli("delete", "-s", CLI4, "--state", "opening")
+    after = json.loads(cli("flows", "--json").stdout)["flows"]
+    tap(f"delete -s {CLI4} --state opening: that flow ended, the refusals' rows stay",
+        flow_row(port4) is None and len(after) == rows - 2 and
+        flow_row(mport) and flow_row(oport), after)
+    for ctl in (m, o, p4, p6):
         ctl.close()
     mon.p.terminate()
     return tap.failed
