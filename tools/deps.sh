@@ -23,6 +23,9 @@ pkgs=(
 	sparse libmnl-dev pkg-config dkms
 	# The CLI: tables and JSON; the tests: its JSON Schema and OpenMetrics
 	libsmartcols-dev libjson-c-dev python3-jsonschema python3-prometheus-client man-db
+	# tools/deb-build.sh: systemd-analyze verify of the packages' units;
+	# tools/cli/test.sh: promtool check metrics, and strace
+	systemd prometheus strace
 	clang libclang-rt-14-dev
 	valgrind
 )

@@ -32,6 +32,7 @@
 enum { EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_NOMODULE = 3, EXIT_PERM = 4 };
 
 #define MODULE_NAME	"nf_ftp_embryo"
+#define MODPROBE_HINT	" (modprobe " MODULE_NAME ", or see the admin guide)"
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -111,7 +112,7 @@ enum {
 struct opts {
 	unsigned int given;	/* O_* */
 	bool json, pretty, noheadings;
-	const char *format;	/* stats: text, json, openmetrics */
+	const char *format;	/* stats: text, json, openmetrics, prometheus */
 	const char *netns;	/* -n */
 	int family;		/* -4/-6: AF_INET, AF_INET6, 0 */
 	int state;		/* --state: enum ftpe_flow_state, or -1 */
@@ -182,6 +183,7 @@ json_object *json_flow(const struct flow *f, const struct opts *op);
 json_object *json_event(const struct flow *f, const struct opts *op);
 bool flow_wanted(const struct flow *f, const struct opts *op);
 void stats_print(const struct stats *st, const struct opts *op);
+const char *stat_help(const char *name);
 void rates_print(const struct stats *old, const struct stats *now,
 		 unsigned int secs, const struct opts *op);
 void flows_print(const struct flows *fl, const struct opts *op,

@@ -1,10 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ftp-embryo: the command line checked, then its command (commands.c) run. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 const char *prog = "ftp-embryo";
+
+/*
+ * Asking nlctrl for the family of a module that is not loaded makes the
+ * kernel run modprobe (the module's MODULE_ALIAS_GENL_FAMILY), for any
+ * user: a cron job would load a module its admin removed.  So sysfs is
+ * asked first.  Without a sysfs (/sys/module absent) netlink decides.
+ */
+static void need_module(void)
+{
+	if (access("/sys/module", F_OK) == 0 &&
+	    access("/sys/module/" MODULE_NAME, F_OK) != 0)
+		die(EXIT_NOMODULE, "the " MODULE_NAME " module is not loaded" MODPROBE_HINT);
+}
 
 int main(int argc, char **argv)
 {
@@ -19,6 +33,7 @@ int main(int argc, char **argv)
 	}
 	if (op.netns)
 		enter_netns(op.netns);
+	need_module();
 	nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		die(EXIT_ERR, "out of memory");

@@ -25,8 +25,6 @@
 /* A dump restarted by a table resize is retried this often. */
 #define DUMP_TRIES	5
 
-#define MODPROBE_HINT	" (modprobe nf_ftp_embryo, or see the admin guide)"
-
 /* ---- attribute policies ---- */
 
 /* MNL_TYPE_UNSPEC: not read; MNL_TYPE_BINARY here: an address, 4 or 16. */

@@ -228,8 +228,8 @@ static void one_option(int c, char **argv, int last, struct opts *op)
 		break;
 	case 'F':
 		if (strcmp(optarg, "text") && strcmp(optarg, "json") &&
-		    strcmp(optarg, "openmetrics"))
-			die(EXIT_USAGE, "--format is text, json or openmetrics, not '%s'",
+		    strcmp(optarg, "openmetrics") && strcmp(optarg, "prometheus"))
+			die(EXIT_USAGE, "--format is text, json, openmetrics or prometheus, not '%s'",
 			    optarg);
 		op->format = optarg;
 		op->given |= O_FORMAT;
@@ -343,8 +343,9 @@ static void check(const struct cmd *cmd, struct opts *op)
 		op->family = op->src.family ? op->src.family : op->dst.family;
 	if (op->format && op->json && strcmp(op->format, "json"))
 		die(EXIT_USAGE, "--json and --format %s disagree", op->format);
-	if (op->format && !strcmp(op->format, "openmetrics") && op->watch)
-		die(EXIT_USAGE, "openmetrics cannot be watched");
+	if (op->format && (!strcmp(op->format, "openmetrics") ||
+			   !strcmp(op->format, "prometheus")) && op->watch)
+		die(EXIT_USAGE, "%s cannot be watched", op->format);
 	if (!op->format)
 		op->format = op->json ? "json" : "text";
 	op->json = op->json || !strcmp(op->format, "json");

@@ -38,6 +38,110 @@ static void stats_openmetrics(const struct stats *st)
 	printf("# EOF\n");
 }
 
+/*
+ * What each counter and gauge counts, for the HELP lines of -F prometheus:
+ * one line each, from Documentation/netlink.md's tables (test.sh checks
+ * that every name the module has is here).  A name the module added later
+ * gets a HELP line that sends the reader to the documentation.
+ */
+static const struct {
+	const char *name, *help;
+} stat_helps[] = {
+	{ "packets", "Control-connection segments inspected (with data, FIN or RST)." },
+	{ "lines", "Lines read on control connections." },
+	{ "lines_split", "Lines reassembled across segments." },
+	{ "lines_bare_lf", "Lines ended by a bare LF." },
+	{ "lines_overlong", "Lines cut at the line limit." },
+	{ "segments_retransmitted", "Segments already seen (retransmissions)." },
+	{ "segments_gap", "Segments beyond a hole in the stream." },
+	{ "cmd_port", "PORT commands." },
+	{ "cmd_eprt", "EPRT commands." },
+	{ "cmd_pasv", "PASV commands." },
+	{ "cmd_epsv", "EPSV commands." },
+	{ "cmd_transfer", "Transfer commands (RETR STOR STOU APPE LIST NLST MLSD)." },
+	{ "cmd_abor", "ABOR commands." },
+	{ "cmd_quit", "QUIT commands." },
+	{ "cmd_other", "Other client commands." },
+	{ "malformed", "Commands or replies whose arguments do not parse." },
+	{ "replies_1xx", "Complete server replies of class 1xx." },
+	{ "replies_2xx", "Complete server replies of class 2xx." },
+	{ "replies_3xx", "Complete server replies of class 3xx." },
+	{ "replies_4xx", "Complete server replies of class 4xx." },
+	{ "replies_5xx", "Complete server replies of class 5xx." },
+	{ "transitions", "State changes of the per-connection state machine." },
+	{ "flows_created", "Negotiations started (flow-table rows created)." },
+	{ "flows_completed", "Transfers that reached EXEC_COMP (226/250)." },
+	{ "flows_aborted", "Negotiations ended early: the sum of the flows_aborted_* causes." },
+	{ "flows_aborted_negative_reply", "Negotiations ended by a 4xx/5xx to the negotiating or transfer command." },
+	{ "flows_aborted_refused", "Negotiations ended by a PORT/EPRT/227/229 the helper refused." },
+	{ "flows_aborted_abor_quit", "Negotiations ended by ABOR or QUIT." },
+	{ "flows_aborted_rst_fin", "Negotiations ended by the control connection closing (RST, or FIN both ways)." },
+	{ "flows_aborted_conntrack_destroy", "Negotiations ended by the control connection's conntrack entry being destroyed." },
+	{ "flows_aborted_flush", "Negotiations ended by a flush (ftp-embryo flush)." },
+	{ "flows_aborted_other", "Negotiations ended for any other reason." },
+	{ "flows_replaced", "Open negotiations replaced by a new one." },
+	{ "expect_created", "Expectations (pinholes) created." },
+	{ "expect_used", "Expectations a data connection matched." },
+	{ "expect_removed_early", "Expectations removed unused when their negotiation ended." },
+	{ "expect_expired", "Expectations found past expect_timeout when their negotiation ended." },
+	{ "expect_failed", "Expectations conntrack refused to insert, or a second one asked for in one segment (segment dropped)." },
+	{ "refused_bounce", "PORT/EPRT refused: an address other than the client's." },
+	{ "refused_third_party", "227/229 refused: an address other than the server's." },
+	{ "refused_privileged_port", "Announcements refused: a data port below min_port." },
+	{ "refused_unsolicited", "227/229 refused: no PASV/EPSV pending." },
+	{ "pipeline_overflow", "Connections left uninspected: more than 16 commands unanswered." },
+	{ "refused_table_full", "Control connections not inspected: max_flows reached." },
+	{ "events_suppressed", "Refusal events not sent: more than 200 a second." },
+	{ "log_suppressed", "Log lines not written, beyond the namespace's log limit." },
+	{ "records_reclaimed", "Records of idle connections given up when the table was full." },
+	{ "tls_sessions", "Control connections that switched to TLS after AUTH TLS." },
+	{ "tls_plaintext", "Directions that returned to plaintext after TLS (CCC)." },
+	{ "tls_lost", "Directions whose TLS record framing was lost: read no more." },
+	{ "nomem", "Allocation failures." },
+	{ "nat_rewritten", "PORT/EPRT/227/229 lines rewritten on translated connections." },
+	{ "nat_failed", "Segments dropped because an endpoint in them could not be rewritten." },
+	{ "nat_seqadj_added", "Translated connections given the seqadj extension by the helper." },
+	{ "connections_tracked", "Control connections with a flow-table record now." },
+	{ "flows_current", "Records with a negotiation in progress now." },
+	{ "expect_live", "Expectations waiting for their data connection now." },
+};
+
+const char *stat_help(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(stat_helps); i++)
+		if (!strcmp(stat_helps[i].name, name))
+			return stat_helps[i].help;
+	return NULL;
+}
+
+/*
+ * Prometheus's classic text format, the one node_exporter's textfile
+ * collector reads: a HELP and a TYPE line per metric, counters named
+ * NAME_total with TYPE counter, and no # EOF.  The module's names are
+ * [a-z0-9_] and the HELP texts have no backslash or newline: nothing to
+ * escape.
+ */
+static void stats_prometheus(const struct stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++) {
+		const struct stat_val *v = &st->v[i];
+		const char *help = stat_help(v->name), *sfx = v->gauge ? "" : "_total";
+
+		if (help)
+			printf("# HELP nf_ftp_embryo_%s%s %s\n", v->name, sfx, help);
+		else
+			printf("# HELP nf_ftp_embryo_%s%s nf_ftp_embryo %s %s (see Documentation/netlink.md).\n",
+			       v->name, sfx, v->gauge ? "gauge" : "counter", v->name);
+		printf("# TYPE nf_ftp_embryo_%s%s %s\n", v->name, sfx,
+		       v->gauge ? "gauge" : "counter");
+		printf("nf_ftp_embryo_%s%s %" PRIu64 "\n", v->name, sfx, v->value);
+	}
+}
+
 void stats_print(const struct stats *st, const struct opts *op)
 {
 	json_object *o;
@@ -45,6 +149,8 @@ void stats_print(const struct stats *st, const struct opts *op)
 
 	if (!strcmp(op->format, "openmetrics")) {
 		stats_openmetrics(st);
+	} else if (!strcmp(op->format, "prometheus")) {
+		stats_prometheus(st);
 	} else if (op->json) {
 		o = json_top("counters", json_values(st, false));
 		json_object_object_add(o, "gauges", json_values(st, true));

@@ -143,13 +143,80 @@ tap "--json=1: names --json, takes no value" expect 2 "option '--json' takes no 
 tap "unknown long option with a value: exit 2" expect 2 "unknown option '--bogus'" --bogus=1 stats
 tap "unknown short option in a bundle: exit 2" expect 2 "unknown option '-x'" -jx stats
 tap "unknown column: exit 2" expect 2 "unknown column 'FOO'" -o AF,FOO flows
-tap "bad --format: exit 2" expect 2 "text, json or openmetrics" --format xml stats
+tap "bad --format: exit 2" expect 2 "text, json, openmetrics or prometheus" --format xml stats
 tap "--format for flows: exit 2" expect 2 "--format is for stats" --format json flows
 tap "openmetrics cannot be watched: exit 2" expect 2 "cannot be watched" --format openmetrics -w 1 stats
+tap "prometheus cannot be watched: exit 2" expect 2 "prometheus cannot be watched" -F prometheus -w 1 stats
 tap "bad --address: exit 2" expect 2 "IPv4 or IPv6 address" -a 10.0.0.300 flows
 tap "monitor cannot be watched: exit 2" expect 2 "cannot be watched" -w 1 monitor
 tap "missing netns (-n, as ip -n): exit 1, named" expect 1 "network namespace 'nfe-no-such-ns'" -n nfe-no-such-ns stats
 tap "missing netns (--netns): exit 1, named" expect 1 "network namespace 'nfe-no-such-ns'" --netns nfe-no-such-ns stats
+
+# The kernel loads a module whose generic netlink family is asked for
+# (MODULE_ALIAS_GENL_FAMILY), for any user: with sysfs saying the module
+# is not there, nothing reaches netlink.
+no_netlink() {
+	local log
+	log=$(mktemp)
+	strace -f -qq -e trace=socket -o "$log" ./ftp-embryo stats >/dev/null 2>&1
+	if grep -q 'AF_NETLINK' "$log"; then
+		sed 's/^/# /' "$log"
+		rm -f "$log"
+		return 1
+	fi
+	rm -f "$log"
+}
+if [[ -d /sys/module && ! -e /sys/module/nf_ftp_embryo ]] && command -v strace >/dev/null; then
+	tap "module not loaded: no netlink socket, so no modprobe by family alias" no_netlink
+else
+	echo "ok - cli: module not loaded: no netlink socket # SKIP no strace, or the module is loaded"
+fi
+
+# -F prometheus: the classic text format (node_exporter's textfile
+# collector), read by promtool (Debian's prometheus) and by Debian's
+# python3-prometheus-client (/usr/bin/python3: not a pyenv one).
+prom_parse() {
+	render -F prometheus stats | /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+want = {"nf_ftp_embryo_flows_created": ("counter", 16), "nf_ftp_embryo_refused_bounce": ("counter", 1),
+        "nf_ftp_embryo_expect_created": ("counter", 10), "nf_ftp_embryo_flows_current": ("gauge", 3)}
+got = {n: (f.type, f.samples[0].value) for n, f in fams.items()}
+assert got == want, got
+assert all(f.documentation for f in fams.values()), fams
+names = [s.name for f in fams.values() for s in f.samples]
+assert names.count("nf_ftp_embryo_flows_created_total") == 1, names'
+}
+prom_shape() {
+	local out
+	out=$(render -F prometheus stats) || return 1
+	# Per metric: HELP, TYPE, the sample; counters _total; no # EOF.
+	[[ $(grep -c '^# HELP ' <<<"$out") == 4 && $(grep -c '^# TYPE ' <<<"$out") == 4 &&
+		$(grep -c '^# TYPE nf_ftp_embryo_[a-z_]*_total counter$' <<<"$out") == 3 &&
+		$(grep -c '^# TYPE nf_ftp_embryo_flows_current gauge$' <<<"$out") == 1 ]] &&
+		! grep -q '# EOF' <<<"$out"
+}
+tap "-F prometheus: HELP and TYPE each, counters NAME_total, no # EOF" prom_shape
+tap "-F prometheus parses (prometheus_client's classic parser), types kept" prom_parse
+if command -v promtool >/dev/null; then
+	tap "-F prometheus: promtool check metrics finds nothing" \
+		eval 'out=$(render -F prometheus stats | promtool check metrics 2>&1) || { echo "# $out"; false; }; [[ -z $out ]] || { echo "# $out"; false; }'
+else
+	echo "ok - cli: -F prometheus: promtool check metrics # SKIP no promtool (Debian: prometheus)"
+fi
+# Every name the module counts under has a HELP text, and each HELP text
+# stands for a name documented in Documentation/netlink.md.
+tap "every counter and gauge of the module has a HELP text, documented" python3 -c '
+import re, sys
+kern = open("../../nf_ftp_embryo/stats.c").read()
+names = set(re.findall(r"\] = \"([a-z0-9_]+)\"", kern)) | set(re.findall(r"struct ftpe_stat_value\)\{ \"([a-z0-9_]+)\"", kern))
+cli = set(re.findall(r"\{ \"([a-z0-9_]+)\", \"", open("stats.c").read()))
+doc = set(re.findall(r"`([a-z0-9_]+)`", open("../../Documentation/netlink.md").read().split("## Counters")[1]))
+assert len(names) > 50, names
+assert names <= cli, sorted(names - cli)
+assert cli <= names, sorted(cli - names)
+assert names <= doc, sorted(names - doc)'
 
 # Flags as conntrack(8) and ip(8) spell them; bad ones are one line, exit 2.
 tap "-s ADDR (source, as conntrack): accepted" expect 3 "module is not loaded" -s 10.0.0.1 flows
