@@ -465,7 +465,43 @@ def main():
     tap(f"delete -s {CLI4} --state opening: that flow ended, the refusals' rows stay",
         flow_row(port4) is None and len(after) == rows - 2 and
         flow_row(mport) and flow_row(oport), after)
-    for ctl in (m, o, p4, p6):
+    # 12. FTPS (issue 27): an encrypted session says so in the monitor, the
+    # log and the row; CCC says the session is plaintext again.
+    time.sleep(5.5)
+    t = Ctl(lst)
+    t.rep("220 scripted\r\n")
+    t.cmd("AUTH TLS\r\n")
+    t.rep("234 Proceed with negotiation.\r\n")
+    tport = client_port(t)
+    wait_until(lambda: mon.of(tport), 5)
+    got = [(e["event"], e["reason"]) for e in mon.of(tport)]
+    tap("monitor: the 234 is one tls event, reason encrypted",
+        got == [("tls", "encrypted")], got)
+    text = ("nf_ct_ftp-embryo: encrypted (AUTH TLS): transfers need a "
+            "passive port range rule")
+    wait_until(lambda: nflog.matching(text), 5)
+    tap("NFLOG: one line saying the session is encrypted and what it needs",
+        [ln[2] for ln in nflog.matching(text)] == [f"{CLI4}:{tport}"],
+        nflog.matching(text))
+    row = flow_row(tport)
+    tap("flows: the row says encrypted", row and row["refused"] == "encrypted",
+        row)
+    # CCC: a record each way (the 200 to CCC, the close_notify), then lines.
+    rec = bytes([23, 3, 3, 0, 19]) + b"x" * 19
+    t.cmd(rec)
+    t.rep(rec)
+    t.cmd("NOOP\r\n")
+    t.rep("200 NOOP ok.\r\n")
+    wait_until(lambda: len(mon.of(tport)) >= 3, 5)
+    got = [(e["event"], e["reason"]) for e in mon.of(tport)]
+    tap("monitor: CCC: each direction's return to plaintext is a tls event",
+        got == [("tls", "encrypted"), ("tls", "plaintext"),
+                ("tls", "plaintext")], got)
+    row = flow_row(tport)
+    tap("flows: the row says plaintext", row and row["refused"] == "plaintext",
+        row)
+
+    for ctl in (m, o, p4, p6, t):
         ctl.close()
     mon.p.terminate()
     return tap.failed
