@@ -130,6 +130,9 @@ stock_lane() {
 		make -s build/stock/nf_ftp_embryo.ko
 	stage host-test make -s -C tools/host-test check
 	stage fuzz make -s -C tools/fuzz smoke
+	# The Debian packages: built, their contents, their units
+	# (systemd-analyze verify) and lintian; about 40 s.
+	stage deb tools/deb-build.sh
 	stock_guests
 	local ref=selftests/matrix-reference.cells
 	[[ -z ${NFE_CHECK_ALL:-} ]] || ref=build/selftests/matrix-reference/tap.log
@@ -142,7 +145,7 @@ stock_lane() {
 	stage bench-smoke tools/bench/run.sh --smoke
 	other_lines
 }
-stock_stages="build-stock host-test fuzz selftest-stock faults-stock matrix-stock matrix-table install dkms bench-smoke"
+stock_stages="build-stock host-test fuzz deb selftest-stock faults-stock matrix-stock matrix-table install dkms bench-smoke"
 [[ -z ${NFE_CHECK_ALL:-} ]] || stock_stages+=" matrix-reference"
 line_stages=
 for line in $LINES; do

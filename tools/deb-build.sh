@@ -102,6 +102,44 @@ t "ftp-embryo depends on the libraries it links" bash -c \
 	'd=$(dpkg-deb -f "$1" Depends 2>/dev/null); [[ $d == *libmnl0* && $d == *libsmartcols1* && $d == *libjson-c* ]]' \
 	_ "$cli_deb"
 
+t "nf-ftp-embryo-dkms holds the rules unit, nftables' drop-in and the rule files" has "$dkms_deb" \
+	lib/systemd/system/nf-ftp-embryo-rules.service \
+	lib/systemd/system/nftables.service.d/nf-ftp-embryo.conf \
+	usr/libexec/nf-ftp-embryo/nf-ftp-embryo-rules \
+	etc/nf-ftp-embryo/iptables etc/nf-ftp-embryo/ip6tables etc/nf-ftp-embryo/nft
+t "the rule files are conffiles" bash -c \
+	'[[ $(dpkg-deb --ctrl-tarfile "$1" 2>/dev/null | tar -xOf - ./conffiles 2>/dev/null | sort | paste -sd " ") == \
+		"/etc/nf-ftp-embryo/ip6tables /etc/nf-ftp-embryo/iptables /etc/nf-ftp-embryo/nft" ]]' _ "$dkms_deb"
+t "ftp-embryo holds the textfile timer, its service and script" has "$cli_deb" \
+	lib/systemd/system/ftp-embryo-textfile.service lib/systemd/system/ftp-embryo-textfile.timer \
+	usr/libexec/ftp-embryo/ftp-embryo-textfile
+
+# systemd-analyze verify, of the packages' units as installed: a root of
+# this machine's units (for the targets they name, and nftables.service
+# for the drop-in), both packages unpacked over it, and nft.
+verify_units() {
+	local root err
+	root=$(mktemp -d) || return 1
+	mkdir -p "$root/lib/systemd" "$root/usr/sbin"
+	cp -a /lib/systemd/system "$root/lib/systemd/" &&
+		dpkg-deb -x "$dkms_deb" "$root" && dpkg-deb -x "$cli_deb" "$root" &&
+		cp /usr/sbin/nft "$root/usr/sbin/" || { rm -rf "$root"; return 1; }
+	[[ -f $root/lib/systemd/system/nftables.service ]] || { echo "# no nftables.service here"; rm -rf "$root"; return 1; }
+	# Warnings (an unknown key) print but do not fail verify: any output fails.
+	err=$(systemd-analyze verify --man=no --root="$root" nf-ftp-embryo-rules.service \
+		ftp-embryo-textfile.service ftp-embryo-textfile.timer nftables.service 2>&1)
+	local vrc=$?
+	rm -rf "$root"
+	[[ -z $err ]] || echo "$err" | sed 's/^/# /'
+	((vrc == 0)) && [[ -z $err ]]
+}
+if command -v systemd-analyze >/dev/null && command -v nft >/dev/null; then
+	t "systemd-analyze verify: the units and nftables.service with its drop-in" verify_units
+else
+	echo "not ok - deb: systemd-analyze verify (no systemd-analyze or nft: tools/deps.sh installs them)"
+	rc=1
+fi
+
 if [[ -n $lint ]]; then
 	# Informational tags too (-I), so that the report can say which remain.
 	lintian -I --tag-display-limit 0 "$changes" >"$out/lintian.log" 2>&1

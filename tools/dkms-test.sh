@@ -86,8 +86,9 @@ mod=nf_ftp_embryo
 version() { sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$1/dkms.conf"; }
 
 # ns_mounts TMP ONLY: a tmpfs on TMP for the overlays' upper layers;
-# /lib/modules, /usr/src, /usr/share, /usr/sbin and the dpkg database
-# become overlays on it, /var/lib/dkms a directory of it. The line's kernel
+# /lib/modules, /usr/src, /usr/share, /usr/sbin, the dpkg database, and
+# what the packages' systemd units and rule files touch (/etc,
+# /lib/systemd, /usr/libexec, /var/lib/systemd) become overlays on it, /var/lib/dkms a directory of it. The line's kernel
 # is laid into /lib/modules; with ONLY, over an empty /lib/modules, so
 # that a package's postinst finds no other kernel to build for.
 ns_mounts() {
@@ -95,7 +96,8 @@ ns_mounts() {
 	set -e
 	mount -t tmpfs nfe-dkms "$tmp"
 	mkdir -p "$tmp/dkms"
-	for d in /lib/modules /usr/src /usr/share /usr/sbin /var/lib/dpkg /var/cache/man; do
+	for d in /lib/modules /usr/src /usr/share /usr/sbin /var/lib/dpkg /var/cache/man \
+		/etc /lib/systemd /usr/libexec /var/lib/systemd; do
 		[[ -d $d ]] || continue
 		mkdir -p "$tmp/up$d" "$tmp/work$d"
 		# The overlay's top directory is the upper one: owned as the
