@@ -6,6 +6,6 @@
 #ifndef _NF_FTP_EMBRYO_VERSION_H
 #define _NF_FTP_EMBRYO_VERSION_H
 
-#define FTPE_VERSION	"1.1.0"
+#define FTPE_VERSION	"1.2.0"
 
 #endif /* _NF_FTP_EMBRYO_VERSION_H */
