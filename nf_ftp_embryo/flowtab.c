@@ -104,6 +104,23 @@ void ftpe_ct_tls(struct nf_conn *ct, bool on)
 	spin_unlock_bh(&ct->lock);
 }
 
+bool ftpe_ct_may_tell(struct nf_conn *ct, unsigned long gap)
+{
+	struct ftpe_ct_data *d = ftpe_ct_data(ct);
+	u32 now = (u32)jiffies;
+	bool tell;
+
+	if (!d)
+		return false;
+	spin_lock_bh(&ct->lock);
+	/* 0: never told (jiffies is 0 now and then: once more, no harm). */
+	tell = !d->told || !time_before32(now, d->told + (u32)gap);
+	if (tell)
+		d->told = now;
+	spin_unlock_bh(&ct->lock);
+	return tell;
+}
+
 /* A new record reads on where its connection stands, if that is known. */
 static void ftpe_flow_resume(struct ftpe_flow *flow)
 {

@@ -99,8 +99,8 @@ struct ftpe_flow {
 	/* The last refusal, kept for the views (report.c). */
 	u8 refused;			/* enum ftpe_reason, 0: none */
 	struct ftpe_endpoint refused_ep;	/* what was announced */
+	u32 malformed_at;		/* jiffies: last malformed reported */
 	unsigned long refused_at;	/* jiffies */
-	unsigned long malformed_at;	/* jiffies: last malformed reported */
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
 	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
 	unsigned long since;		/* jiffies: negotiation start */
@@ -120,6 +120,7 @@ struct ftpe_ct_data {
 	 * are retransmissions to it, never new line starts.  Under ct->lock.
 	 */
 	u32 next_seq[IP_CT_DIR_MAX];
+	u32 told;		/* jiffies: an unread segment last reported */
 	u8 known;
 	/*
 	 * TLS began (a 234) and has not ended in lines on both sides: a
@@ -189,6 +190,13 @@ void ftpe_ct_passed(const struct nf_conn *ct, enum ip_conntrack_dir dir,
  * made after this one starts from (struct ftpe_ct_data).  Takes ct->lock.
  */
 void ftpe_ct_tls(struct nf_conn *ct, bool on);
+
+/*
+ * May a segment of @ct that no record reads be reported (table full, no
+ * memory)?  At most once per @gap and connection, so that one connection
+ * cannot spend the namespace's log and event budgets.  Takes ct->lock.
+ */
+bool ftpe_ct_may_tell(struct nf_conn *ct, unsigned long gap);
 
 /*
  * @ct's record, if any.  Only for a conntrack known to be ours (a helper

@@ -593,14 +593,17 @@ static unsigned int ftpe_unread(struct sk_buff *skb, struct nf_conn *ct,
 				const struct ftpe_tcp *t, long err)
 {
 	bool nat = ftpe_nat_wanted(ct), pass = true;
+	u8 reason = 0;
 
 	if (err == -ENOSPC) {
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_TABLE_FULL);
-		ftpe_report_unread(ct, skb, FTPE_REASON_TABLE_FULL);
+		reason = FTPE_REASON_TABLE_FULL;
 	} else if (err == -ENOMEM) {
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NOMEM);
-		ftpe_report_unread(ct, skb, FTPE_REASON_NOMEM);
+		reason = FTPE_REASON_NOMEM;
 	}
+	if (reason && ftpe_ct_may_tell(ct, FTPE_TELL_GAP))
+		ftpe_report_unread(ct, skb, reason);
 	if (!t->datalen)
 		return NF_ACCEPT;
 	if (dir == IP_CT_DIR_REPLY && ftpe_says_tls(skb, t->dataoff, t->datalen))
@@ -789,7 +792,7 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		spin_unlock_bh(&flow->lock);
 		flow = ftpe_flow_get(ct);
 		if (IS_ERR(flow))
-			return ftpe_unread(skb, ct, dir, &t, 0);
+			return ftpe_unread(skb, ct, dir, &t, PTR_ERR(flow));
 		spin_lock_bh(&flow->lock);
 	}
 	if (!flow->dead && t.datalen)

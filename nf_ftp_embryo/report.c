@@ -84,18 +84,23 @@ static bool ftpe_log_pass(const struct net *net, unsigned int *missed)
 	unsigned int burst = READ_ONCE(fn->log_burst);
 	bool pass = false;
 
+	/* Spent: no lock, as most of a flood's lines are. */
+	if (READ_ONCE(ll->printed) >= burst &&
+	    time_before(jiffies, READ_ONCE(ll->begin) + interval))
+		goto suppressed;
 	if (spin_trylock_bh(&ll->lock)) {
 		if (time_after_eq(jiffies, ll->begin + interval)) {
-			ll->begin = jiffies;
-			ll->printed = 0;
+			WRITE_ONCE(ll->begin, jiffies);
+			WRITE_ONCE(ll->printed, 0);
 		}
 		if (ll->printed < burst) {
-			ll->printed++;
+			WRITE_ONCE(ll->printed, ll->printed + 1);
 			pass = true;
 		}
 		spin_unlock_bh(&ll->lock);
 	}
 	if (!pass) {
+suppressed:
 		atomic_inc(&ll->missed);
 		ftpe_count(fn, FTPE_STAT_LOG_SUPPRESSED);
 		return false;
@@ -112,8 +117,13 @@ static bool ftpe_log_pass(const struct net *net, unsigned int *missed)
 static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 		     u8 reason, const struct ftpe_endpoint *ep)
 {
-	/* TLS is no refusal: said as what the admin has to do about it. */
+	/*
+	 * TLS, and a connection left unread, are no refusals: said as what
+	 * the admin has to do about them.
+	 */
 	static const char * const says[] = {
+		[FTPE_REASON_TABLE_FULL] = "not inspected: max_flows reached",
+		[FTPE_REASON_NOMEM] = "not inspected: out of memory",
 		[FTPE_REASON_ENCRYPTED] =
 			"encrypted (AUTH TLS): transfers need a passive port range rule",
 		[FTPE_REASON_PLAINTEXT] = "plaintext again (CCC): transfers followed",
@@ -126,6 +136,9 @@ static void ftpe_log(struct sk_buff *skb, const struct nf_conn *ct,
 	char at[48], more[40] = "";
 	unsigned int missed;
 
+	/* No backend bound: nothing to spend the namespace's budget on. */
+	if (!rcu_access_pointer(net->nf.nf_loggers[nf_ct_l3num(ct)]))
+		return;
 	helper = rcu_dereference(nfct_help(ct)->helper);
 	if (!helper || !ftpe_log_pass(net, &missed))
 		return;
@@ -202,13 +215,27 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 
 void ftpe_report_malformed(struct ftpe_flow *flow, struct sk_buff *skb)
 {
-	unsigned long now = jiffies;
+	u32 now = (u32)jiffies;
+	struct ftpe_event ev = {
+		.ct = flow->ct,
+		.type = FTPE_EVENT_REFUSED,
+		.reason = FTPE_REASON_MALFORMED,
+		.state = flow->sess.fsm.state,
+		.mode = flow->sess.fsm.mode,
+	};
 
 	if (flow->malformed_told &&
-	    time_before(now, flow->malformed_at + FTPE_MALFORMED_GAP))
+	    time_before32(now, flow->malformed_at + FTPE_TELL_GAP))
 		return;
 	flow->malformed_told = 1;
 	flow->malformed_at = now;
+	/* Garbage after a refusal must not hide it from the row. */
+	if (flow->refused && flow->refused <= FTPE_REASON_EXPECT_FAILED &&
+	    time_before(jiffies, flow->refused_at + FTPE_TELL_GAP)) {
+		ftpe_report_send(&ev);
+		ftpe_log(skb, flow->ct, FTPE_REASON_MALFORMED, NULL);
+		return;
+	}
 	ftpe_report_refusal(flow, skb, FTPE_REASON_MALFORMED, NULL);
 }
 

@@ -34,12 +34,13 @@ void ftpe_report_refusal(struct ftpe_flow *flow, struct sk_buff *skb,
 
 /*
  * @flow read a line that does not parse: reported as a refusal
- * (malformed), but at most once per FTPE_MALFORMED_GAP and connection, so
+ * (malformed), but at most once per FTPE_TELL_GAP and connection, so
  * that one client sending garbage neither spends the namespace's log and
- * event budget alone nor hides its other refusals from the row.  Every
- * such line is still counted (malformed).
+ * event budget alone nor hides its other refusals from the row (a recent
+ * one stays there).  Every such line is still counted (malformed).  The
+ * segments no record reads are told as rarely (ftpe_ct_may_tell()).
  */
-#define FTPE_MALFORMED_GAP	(10 * HZ)
+#define FTPE_TELL_GAP	(10 * HZ)
 void ftpe_report_malformed(struct ftpe_flow *flow, struct sk_buff *skb);
 
 /*

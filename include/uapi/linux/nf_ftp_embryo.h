@@ -20,7 +20,9 @@ enum ftpe_genl_cmd {
 	FTPE_CMD_UNSPEC,
 	FTPE_CMD_STATS_GET,	/* do: one reply with FTPE_A_STATS */
 	FTPE_CMD_FLOWS_GET,	/* dump, CAP_NET_ADMIN: FTPE_A_FLOW per row */
-	FTPE_CMD_FLOWS_FLUSH,	/* do, CAP_NET_ADMIN: end every negotiation */
+	FTPE_CMD_FLOWS_FLUSH,	/* do, CAP_NET_ADMIN: end every negotiation,
+				 * or those an FTPE_A_FLOW filter names
+				 */
 	FTPE_CMD_EVENT,		/* notification on FTPE_GENL_MCGRP_EVENTS */
 	__FTPE_CMD_MAX
 };
