@@ -125,9 +125,8 @@ def baseline(lst):
     ctl.close()
 
 
-def bounce_port(lst):
-    c = Case("bounce PORT to a third host")
-    ctl = Ctl(lst)
+def bounce(ctl, c):
+    """A PORT naming a third host, which the server takes: refused."""
     port = next_port()
     ctl.cmd(f"PORT {hostport(THIRD_CLI4, port)}\r\n")
     ctl.rep("200 PORT command successful.\r\n")
@@ -136,6 +135,12 @@ def bounce_port(lst):
     c.refused("server to third host", active_connects(port, THIRD_CLI4))
     ctl.rep("425 Failed to establish connection.\r\n")
     c.moved("refused_bounce")
+
+
+def bounce_port(lst):
+    c = Case("bounce PORT to a third host")
+    ctl = Ctl(lst)
+    bounce(ctl, c)
     healthy(ctl, c.name)
     ctl.close()
 
@@ -524,20 +529,13 @@ def ccc_bounce(lst):
     session applies (a bounce is refused), and a real PASV opens."""
     c = Case("CCC, then a bounce")
     ctl = Ctl(lst)
-    port = next_port()
     ctl.cmd("AUTH TLS\r\n")
     ctl.rep("234 Proceed with negotiation.\r\n")
     ctl.cmd(record(b"\x01" * 40, b"\x03\x01", 22))
     ctl.rep(record(b"\x02" * 90, kind=22))
     ctl.cmd(record(b"c" * 19))       # CCC, then a TLS 1.3 close_notify
     ctl.rep(record(b"s" * 19))       # 200, then its close_notify
-    ctl.cmd(f"PORT {hostport(THIRD_CLI4, port)}\r\n")
-    ctl.rep("200 PORT command successful.\r\n")
-    ctl.cmd("RETR file.bin\r\n")
-    c.nothing_opened()
-    c.refused("server to third host", active_connects(port, THIRD_CLI4))
-    ctl.rep("425 Failed to establish connection.\r\n")
-    c.moved("refused_bounce")
+    bounce(ctl, c)
     c.moved("tls_plaintext", 2)
     healthy(ctl, c.name)
     ctl.close()

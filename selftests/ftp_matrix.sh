@@ -99,36 +99,6 @@ result() {
 	fi
 }
 
-# A process in rtr, whose /proc/PID/net is rtr's: read without a process
-# per look (slow under TCG).
-rtr_watch() {
-	ip netns exec rtr sleep 3600 &
-	rtr_pid=$!
-	wait_for 30 eval '[[ $(ip netns identify "$rtr_pid") == rtr ]]'
-	NET=/proc/$rtr_pid/net
-}
-
-# left: what the router still holds, expectations and flow rows.
-left() {
-	local l
-	l=$(<"$NET/nf_conntrack_expect")
-	[[ $HELPER != ftp-embryo ]] || l+=$(<"$NET/nf_ftp_embryo/flows")
-	[[ -z $l ]] || echo "$l"
-}
-
-# closed: nothing left on the router; a FIN may still be crossing it.
-closed() {
-	wait_for 5 eval '[[ -z $(left) ]]' && return 0
-	echo "# left on the router:"
-	left | sed 's/^/#   /'
-	# Let the next cell start clean.
-	in_ns rtr conntrack -F >/dev/null 2>&1 || true
-	in_ns rtr conntrack -F -f ipv6 >/dev/null 2>&1 || true
-	in_ns rtr conntrack -F expect >/dev/null 2>&1 || true
-	in_ns rtr conntrack -F expect -f ipv6 >/dev/null 2>&1 || true
-	return 1
-}
-
 # stats: the helper's counters as "name value" lines (none for another helper).
 declare -A before=()
 stats_before() {

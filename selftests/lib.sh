@@ -207,6 +207,40 @@ pinhole_closed() {
 	[[ -z $(expectations) && -z $(flows) ]]
 }
 
+# rtr_watch: a process in rtr, whose /proc/PID/net ($NET) is rtr's, so that
+# a look at the router costs no process of its own (a test of many cells).
+rtr_watch() {
+	ip netns exec rtr sleep 3600 &
+	rtr_pid=$!
+	if ! wait_for 30 eval '[[ $(ip netns identify "$rtr_pid") == rtr ]]'; then
+		echo "not ok - a process in rtr to read its /proc/net"
+		exit 1
+	fi
+	NET=/proc/$rtr_pid/net
+}
+
+# left: the expectations and flow rows rtr still holds (after rtr_watch).
+left() {
+	local l
+	l=$(<"$NET/nf_conntrack_expect")
+	[[ $HELPER != ftp-embryo ]] || l+=$(<"$NET/nf_ftp_embryo/flows")
+	[[ -z $l ]] || echo "$l"
+}
+
+# closed: nothing left on rtr (a FIN may still be crossing it); if
+# something is, say what and flush, so that the next cell starts clean
+# (nf_conntrack_ftp keeps an unused pinhole until its master goes).
+closed() {
+	wait_for 5 eval '[[ -z $(left) ]]' && return 0
+	echo "# left on the router:"
+	left | sed 's/^/#   /'
+	in_ns rtr conntrack -F >/dev/null 2>&1 || true
+	in_ns rtr conntrack -F -f ipv6 >/dev/null 2>&1 || true
+	in_ns rtr conntrack -F expect >/dev/null 2>&1 || true
+	in_ns rtr conntrack -F expect -f ipv6 >/dev/null 2>&1 || true
+	return 1
+}
+
 # topo_setup KO: the whole scenario, torn down again at exit.
 topo_setup() {
 	trap 'topo_down; rm -rf "$NFE_TMP"' EXIT
