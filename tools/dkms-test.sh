@@ -120,6 +120,27 @@ ns_mounts() {
 	set +e
 }
 
+# For the namespace's sides below, which set $what, $kver and $ko.
+# t NAME CMD...: one TAP line, "ok - $what: NAME" if CMD succeeds.
+t() {
+	local name=$1
+	shift
+	if "$@"; then echo "ok - $what: $name"; else echo "not ok - $what: $name"; return 1; fi
+}
+
+# installed VER: VER is installed for $kver, and it is what modprobe finds.
+installed() {
+	[[ $(dkms status -m $mod -v "$1" -k "$kver" 2>/dev/null) == *": installed"* ]] &&
+		[[ $(modinfo -k "$kver" -n $mod) == "$ko"* ]] &&
+		[[ $(modinfo -F vermagic "$ko"*) == "$kver "* ]] &&
+		[[ $(modinfo -F version "$ko"*) == "$1" ]]
+}
+
+# only VER: dkms status lists VER and no other version.
+only() {
+	[[ -z $(dkms status -m $mod 2>/dev/null | grep -v "^$mod/$1[,:]") ]]
+}
+
 # The namespace's side, for make dkms-install: prints TAP lines, leaves
 # the module in $out/make.
 in_ns() {
@@ -129,22 +150,7 @@ in_ns() {
 	# DKMS compresses the module as the kernel's own are (.ko.xz on 6.12).
 	ko=/lib/modules/$kver/updates/dkms/$mod.ko
 
-	t() {
-		local name=$1
-		shift
-		if "$@"; then echo "ok - dkms: $name"; else echo "not ok - dkms: $name"; return 1; fi
-	}
-	# installed VER: VER is installed for $kver, and it is what modprobe finds.
-	installed() {
-		[[ $(dkms status -m $mod -v "$1" -k "$kver" 2>/dev/null) == *": installed"* ]] &&
-			[[ $(modinfo -k "$kver" -n $mod) == "$ko"* ]] &&
-			[[ $(modinfo -F vermagic "$ko"*) == "$kver "* ]] &&
-			[[ $(modinfo -F version "$ko"*) == "$1" ]]
-	}
-	# only VER: dkms status lists VER and no other version.
-	only() {
-		[[ -z $(dkms status -m $mod 2>/dev/null | grep -v "^$mod/$1[,:]") ]]
-	}
+	local what=dkms
 	# once VER: VER is installed, and the only line of dkms status.
 	once() {
 		installed "$1" && only "$1" && (($(dkms status -m $mod 2>/dev/null | wc -l) == 1))
@@ -207,20 +213,7 @@ in_ns_deb() {
 	# The tool's libraries are the host's; the unstable chroot lacks some.
 	[[ -z $chrooted ]] || cli=
 
-	t() {
-		local name=$1
-		shift
-		if "$@"; then echo "ok - deb: $name"; else echo "not ok - deb: $name"; return 1; fi
-	}
-	installed() {
-		[[ $(dkms status -m $mod -v "$1" -k "$kver" 2>/dev/null) == *": installed"* ]] &&
-			[[ $(modinfo -k "$kver" -n $mod) == "$ko"* ]] &&
-			[[ $(modinfo -F vermagic "$ko"*) == "$kver "* ]] &&
-			[[ $(modinfo -F version "$ko"*) == "$1" ]]
-	}
-	only() {
-		[[ -z $(dkms status -m $mod 2>/dev/null | grep -v "^$mod/$1[,:]") ]]
-	}
+	local what=deb
 	# debs DIR: the packages of DIR to install here.
 	debs() {
 		compgen -G "$1/nf-ftp-embryo-dkms_*_all.deb"
@@ -235,7 +228,7 @@ in_ns_deb() {
 	if [[ -n $cli ]]; then
 		t "ftp-embryo -V says $ver" bash -c '[[ $(ftp-embryo -V 2>&1) == *"$1"* ]]' _ "$ver"
 	else
-		echo "ok - deb: ftp-embryo not installed # SKIP its libraries are the host's, not the unstable chroot's"
+		echo "# deb: ftp-embryo not installed here: its libraries are the host's, not the unstable chroot's"
 	fi
 
 	mapfile -t d < <(debs "$debs_new")
@@ -293,7 +286,7 @@ check_line() {
 	fi
 	chrooted=${cc_wrap[*]}
 	export top kver kdir kmods out bumped debs_old debs_new chrooted mod
-	export -f in_ns in_ns_deb ns_mounts version
+	export -f in_ns in_ns_deb ns_mounts version t installed only
 	# in-chroot.sh has a private mount namespace of its own.
 	((${#cc_wrap[@]})) || cc_wrap=(unshare -m --propagation private)
 	start=$SECONDS
