@@ -11,13 +11,7 @@
 
 #include "parse.h"
 
-#define check(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "invariant failed: %s (line %d)\n",	\
-			#cond, __LINE__);				\
-		abort();						\
-	}								\
-} while (0)
+#include "check.h"
 
 static void one_line(struct ftpe_reply_state *rs, const char *line,
 		     unsigned int len)

@@ -40,13 +40,7 @@
 #define MIN_PORT	1024
 #define MAX_STREAM	8192	/* -max_len is 4096 */
 
-#define check(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "invariant failed: %s (line %d)\n",	\
-			#cond, __LINE__);				\
-		abort();						\
-	}								\
-} while (0)
+#include "check.h"
 
 enum { DIR_C, DIR_S };
 

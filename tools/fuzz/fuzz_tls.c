@@ -32,13 +32,7 @@
 
 #define MAX_STREAM	65536
 
-#define check(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "invariant failed: %s (line %d)\n",	\
-			#cond, __LINE__);				\
-		abort();						\
-	}								\
-} while (0)
+#include "check.h"
 
 #define MODE_REPLIES	0x01
 #define MODE_PIECES	0x06
