@@ -991,6 +991,14 @@ static void stest_unread_open(struct kunit *test)
 	stest_expect_no_partial(test, c, "after it");
 }
 
+/* A stream whose first 13 bytes were a 234: TLS records follow. */
+static void stest_tls_start(struct kunit *test, struct stest_ctx *c)
+{
+	stest_start(c, STEST_SEQ);
+	c->tls = "234";
+	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+}
+
 /*
  * TLS after a 234, CCC, then lines again (RFC 4217): a handshake record
  * and a TLS 1.3 close_notify (19 bytes on the wire), then "200 ok".
@@ -1026,9 +1034,7 @@ static void stest_tls_gap(struct kunit *test)
 	struct stest_ctx *c = test->priv;
 	unsigned int ev;
 
-	stest_start(c, STEST_SEQ);
-	c->tls = "234";
-	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	stest_tls_start(test, c);
 	ev = stest_feed(test, c, STEST_SEQ + 20, "\x17\x03\x03\x00\x01x", 6);
 	KUNIT_EXPECT_TRUE(test, ev & FTPE_STREAM_EV_TLS_LOST);
 	KUNIT_EXPECT_TRUE(test, ftpe_stream_dark(&c->s));
@@ -1050,9 +1056,7 @@ static void stest_tls_cut(struct kunit *test)
 	const char *p;
 	unsigned int n;
 
-	stest_start(c, STEST_SEQ);
-	c->tls = "234";
-	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	stest_tls_start(test, c);
 	stest_feed(test, c, from, "\027\003\003\000\002ab22", 9);
 	p = ftpe_stream_tls_line(&c->s, &n);
 	KUNIT_ASSERT_EQ(test, n, 2u);
@@ -1087,18 +1091,14 @@ static void stest_tls_window(struct kunit *test)
 	memcpy(seg, "\027\003\003\000\373", 5);
 	memset(seg + 5, 'x', 251);
 	memcpy(seg + 256, line, sizeof(line) - 1);
-	stest_start(c, STEST_SEQ);
-	c->tls = "234";
-	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	stest_tls_start(test, c);
 	stest_feed(test, c, from, seg, len);
 	KUNIT_ASSERT_EQ(test, c->n, 2u);
 	KUNIT_EXPECT_EQ(test, c->line[1].len, 26u);
 	KUNIT_EXPECT_EQ(test, memcmp(c->line[1].text, line, 26), 0);
 	KUNIT_EXPECT_EQ(test, c->s.next_seq, from + len);
 
-	stest_start(c, STEST_SEQ);
-	c->tls = "234";
-	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	stest_tls_start(test, c);
 	stest_feed(test, c, from, "\027\003", 2);
 	ftpe_stream_tls_line(&c->s, &n);
 	KUNIT_EXPECT_EQ(test, n, 0u);
@@ -1110,9 +1110,7 @@ static void stest_tls_stop(struct kunit *test)
 	struct stest_ctx *c = test->priv;
 	unsigned int ev;
 
-	stest_start(c, STEST_SEQ);
-	c->tls = "234";
-	stest_feed_str(test, c, STEST_SEQ, "234 Proceed\r\n");
+	stest_tls_start(test, c);
 	c->stop = "227";
 	ev = stest_feed(test, c, STEST_SEQ + 13,
 			"\x17\x03\x03\x00\x01x227 Entering (1,2,3,4,5,6)\r\n",
