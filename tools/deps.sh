@@ -26,6 +26,10 @@ pkgs=(
 	# tools/deb-build.sh: systemd-analyze verify of the packages' units;
 	# tools/cli/test.sh: promtool check metrics, and strace
 	systemd prometheus strace
+	# selftests/ftp_boot_systemd.sh: the iptables firewall as Debian boots it
+	iptables-persistent
+	# selftests/ftp_textfile.sh: the textfile collector that reads the .prom
+	prometheus-node-exporter
 	clang libclang-rt-14-dev
 	valgrind
 )
@@ -58,5 +62,9 @@ if [[ ! -e $policy ]]; then
 	trap '"${sudo[@]}" rm -f "$policy"' EXIT
 fi
 "${sudo[@]}" apt-get update
+# iptables-persistent would save the host's own rules as the rules every
+# boot loads (the systemd guest boots the host's root): save none.
+printf 'iptables-persistent iptables-persistent/autosave_v%s boolean false\n' 4 6 |
+	"${sudo[@]}" debconf-set-selections
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y --no-install-recommends "${missing[@]}"
