@@ -273,7 +273,12 @@ def main():
     text = cli("stats", "--format", "openmetrics").stdout
     try:
         fams = {f.name: f for f in text_string_to_metric_families(text)}
-        ok = (len(fams) == len(proc) and
+        # and nf_ftp_embryo_up, every sample labelled with rtr's name
+        ok = (len(fams) == len(proc) + 1 and
+              fams["nf_ftp_embryo_up"].type == "gauge" and
+              fams["nf_ftp_embryo_up"].samples[0].value == 1 and
+              all(s.labels == {"netns": "rtr"}
+                  for f in fams.values() for s in f.samples) and
               fams["nf_ftp_embryo_refused_bounce"].type == "counter" and
               fams["nf_ftp_embryo_refused_bounce"].samples[0].value ==
               proc["refused_bounce"] and

@@ -183,6 +183,7 @@ json_object *json_flow(const struct flow *f, const struct opts *op);
 json_object *json_event(const struct flow *f, const struct opts *op);
 bool flow_wanted(const struct flow *f, const struct opts *op);
 void stats_print(const struct stats *st, const struct opts *op);
+void metrics_down(const struct opts *op);
 const char *stat_help(const char *name);
 void rates_print(const struct stats *old, const struct stats *now,
 		 unsigned int secs, const struct opts *op);
@@ -193,6 +194,7 @@ bool event_show(const struct flow *f, const struct opts *op,
 
 /* nl.c */
 void enter_netns(const char *name);
+const char *netns_label(const char *asked);
 void nl_open(struct nl *nl);
 void nl_close(struct nl *nl);
 void stats_get(struct nl *nl, struct stats *st);

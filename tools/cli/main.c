@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ftp-embryo: the command line checked, then its command (commands.c) run. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -20,9 +21,16 @@ static void need_module(void)
 		die(EXIT_NOMODULE, "the " MODULE_NAME " module is not loaded" MODPROBE_HINT);
 }
 
+/* Static: read at exit, after main has returned. */
+static struct opts op;
+
+static void down_at_exit(void)
+{
+	metrics_down(&op);
+}
+
 int main(int argc, char **argv)
 {
-	struct opts op;
 	const struct cmd *cmd = parse_options(argc, argv, &op);
 	struct nl *nl;
 
@@ -31,6 +39,14 @@ int main(int argc, char **argv)
 		flush_out();
 		return 0;
 	}
+	/*
+	 * A scraper's format says "down" rather than nothing when the module
+	 * cannot be read: exits past here (die()) are the module's or the
+	 * system's failures, never bad usage.
+	 */
+	if (cmd->run == cmd_stats && (!strcmp(op.format, "prometheus") ||
+				      !strcmp(op.format, "openmetrics")))
+		atexit(down_at_exit);
 	if (op.netns)
 		enter_netns(op.netns);
 	need_module();

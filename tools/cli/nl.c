@@ -7,13 +7,16 @@
  * header promises only additions.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -219,6 +222,59 @@ void enter_netns(const char *name)
 		    "cannot enter network namespace '%s': %s", name,
 		    strerror(errno));
 	close(fd);
+}
+
+static bool same_ns(const struct stat *a, const char *path)
+{
+	struct stat b;
+
+	return stat(path, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino;
+}
+
+/*
+ * The netns label of -F prometheus and openmetrics: a name where the
+ * namespace has one, so that a series outlives a reboot.  -n NAME is
+ * NAME as given, entered or not, so that a failure is labelled with the
+ * namespace asked for.  Otherwise, the namespace (-n PATH's, or this
+ * process's) is looked for in /run/netns as ip netns identify does, the
+ * first name in byte order if several; then PID 1's is "init" (seeing it
+ * takes root, as the timer's service has); else the inode number, as
+ * readlink /proc/self/ns/net shows it, not stable across boots.
+ */
+const char *netns_label(const char *asked)
+{
+	static char label[NAME_MAX + 1];
+	const char *path = asked ? asked : "/proc/self/ns/net";
+	struct dirent *de;
+	struct stat ns;
+	char at[4096];
+	DIR *d;
+
+	if (label[0])
+		return label;
+	if (asked && !strchr(asked, '/'))
+		return asked;
+	if (stat(path, &ns) < 0)
+		return asked ? asked : "unknown";
+	d = opendir("/run/netns");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (label[0] && strcmp(de->d_name, label) >= 0)
+			continue;
+		snprintf(at, sizeof(at), "/run/netns/%s", de->d_name);
+		if (same_ns(&ns, at))
+			snprintf(label, sizeof(label), "%s", de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (!label[0] && same_ns(&ns, "/proc/1/ns/net"))
+		snprintf(label, sizeof(label), "init");
+	if (!label[0])
+		snprintf(label, sizeof(label), "%llu",
+			 (unsigned long long)ns.st_ino);
+	return label;
 }
 
 void nl_open(struct nl *nl)

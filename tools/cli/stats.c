@@ -20,25 +20,6 @@ static json_object *json_values(const struct stats *st, bool gauge)
 }
 
 /*
- * OpenMetrics text: counters as NAME_total of a counter family, gauges as
- * they are, and the # EOF the format ends with.
- */
-static void stats_openmetrics(const struct stats *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->n; i++) {
-		const struct stat_val *v = &st->v[i];
-
-		printf("# TYPE nf_ftp_embryo_%s %s\n", v->name,
-		       v->gauge ? "gauge" : "counter");
-		printf("nf_ftp_embryo_%s%s %" PRIu64 "\n", v->name,
-		       v->gauge ? "" : "_total", v->value);
-	}
-	printf("# EOF\n");
-}
-
-/*
  * What each counter and gauge counts, for the HELP lines of -F prometheus:
  * one line each, from Documentation/netlink.md's tables (test.sh checks
  * that every name the module has is here).  A name the module added later
@@ -116,30 +97,80 @@ const char *stat_help(const char *name)
 	return NULL;
 }
 
-/*
- * Prometheus's classic text format, the one node_exporter's textfile
- * collector reads: a HELP and a TYPE line per metric, counters named
- * NAME_total with TYPE counter, and no # EOF.  The module's names are
- * [a-z0-9_] and the HELP texts have no backslash or newline: nothing to
- * escape.
- */
-static void stats_prometheus(const struct stats *st)
+/* The label value's escapes, the same in both text formats. */
+static void label_value(const char *s)
 {
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			printf("\\n");
+		else
+			putchar(*s);
+	}
+}
+
+/*
+ * One metric: its HELP, TYPE and sample.  Classic text (node_exporter's
+ * textfile collector) names a counter's family NAME_total, OpenMetrics
+ * names it NAME and its sample NAME_total.  The module's names are
+ * [a-z0-9_] and the HELP texts have no backslash or newline: nothing to
+ * escape but the label.
+ */
+static void metric(const char *name, bool gauge, const char *help,
+		   uint64_t value, const struct opts *op, bool om)
+{
+	const char *sfx = gauge ? "" : "_total", *fsfx = om ? "" : sfx;
+
+	if (help)
+		printf("# HELP nf_ftp_embryo_%s%s %s\n", name, fsfx, help);
+	else
+		printf("# HELP nf_ftp_embryo_%s%s nf_ftp_embryo %s %s (see Documentation/netlink.md).\n",
+		       name, fsfx, gauge ? "gauge" : "counter", name);
+	printf("# TYPE nf_ftp_embryo_%s%s %s\n", name, fsfx,
+	       gauge ? "gauge" : "counter");
+	printf("nf_ftp_embryo_%s%s{netns=\"", name, sfx);
+	label_value(netns_label(op->netns));
+	printf("\"} %" PRIu64 "\n", value);
+}
+
+#define UP_HELP	"1: the module answered; 0: it is not loaded or could not be read."
+
+/*
+ * -F prometheus and openmetrics: nf_ftp_embryo_up first, then every
+ * counter and gauge; every sample labelled with its namespace (the
+ * module counts per namespace, and one node may report several).  @st
+ * NULL: the module did not answer, so up 0 alone, and no number that
+ * could pass for current.
+ */
+static bool metrics_printed;
+
+static void metrics_print(const struct stats *st, const struct opts *op)
+{
+	bool om = !strcmp(op->format, "openmetrics");
 	size_t i;
 
-	for (i = 0; i < st->n; i++) {
-		const struct stat_val *v = &st->v[i];
-		const char *help = stat_help(v->name), *sfx = v->gauge ? "" : "_total";
+	metrics_printed = true;
+	metric("up", true, UP_HELP, !!st, op, om);
+	for (i = 0; st && i < st->n; i++)
+		metric(st->v[i].name, st->v[i].gauge, stat_help(st->v[i].name),
+		       st->v[i].value, op, om);
+	if (om)
+		printf("# EOF\n");
+}
 
-		if (help)
-			printf("# HELP nf_ftp_embryo_%s%s %s\n", v->name, sfx, help);
-		else
-			printf("# HELP nf_ftp_embryo_%s%s nf_ftp_embryo %s %s (see Documentation/netlink.md).\n",
-			       v->name, sfx, v->gauge ? "gauge" : "counter", v->name);
-		printf("# TYPE nf_ftp_embryo_%s%s %s\n", v->name, sfx,
-		       v->gauge ? "gauge" : "counter");
-		printf("nf_ftp_embryo_%s%s %" PRIu64 "\n", v->name, sfx, v->value);
-	}
+/*
+ * At the exit of a stats -F prometheus or openmetrics: if it printed
+ * nothing, whatever the error (exit 1, 3 or 4, said on stderr), up 0 on
+ * stdout, so that the textfile written from it says the helper is down
+ * instead of losing its series.
+ */
+void metrics_down(const struct opts *op)
+{
+	if (metrics_printed)
+		return;
+	metrics_print(NULL, op);
+	fflush(stdout);
 }
 
 void stats_print(const struct stats *st, const struct opts *op)
@@ -147,10 +178,9 @@ void stats_print(const struct stats *st, const struct opts *op)
 	json_object *o;
 	size_t i;
 
-	if (!strcmp(op->format, "openmetrics")) {
-		stats_openmetrics(st);
-	} else if (!strcmp(op->format, "prometheus")) {
-		stats_prometheus(st);
+	if (!strcmp(op->format, "openmetrics") ||
+	    !strcmp(op->format, "prometheus")) {
+		metrics_print(st, op);
 	} else if (op->json) {
 		o = json_top("counters", json_values(st, false));
 		json_object_object_add(o, "gauges", json_values(st, true));

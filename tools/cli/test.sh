@@ -176,29 +176,94 @@ fi
 # collector), read by promtool (Debian's prometheus) and by Debian's
 # python3-prometheus-client (/usr/bin/python3: not a pyenv one).
 prom_parse() {
-	render -F prometheus stats | /usr/bin/python3 -c '
+	render -n r1 -F prometheus stats | /usr/bin/python3 -c '
 import sys
 from prometheus_client.parser import text_string_to_metric_families
 fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
 want = {"nf_ftp_embryo_flows_created": ("counter", 16), "nf_ftp_embryo_refused_bounce": ("counter", 1),
-        "nf_ftp_embryo_expect_created": ("counter", 10), "nf_ftp_embryo_flows_current": ("gauge", 3)}
+        "nf_ftp_embryo_expect_created": ("counter", 10), "nf_ftp_embryo_flows_current": ("gauge", 3),
+        "nf_ftp_embryo_up": ("gauge", 1)}
 got = {n: (f.type, f.samples[0].value) for n, f in fams.items()}
 assert got == want, got
 assert all(f.documentation for f in fams.values()), fams
 names = [s.name for f in fams.values() for s in f.samples]
-assert names.count("nf_ftp_embryo_flows_created_total") == 1, names'
+assert names.count("nf_ftp_embryo_flows_created_total") == 1, names
+labels = [s.labels for f in fams.values() for s in f.samples]
+assert labels == [{"netns": "r1"}] * 5, labels'
 }
 prom_shape() {
 	local out
 	out=$(render -F prometheus stats) || return 1
 	# Per metric: HELP, TYPE, the sample; counters _total; no # EOF.
-	[[ $(grep -c '^# HELP ' <<<"$out") == 4 && $(grep -c '^# TYPE ' <<<"$out") == 4 &&
+	[[ $(grep -c '^# HELP ' <<<"$out") == 5 && $(grep -c '^# TYPE ' <<<"$out") == 5 &&
 		$(grep -c '^# TYPE nf_ftp_embryo_[a-z_]*_total counter$' <<<"$out") == 3 &&
-		$(grep -c '^# TYPE nf_ftp_embryo_flows_current gauge$' <<<"$out") == 1 ]] &&
+		$(grep -c '^# TYPE nf_ftp_embryo_flows_current gauge$' <<<"$out") == 1 &&
+		$(sed -n 3p <<<"$out") == 'nf_ftp_embryo_up{netns="'"$(ns_label)"'"} 1' &&
+		$(grep -vc '^#\|{netns="[^"]*"} [0-9]*$' <<<"$out") == 0 ]] &&
 		! grep -q '# EOF' <<<"$out"
+}
+# ns_label: what -F prometheus labels this namespace with, unnamed (the
+# man page): ip netns identify's name, init for PID 1's, else the inode.
+ns_label() {
+	local me
+	me=$(stat -L -c %d:%i /proc/self/ns/net)
+	for f in /run/netns/*; do
+		[[ -e $f && $(stat -L -c %d:%i "$f") == "$me" ]] && { echo "${f##*/}"; return; }
+	done
+	if [[ $(stat -L -c %d:%i /proc/1/ns/net 2>/dev/null) == "$me" ]]; then
+		echo init
+	else
+		stat -L -c %i /proc/self/ns/net
+	fi
+}
+# down RC ARGS...: ftp-embryo ARGS exits RC, one line on stderr, and on
+# stdout only up 0 (HELP, TYPE, the sample) labelled with the namespace
+# asked for, so that the textfile says down rather than nothing.
+down() {
+	local rc=$1 label=$2 out err got want
+	shift 2
+	out=$(./ftp-embryo "$@" 2>/dev/null)
+	got=$?
+	err=$(./ftp-embryo "$@" 2>&1 >/dev/null)
+	want=$(printf '%s\n' "# HELP nf_ftp_embryo_up 1: the module answered; 0: it is not loaded or could not be read." \
+		"# TYPE nf_ftp_embryo_up gauge" "nf_ftp_embryo_up{netns=\"$label\"} 0")
+	[[ " $* " == *" openmetrics "* ]] && want+=$'\n# EOF'
+	if ((got != rc)) || [[ $out != "$want" || $(wc -l <<<"$err") != 1 ]]; then
+		echo "# ftp-embryo $*: exit $got (want $rc), stderr '$err', stdout:"
+		sed 's/^/#   /' <<<"$out"
+		return 1
+	fi
 }
 tap "-F prometheus: HELP and TYPE each, counters NAME_total, no # EOF" prom_shape
 tap "-F prometheus parses (prometheus_client's classic parser), types kept" prom_parse
+tap "-F openmetrics: up and the netns label too, parsed (prometheus_client's OpenMetrics parser)" \
+	eval 'render -n r1 -F openmetrics stats | /usr/bin/python3 -c "
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+assert fams[\"nf_ftp_embryo_up\"].type == \"gauge\", fams
+assert fams[\"nf_ftp_embryo_refused_bounce\"].samples[0].name == \"nf_ftp_embryo_refused_bounce_total\"
+assert all(s.labels == {\"netns\": \"r1\"} for f in fams.values() for s in f.samples), fams
+assert all(f.documentation for f in fams.values()), fams"'
+prom_escape() {
+	local out
+	out=$(render -n 'a"b\c' -F prometheus stats) || return 1
+	[[ $(sed -n 3p <<<"$out") == 'nf_ftp_embryo_up{netns="a\"b\\c"} 1' ]] || { echo "# $out" | head -3; return 1; }
+	! command -v promtool >/dev/null || [[ -z $(promtool check metrics <<<"$out" 2>&1) ]]
+}
+tap "-F prometheus: a netns name's quote and backslash escaped, promtool reads it" prom_escape
+if [[ -d /sys/module && ! -e /sys/module/nf_ftp_embryo ]]; then
+	tap "-F prometheus, module not loaded: exit 3, stdout up 0 only, labelled" down 3 "$(ns_label)" -F prometheus stats
+	tap "-F openmetrics, module not loaded: exit 3, up 0 and # EOF" down 3 "$(ns_label)" -F openmetrics stats
+else
+	echo "ok - cli: -F prometheus, module not loaded: up 0 # SKIP the module is loaded"
+fi
+tap "-F prometheus, no such namespace: exit 1, up 0 labelled with the name asked for" \
+	down 1 nfe-no-such-ns -n nfe-no-such-ns -F prometheus stats
+tap "-F prometheus, bad usage: exit 2, nothing on stdout" \
+	eval '[[ -z $(./ftp-embryo -F prometheus -w 1 stats 2>/dev/null) ]]'
+tap "text stats, module not loaded or no namespace: nothing on stdout" \
+	eval '[[ -z $(./ftp-embryo stats 2>/dev/null; ./ftp-embryo -n nfe-no-such-ns -j stats 2>/dev/null) ]]'
 if command -v promtool >/dev/null; then
 	tap "-F prometheus: promtool check metrics finds nothing" \
 		eval 'out=$(render -F prometheus stats | promtool check metrics 2>&1) || { echo "# $out"; false; }; [[ -z $out ]] || { echo "# $out"; false; }'
