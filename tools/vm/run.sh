@@ -5,6 +5,8 @@
 # Exit: the command's status; 1 if it passed but dmesg showed a splat or leak;
 # 124 on timeout; 125 if the guest never reported (panic, broken init).
 # NFE_QEMU_ARGS: more QEMU options, split at spaces (make bench's plugin).
+# --init FILE: PID 1 in place of guest-init.sh (systemd-init.sh: a guest
+# that boots systemd).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,11 +16,12 @@ repo=$(cd "$here/../.." && pwd -P)
 # shellcheck source=../kernels/lib.sh
 . "$repo/tools/kernels/lib.sh"
 usage() {
-	echo "usage: $0 [--kernel $(kernel_lines | paste -sd '|')] [--cpus N] [--icount] [--mem MiB] [--timeout SECONDS] [--out DIR] -- COMMAND [ARGS...]" >&2
+	echo "usage: $0 [--kernel $(kernel_lines | paste -sd '|')] [--cpus N] [--icount] [--mem MiB] [--timeout SECONDS] [--out DIR] [--init FILE] -- COMMAND [ARGS...]" >&2
 	exit 2
 }
 
 flavour=stock cpus=2 mem= limit=900 out= icount=0 topo=
+init=$here/guest-init.sh
 while (($#)); do
 	case $1 in
 	--kernel) flavour=${2:?}; shift 2 ;;
@@ -27,6 +30,7 @@ while (($#)); do
 	--mem) mem=${2:?}; shift 2 ;;
 	--timeout) limit=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
+	--init) init=$(realpath "${2:?}"); shift 2 ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -52,7 +56,7 @@ fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
 # Both paths travel on the kernel command line or in -virtfs options.
-for p in "$out" "$here" "$repo"; do
+for p in "$out" "$here" "$repo" "$init"; do
 	if [[ $p == *[[:space:],]* ]]; then
 		echo "run.sh: path '$p' must not contain spaces or commas" >&2
 		exit 2
@@ -68,7 +72,7 @@ host)
 	# qboot starts much faster than SeaBIOS; Debian's kernel routes PCI
 	# interrupts through ACPI, so qboot's bare MP table is enough.
 	bios=(-bios qboot.rom)
-	boot="rdinit=/init nfe_init=$here/guest-init.sh"
+	boot="rdinit=/init nfe_init=$init"
 	: "${mem:=1024}"
 	;;
 fetch)
@@ -85,7 +89,7 @@ fetch)
 	kernel=$kdir/vmlinuz
 	initrd=(-initrd "$("$here/initramfs.sh" "$kver" "$mods" | tail -n1)")
 	bios=(-bios qboot.rom)
-	boot="rdinit=/init nfe_init=$here/guest-init.sh nfe_modules=$mods"
+	boot="rdinit=/init nfe_init=$init nfe_modules=$mods"
 	# 7.2 under TCG died twice in boot with an int3 oops in
 	# sched_clock_cpu(): a vCPU ran the breakpoint of a static key that
 	# sched_clock_init_late() was patching on another.  An unstable TSC
@@ -102,7 +106,7 @@ build)
 	# No initramfs: since 6.4 a root= that names no block device is mounted
 	# as is, by rootfstype, so 9p gets "root" as its mount tag.
 	boot="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-	boot+=" init=$here/guest-init.sh"
+	boot+=" init=$init"
 	# TCG's TSC drifts; without this the clocksource watchdog warns mid-test.
 	boot+=" tsc=unstable"
 	# 6.1's /sys/kernel/slab/*/failslab is read-only: the caches the fault
