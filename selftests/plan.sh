@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tools/kernels/lib.sh
 . "$here/../tools/kernels/lib.sh"
 # The guests check.sh gives a lane (README.md).
-GUESTS="selftest matrix faults"
+GUESTS="selftest matrix faults systemd"
 
 line=${1:?usage: $0 LINE GUEST...}
 shift
