@@ -68,6 +68,14 @@ selftests_on() {
 		echo "$only"
 		return
 	fi
+	if [[ $guests == systemd ]]; then
+		# Each boots its own guests, systemd as PID 1, from the host.
+		local t rc=0
+		for t in $only; do
+			env "$@" "selftests/$t" "$line" "$ko" || rc=1
+		done
+		return "$rc"
+	fi
 	env "$@" NFE_ONLY="$only" selftests/run-guest.sh "$line" "$ko"
 }
 
@@ -79,6 +87,7 @@ stock_guests() {
 	stage selftest-stock selftests_on stock selftest "$ko"
 	stage matrix-stock selftests_on stock matrix "$ko" NFE_SELFTEST_OUT=build/selftests/matrix-stock
 	stage faults-stock selftests_on stock faults "$ko" NFE_SELFTEST_OUT=build/selftests/faults-stock
+	stage systemd-stock selftests_on stock systemd "$ko" NFE_SELFTEST_OUT=build/selftests/systemd-stock
 	# The client matrix cell by cell against the kernel's own
 	# nf_conntrack_ftp: what works through it must work through
 	# ftp-embryo.  make check compares with the recorded reference run,
@@ -145,7 +154,7 @@ stock_lane() {
 	stage bench-smoke tools/bench/run.sh --smoke
 	other_lines
 }
-stock_stages="build-stock host-test fuzz deb selftest-stock faults-stock matrix-stock matrix-table install dkms bench-smoke"
+stock_stages="build-stock host-test fuzz deb selftest-stock faults-stock systemd-stock matrix-stock matrix-table install dkms bench-smoke"
 [[ -z ${NFE_CHECK_ALL:-} ]] || stock_stages+=" matrix-reference"
 line_stages=
 for line in $LINES; do
