@@ -55,7 +55,13 @@ mount -t sysfs sysfs /sys
 # overlay's writable layer lives there, out of the new root's sight.
 mount -t tmpfs -o mode=755 nfe /tmp
 mkdir -p /tmp/upper /tmp/work /tmp/root
-modprobe overlay
+if [[ -n ${nfe_modules:-} ]]; then
+	# A fetched kernel's modules live in the cache (run.sh): its
+	# .../lib/modules/KVER, whose root modprobe -d takes.
+	modprobe -d "${nfe_modules%/lib/modules/*}" overlay
+else
+	modprobe overlay
+fi
 new=/tmp/root
 mount -t overlay -o lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work root "$new"
 etc=$new/etc/systemd/system
@@ -73,7 +79,6 @@ mount -t tmpfs -o mode=1777 tmp "$new/tmp"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro repo "$new$repo"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out "$new$out"
 if [[ -n ${nfe_modules:-} ]]; then
-	# A fetched kernel's modules live in the cache (run.sh).
 	ln -sfn "$nfe_modules" "$new/lib/modules/$(uname -r)"
 fi
 
@@ -90,8 +95,8 @@ printf '%s\n' '[Unit]' "Description=run.sh's command (tools/vm/systemd-init.sh)"
 	'[Install]' 'WantedBy=multi-user.target' >"$etc/nfe-command.service"
 # Masked: the gettys (the serial one would take the console the TAP lines
 # go to), D-Bus and logind (systemctl and journalctl work without them),
-# udev, and what only a machine with disks, clocks or users needs. Each
-# costs seconds of TCG.
+# udev, and what only a machine with disks, clocks, users or a first boot
+# needs. Each costs seconds of TCG.
 systemctl --root="$new" --quiet mask getty.target console-getty.service \
 	dbus.service dbus.socket systemd-logind.service systemd-user-sessions.service \
 	systemd-udevd.service systemd-udev-trigger.service systemd-udevd-control.socket \
@@ -104,7 +109,12 @@ systemctl --root="$new" --quiet mask getty.target console-getty.service \
 	dev-hugepages.mount dev-mqueue.mount sys-fs-fuse-connections.mount \
 	sys-kernel-config.mount sys-kernel-tracing.mount \
 	modprobe@dm_mod.service modprobe@loop.service modprobe@fuse.service \
-	modprobe@efi_pstore.service modprobe@configfs.service modprobe@drm.service
+	modprobe@efi_pstore.service modprobe@configfs.service modprobe@drm.service \
+	kmod-static-nodes.service systemd-tmpfiles-setup-dev.service \
+	systemd-sysusers.service systemd-modules-load.service systemd-remount-fs.service \
+	systemd-firstboot.service systemd-machine-id-commit.service systemd-repart.service \
+	systemd-pcrphase.service systemd-pcrphase-sysinit.service \
+	systemd-initctl.socket systemd-journald-audit.socket
 ln -s ../nfe-command.service "$etc/multi-user.target.wants/"
 
 cwd=$(<"$ctl/cwd")
