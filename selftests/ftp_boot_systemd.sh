@@ -189,7 +189,7 @@ command_nft() {
 		tap "nft: after the reload the firewall is in force" nft_firewall "$rs"
 		tap "nft: systemctl restart nftables" systemctl restart nftables.service
 		tap "nft: after the restart the helper's table is attached" nft_helper "$(nft list ruleset)"
-		transfer present
+		transfer nft present
 		tap "nft: systemctl stop nf-ftp-embryo-rules" systemctl stop nf-ftp-embryo-rules.service
 		rs=$(nft list ruleset)
 		tap "nft: stopped: the helper's table is gone, the firewall stays" \
@@ -208,7 +208,7 @@ command_nft() {
 		rs=$(nft list ruleset)
 		tap "nft: after the reload the firewall is in force, no helper table" \
 			eval 'nft_firewall "$rs" && ! nft_helper "$rs"'
-		transfer missing
+		transfer nft missing
 		journal nf-ftp-embryo-rules.service | sed 's/^/# journal: /'
 	fi
 }
@@ -235,6 +235,7 @@ command_ipt() {
 			eval 'ipt_same && ipt_firewall "$v4" "$v6"'
 		tap "ipt: systemctl reload nf-ftp-embryo-rules replaces them, adds nothing" \
 			eval 'systemctl reload nf-ftp-embryo-rules.service && ipt_list && ipt_same'
+		transfer ipt present
 		tap "ipt: systemctl stop nf-ftp-embryo-rules" systemctl stop nf-ftp-embryo-rules.service
 		ipt_list
 		tap "ipt: stopped: the helper's rules are gone, the firewall stays" \
@@ -251,6 +252,7 @@ command_ipt() {
 			systemctl restart netfilter-persistent.service
 		ipt_list
 		tap "ipt: after the restart the firewall is in force" ipt_firewall "$v4" "$v6"
+		transfer ipt missing
 		journal nf-ftp-embryo-rules.service | sed 's/^/# journal: /'
 	fi
 }
@@ -288,15 +290,15 @@ router_up() {
 # control_only: a SIZE on the control connection, no data connection.
 control_only() { in_ns cli curl -sS -I --connect-timeout 5 -m 30 -o /dev/null "ftp://$SRV4/file.bin"; }
 
-# transfer present|missing: FTP through the router as the boot left it.
+# transfer FW present|missing: FTP through the router as the boot left it.
 transfer() {
 	router_up
-	if [[ $1 == present ]]; then
-		tap "ftp: a passive download through the router's firewall and helper" download 4
-		tap "ftp: its pinhole closed" closed_after_transfer
+	if [[ $2 == present ]]; then
+		tap "$1: a passive FTP download through the router's firewall and helper" download 4
+		tap "$1: its pinhole closed" closed_after_transfer
 	else
-		tap "ftp: the control connection passes the firewall" control_only
-		tap "ftp: the data connection is dropped (the download fails)" \
+		tap "$1: FTP's control connection passes the firewall" control_only
+		tap "$1: FTP's data connection is dropped (the download fails)" \
 			blocked_without_helper 4 --connect-timeout 3
 	fi
 }
