@@ -154,29 +154,64 @@ static u16 ftpe_nat_find_port(struct nf_conntrack_expect *exp, u16 port)
 	return 0;
 }
 
+/*
+ * @v in decimal at @p; returns the byte after it.  Not vsnprintf(): about
+ * 700 instructions a call where this takes a few dozen, and each rewrite
+ * is formatted twice (its length when queued, its bytes when applied).
+ */
+static char *ftpe_nat_put_u(char *p, u16 v)
+{
+	unsigned int n = v >= 10000 ? 5 : v >= 1000 ? 4 : v >= 100 ? 3 :
+			 v >= 10 ? 2 : 1;
+	char *q = p + n;
+
+	do {
+		*--q = '0' + v % 10;
+		v /= 10;
+	} while (q > p);
+	return p + n;
+}
+
 /* The endpoint as @mode's line writes it; returns its length. */
 static u8 ftpe_nat_format(char *buf, u8 mode, char delim, u16 l3num,
 			  const union nf_inet_addr *addr, u16 port)
 {
 	const u8 *a = (const u8 *)&addr->ip;
+	char *p = buf;
+	int i;
 
 	switch (mode) {
 	case FTPE_VERB_PORT:
 	case FTPE_VERB_PASV:
-		return scnprintf(buf, FTPE_NAT_TEXT_MAX, "%u,%u,%u,%u,%u,%u",
-				 a[0], a[1], a[2], a[3], port >> 8,
-				 port & 0xff);
+		for (i = 0; i < 4; i++) {
+			p = ftpe_nat_put_u(p, a[i]);
+			*p++ = ',';
+		}
+		p = ftpe_nat_put_u(p, port >> 8);
+		*p++ = ',';
+		p = ftpe_nat_put_u(p, port & 0xff);
+		break;
 	case FTPE_VERB_EPRT:
 		if (l3num == NFPROTO_IPV6)
 			return scnprintf(buf, FTPE_NAT_TEXT_MAX,
 					 "%c2%c%pI6c%c%u%c", delim, delim,
 					 &addr->in6, delim, port, delim);
-		return scnprintf(buf, FTPE_NAT_TEXT_MAX, "%c1%c%pI4%c%u%c",
-				 delim, delim, &addr->ip, delim, port, delim);
+		*p++ = delim;
+		*p++ = '1';
+		*p++ = delim;
+		for (i = 0; i < 4; i++) {
+			p = ftpe_nat_put_u(p, a[i]);
+			*p++ = i < 3 ? '.' : delim;
+		}
+		p = ftpe_nat_put_u(p, port);
+		*p++ = delim;
+		break;
 	default:
 		/* A 229 names only the port. */
-		return scnprintf(buf, FTPE_NAT_TEXT_MAX, "%u", port);
+		p = ftpe_nat_put_u(p, port);
+		break;
 	}
+	return p - buf;
 }
 
 /* The side that writes @mode's lines: the client's for PORT/EPRT. */
@@ -241,7 +276,7 @@ static void ftpe_nat_queue(const struct nf_conn *ct, struct ftpe_nat_seg *seg,
 			   u8 mode, const struct ftpe_endpoint *ep,
 			   const char *line, u32 line_seq, u16 port)
 {
-	char text[FTPE_NAT_TEXT_MAX];
+	char text[FTPE_NAT_TEXT_MAX] __uninitialized;
 	struct ftpe_nat_rw *rw;
 
 	/* ftpe_nat_room() said yes; if not, the segment must not pass. */
@@ -382,6 +417,17 @@ static int ftpe_nat_covers(const struct ftpe_nat_seg *seg,
 }
 
 /*
+ * Could any rewrite @kept holds lie in @seg, in whole or in part?  Not if
+ * it starts where the latest of its direction ends, or after.
+ */
+static bool ftpe_nat_behind(const struct ftpe_nat_edit *kept,
+			    const struct ftpe_nat_seg *seg)
+{
+	return (kept->reached & BIT(seg->dir)) &&
+	       (s32)(kept->reach[seg->dir] - seg->seg_seq) > 0;
+}
+
+/*
  * A hash of the @len payload bytes at @off of @skb, linear or not; the
  * same bytes give the same hash whichever way they are laid out.  Seeded
  * with a secret, so that a sender cannot pick other bytes that hash alike.
@@ -473,6 +519,8 @@ enum ftpe_nat_start ftpe_nat_begin(struct ftpe_nat_seg *seg,
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 		return FTPE_NAT_DROP;
 	}
+	if (!ftpe_nat_behind(kept, seg))
+		return FTPE_NAT_READ;
 	for (i = 0; i < kept->n; i++) {
 		switch (ftpe_nat_covers(seg, &kept->rw[i])) {
 		case 2:
@@ -555,7 +603,7 @@ static bool ftpe_nat_rewrite(struct sk_buff *skb, unsigned int protoff,
 			     const struct ftpe_nat_seg *seg,
 			     struct ftpe_nat_rw *rws, unsigned int n)
 {
-	char text[FTPE_NAT_TEXT_MAX];
+	char text[FTPE_NAT_TEXT_MAX] __uninitialized;
 	const struct tcphdr *th;
 	struct ftpe_nat_rw tmp;
 	unsigned int i, j;
@@ -626,7 +674,7 @@ static void ftpe_nat_forget(struct ftpe_nat_edit *kept,
 static void ftpe_nat_remember(struct ftpe_nat_edit *kept,
 			      const struct ftpe_nat_seg *seg, bool sent)
 {
-	unsigned int i, j = 0, evict;
+	unsigned int i, j = 0, evict, dir;
 	struct ftpe_nat_rw *rw;
 
 	evict = kept->n + seg->n > FTPE_NAT_EDITS ?
@@ -647,6 +695,19 @@ static void ftpe_nat_remember(struct ftpe_nat_edit *kept,
 		kept->rw[j++].sent = sent;
 	}
 	kept->n = j;
+	/*
+	 * In stream order: kept ones read before, then the segment's new
+	 * ones, read for the first time.  So each direction's last ends
+	 * latest, which a comparison could not tell once they lie 2 GiB
+	 * apart.
+	 */
+	kept->reached = 0;
+	for (i = 0; i < j; i++) {
+		rw = &kept->rw[i];
+		dir = ftpe_nat_dir(rw->mode);
+		kept->reach[dir] = rw->seq + rw->len;
+		kept->reached |= BIT(dir);
+	}
 }
 
 /* Mark the rewritten segment @skb as it leaves (kept->out). */
@@ -668,7 +729,7 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		    const struct ftpe_nat_seg *seg, struct ftpe_nat_edit *kept,
 		    bool drop)
 {
-	struct ftpe_nat_rw rws[FTPE_NAT_EDITS];
+	struct ftpe_nat_rw rws[FTPE_NAT_EDITS] __uninitialized;
 	unsigned int i, n = 0;
 	bool ok;
 
@@ -677,9 +738,10 @@ bool ftpe_nat_apply(struct sk_buff *skb, unsigned int protoff,
 		ftpe_stat_inc(nf_ct_net(ct), FTPE_STAT_NAT_FAILED);
 		drop = true;
 	}
-	for (i = 0; kept && i < kept->n; i++)
-		if (ftpe_nat_covers(seg, &kept->rw[i]) == 2)
-			rws[n++] = kept->rw[i];
+	if (kept && ftpe_nat_behind(kept, seg))
+		for (i = 0; i < kept->n; i++)
+			if (ftpe_nat_covers(seg, &kept->rw[i]) == 2)
+				rws[n++] = kept->rw[i];
 	/* ftpe_nat_room() kept the two within FTPE_NAT_EDITS. */
 	if (WARN_ON_ONCE(n + seg->n > FTPE_NAT_EDITS))
 		return false;

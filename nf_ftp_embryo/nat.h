@@ -73,6 +73,14 @@ struct ftpe_nat_edit {
 	 */
 	u8 lost;
 	u32 lost_to[IP_CT_DIR_MAX];
+	/*
+	 * Per direction, where the last rewrite in @rw ends: a
+	 * segment from there on (most: only resends come earlier) holds
+	 * none of them, and @rw is not walked (ftpe_nat_behind()).  Set
+	 * for the directions in the bits of @reached.
+	 */
+	u32 reach[IP_CT_DIR_MAX];
+	u8 reached;
 	struct ftpe_nat_rw rw[FTPE_NAT_EDITS];
 };
 
