@@ -656,10 +656,10 @@ static void ftpe_nat_dropped(struct ftpe_pkt *pk, u32 from,
  * rewrite it if translated.  NF_DROP: the segment is to be read again from
  * its resend.
  */
-static unsigned int ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn,
-			      struct sk_buff *skb, unsigned int protoff,
-			      enum ip_conntrack_info ctinfo,
-			      const struct ftpe_tcp *t)
+static __always_inline unsigned int
+ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn, struct sk_buff *skb,
+	  unsigned int protoff, enum ip_conntrack_info ctinfo,
+	  const struct ftpe_tcp *t)
 {
 	unsigned int dataoff = t->dataoff, datalen = t->datalen;
 	u32 seq = t->seq;
