@@ -286,6 +286,35 @@ static unsigned int ftpe_trim(const char *s, unsigned int len)
 	return len;
 }
 
+/*
+ * The first digit at or after @pos in @s, or @len.  A word at a time: the
+ * text before a 227's numbers is read on every passive negotiation.  Per
+ * byte b, with y = b & 0x7f, ((127 + ':' - y) & ~b & (y + 127 - '/'))
+ * has its high bit set exactly when b is below 128 and between '/' and
+ * ':', and no byte's sum or difference reaches into the next: exact, and,
+ * little-endian, the first such byte is the lowest one flagged.
+ */
+static unsigned int ftpe_first_digit(const char *s, unsigned int pos,
+				     unsigned int len)
+{
+	const u64 ones = 0x0101010101010101ULL, low7 = ones * 0x7f;
+	u64 x, y, v;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; len - pos >= 8; pos += 8) {
+		memcpy(&x, s + pos, sizeof(x));
+		y = x & low7;
+		v = (ones * (127 + ':') - y) & ~x & (y + ones * (127 - '/'));
+		v &= ones << 7;
+		if (v)
+			return pos + (__builtin_ctzll(v) >> 3);
+	}
+#endif
+	while (pos < len && !ftpe_is_digit(s[pos]))
+		pos++;
+	return pos;
+}
+
 /* "NNN" at the start of @line as a code 100..599, or -1. */
 static int ftpe_reply_code(const char *line, unsigned int len)
 {
@@ -381,8 +410,7 @@ int ftpe_parse_227(const char *line, unsigned int len,
 	if (ftpe_reply_code(line, len) != 227)
 		return -1;
 	/* The six numbers start at the first digit after the code. */
-	while (pos < len && !ftpe_is_digit(line[pos]))
-		pos++;
+	pos = ftpe_first_digit(line, pos, len);
 	if (ftpe_parse_hostport(line, len, &pos, ep))
 		return -1;
 	/* A seventh number or a longer run means this was not the tuple. */
