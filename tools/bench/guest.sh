@@ -29,7 +29,8 @@ if ((smoke)); then
 	ROUNDS=1 DUR=0.1 WARM=0.02 LEVELS="20" C_LEVELS="40" PROBE_WINDOW=0.2 PROBES=1
 	MP_CONNS=8 TRACE_DUR=0.05 LOCK_CONNS=2 LOCK_DUR=0.05
 	# The traced parts once each, in one plain and one NAT'd mode.
-	CB_MODES="pasv nat-port" PROF_MODES="pasv" LOCK_MODES="pasv"
+	CB_MODES=${BENCH_CB_MODES:-pasv nat-port}
+	PROF_MODES=${BENCH_PROF_MODES:-pasv} LOCK_MODES="pasv"
 else
 	ROUNDS=${BENCH_ROUNDS:-2} DUR=${BENCH_DUR:-0.3} WARM=${BENCH_WARM:-0.1}
 	# Opening 100,000 idle connections costs about 5e10 instructions per
@@ -39,7 +40,8 @@ else
 	PROBE_WINDOW=2 PROBES=3 MP_CONNS=64 TRACE_DUR=${BENCH_TRACE_DUR:-0.3}
 	LOCK_CONNS=4 LOCK_DUR=0.3
 	CB_MODES=${BENCH_CB_MODES:-pasv epsv port eprt nat-pasv nat-port}
-	PROF_MODES="pasv port nat-pasv nat-port" LOCK_MODES=$PROF_MODES
+	PROF_MODES=${BENCH_PROF_MODES:-pasv port nat-pasv nat-port}
+	LOCK_MODES="pasv port nat-pasv nat-port"
 fi
 CONFIGS="A B C"
 MODES="pasv epsv port eprt nat-pasv nat-port"

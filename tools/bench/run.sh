@@ -61,12 +61,13 @@ fi
 # BENCH_C_LEVELS (for C alone, "100000"), BENCH_ROUNDS (2), BENCH_DUR and
 # BENCH_TRACE_DUR (guest seconds per rate and per traced run, 0.3) trade
 # coverage for time; BENCH_ONLY (the parts, e.g. "callbacks profile") and
-# BENCH_CB_MODES (the traced modes) pick what runs.
+# BENCH_CB_MODES and BENCH_PROF_MODES (the traced and the profiled
+# modes; with --smoke too) pick what runs.
 # The profile's instruction counts (tools/bench/insncount.c).
 NFE_QEMU_ARGS="-plugin $out/insncount.so,arg=out=$out/guest/insn" \
 	tools/vm/run.sh --kernel stock "${vm[@]}" --mem "$mem" --timeout "$limit" --out "$out/guest" -- \
 	env BENCH_CLOCK=$clock BENCH_LEVELS="${BENCH_LEVELS:-}" BENCH_C_LEVELS="${BENCH_C_LEVELS:-}" \
-	BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_ONLY="${BENCH_ONLY:-}" BENCH_CB_MODES="${BENCH_CB_MODES:-}" \
+	BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_ONLY="${BENCH_ONLY:-}" BENCH_CB_MODES="${BENCH_CB_MODES:-}" BENCH_PROF_MODES="${BENCH_PROF_MODES:-}" \
 	BENCH_DUR="${BENCH_DUR:-}" BENCH_TRACE_DUR="${BENCH_TRACE_DUR:-}" \
 	bash tools/bench/guest.sh "${smoke[@]}" "$top/build/stock/nf_ftp_embryo.ko" "$out/guest/raw.txt"
 
