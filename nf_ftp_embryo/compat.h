@@ -36,6 +36,7 @@ typedef int s32;
 #define ftpe_alloc(n)	malloc(n)
 #define ftpe_free(p)	free(p)
 #define __uninitialized
+/* __always_inline comes with glibc's <sys/cdefs.h>. */
 #endif
 
 #endif /* _NF_FTP_EMBRYO_COMPAT_H */

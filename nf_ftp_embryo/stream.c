@@ -11,69 +11,6 @@
  */
 #include "stream.h"
 
-#define FTPE_WINDOW	(FTPE_LINE_MAX + 2)
-
-/*
- * memchr(p, '\n', n), a word at a time: the kernel's memchr() reads a
- * byte at a time, and every byte of the control connection passes here.
- * A word is tested for a '\n' byte with the has-zero-byte trick on the
- * word XORed with "\n\n\n\n\n\n\n\n", which is exact about whether
- * there is one and, little-endian, about where the first one is; a
- * big-endian word is searched a byte at a time.
- */
-static const char *ftpe_find_nl(const char *p, unsigned int n)
-{
-	const u64 ones = 0x0101010101010101ULL;
-	const char *end = p + n;
-	u64 v;
-
-	for (; end - p >= 8; p += 8) {
-		memcpy(&v, p, sizeof(v));
-		v ^= ones * '\n';
-		v = (v - ones) & ~v & (ones << 7);
-		if (!v)
-			continue;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		/* Only bytes above the first '\n' can be flagged wrongly. */
-		return p + (__builtin_ctzll(v) >> 3);
-#else
-		break;
-#endif
-	}
-	for (; p < end; p++)
-		if (*p == '\n')
-			return p;
-	return NULL;
-}
-
-/* FTPE_LINE_AFTER_GAP for the first line after a jump, once. */
-static unsigned int ftpe_after_gap(struct ftpe_stream *s)
-{
-	if (!(s->flags & FTPE_STREAM_JUMPED))
-		return 0;
-	s->flags &= ~FTPE_STREAM_JUMPED;
-	return FTPE_LINE_AFTER_GAP;
-}
-
-/* Hand on a line of @n bytes that ended in '\n' (not included). */
-static enum ftpe_line_next ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn,
-				     void *ctx, const char *p, unsigned int n,
-				     unsigned int *ev)
-{
-	unsigned int flags = 0;
-
-	if (n && p[n - 1] == '\r')
-		n--;
-	else
-		flags |= FTPE_LINE_BARE_LF;
-	if (n > FTPE_LINE_MAX) {
-		*ev |= FTPE_STREAM_EV_OVERLONG;
-		n = FTPE_LINE_MAX;
-		flags = FTPE_LINE_TRUNCATED;
-	}
-	return fn(ctx, p, n, flags | ftpe_after_gap(s));
-}
-
 /* A window filled without a '\n': pass the start on, skip the rest. */
 static enum ftpe_line_next ftpe_overlong(struct ftpe_stream *s,
 					 ftpe_line_fn fn, void *ctx,
@@ -309,10 +246,10 @@ static void ftpe_known_note(struct ftpe_stream *s, u32 seq, const void *src,
 	s->known_seq[s->nknown++] = end;
 }
 
-unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
-			      const void *src, unsigned int off,
-			      unsigned int len, ftpe_read_fn read,
-			      ftpe_line_fn line, void *ctx)
+unsigned int __ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
+				const void *src, unsigned int off,
+				unsigned int len, ftpe_read_fn read,
+				ftpe_line_fn line, void *ctx)
 {
 	/*
 	 * Filled by @read before each use; left as it is rather than zeroed
@@ -326,25 +263,6 @@ unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
 
 	if (!len || ftpe_stream_dark(s))
 		return 0;
-	/*
-	 * The common segment: in order, nothing held, skipped or jumped, one
-	 * whole line.  Read as the loop below reads it, without the rest.
-	 */
-	if (seq == s->next_seq && s->flags == FTPE_STREAM_SYNCED &&
-	    !s->held && !s->nknown && len <= FTPE_WINDOW) {
-		p = read(src, off, len, buf);
-		if (p && p[len - 1] == '\n' && !ftpe_find_nl(p, len - 1)) {
-			s->line_seq = seq;
-			s->next_seq = seq + len;
-			next = ftpe_emit(s, line, ctx, p, len - 1, &ev);
-			if (next == FTPE_LINE_TLS)
-				ftpe_stream_start_tls(s, FTPE_TLS_REPLIES);
-			if (next != FTPE_LINE_STOP)
-				return ev;
-			first = seq;
-			goto stop;
-		}
-	}
 	if (!(s->flags & FTPE_STREAM_SYNCED)) {
 		s->next_seq = seq;
 		s->flags |= FTPE_STREAM_SYNCED;

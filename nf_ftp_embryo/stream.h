@@ -126,15 +126,14 @@ typedef enum ftpe_line_next (*ftpe_line_fn)(void *ctx, const char *line,
 					    unsigned int len,
 					    unsigned int line_flags);
 
-/*
- * Consume one segment: @len payload bytes starting at sequence number @seq,
- * readable through @read at offsets @off .. @off + @len - 1 of @src.
- * Returns a mask of FTPE_STREAM_EV_*.
- */
-unsigned int ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
-			      const void *src, unsigned int off,
-			      unsigned int len, ftpe_read_fn read,
-			      ftpe_line_fn line, void *ctx);
+/* A longest line and its "\r\n": how much is read at a time. */
+#define FTPE_WINDOW	(FTPE_LINE_MAX + 2)
+
+/* Every segment but the common one (ftpe_stream_feed()). */
+unsigned int __ftpe_stream_feed(struct ftpe_stream *s, u32 seq,
+				const void *src, unsigned int off,
+				unsigned int len, ftpe_read_fn read,
+				ftpe_line_fn line, void *ctx);
 
 /* Forget any unfinished line and free its buffer. */
 void ftpe_stream_reset(struct ftpe_stream *s);
@@ -193,5 +192,104 @@ static inline u32 ftpe_stream_first(const struct ftpe_stream *s, u32 seq)
  * be held, rather than skip the rest of it.
  */
 void ftpe_stream_unread(struct ftpe_stream *s, u32 from);
+
+/*
+ * memchr(p, '\n', n), a word at a time: the kernel's memchr() reads a
+ * byte at a time, and every byte of the control connection passes here.
+ * A word is tested for a '\n' byte with the has-zero-byte trick on the
+ * word XORed with "\n\n\n\n\n\n\n\n", which is exact about whether
+ * there is one and, little-endian, about where the first one is; a
+ * big-endian word is searched a byte at a time.
+ */
+static inline const char *ftpe_find_nl(const char *p, unsigned int n)
+{
+	const u64 ones = 0x0101010101010101ULL;
+	const char *end = p + n;
+	u64 v;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&v, p, sizeof(v));
+		v ^= ones * '\n';
+		v = (v - ones) & ~v & (ones << 7);
+		if (!v)
+			continue;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* Only bytes above the first '\n' can be flagged wrongly. */
+		return p + (__builtin_ctzll(v) >> 3);
+#else
+		break;
+#endif
+	}
+	for (; p < end; p++)
+		if (*p == '\n')
+			return p;
+	return NULL;
+}
+
+/* FTPE_LINE_AFTER_GAP for the first line after a jump, once. */
+static inline unsigned int ftpe_after_gap(struct ftpe_stream *s)
+{
+	if (!(s->flags & FTPE_STREAM_JUMPED))
+		return 0;
+	s->flags &= ~FTPE_STREAM_JUMPED;
+	return FTPE_LINE_AFTER_GAP;
+}
+
+/* Hand on a line of @n bytes that ended in '\n' (not included). */
+static __always_inline enum ftpe_line_next
+ftpe_emit(struct ftpe_stream *s, ftpe_line_fn fn, void *ctx, const char *p,
+	  unsigned int n, unsigned int *ev)
+{
+	unsigned int flags = 0;
+
+	if (n && p[n - 1] == '\r')
+		n--;
+	else
+		flags |= FTPE_LINE_BARE_LF;
+	if (n > FTPE_LINE_MAX) {
+		*ev |= FTPE_STREAM_EV_OVERLONG;
+		n = FTPE_LINE_MAX;
+		flags = FTPE_LINE_TRUNCATED;
+	}
+	return fn(ctx, p, n, flags | ftpe_after_gap(s));
+}
+
+/*
+ * Consume one segment: @len payload bytes starting at sequence number @seq,
+ * readable through @read at offsets @off .. @off + @len - 1 of @src.
+ * Returns a mask of FTPE_STREAM_EV_*.
+ *
+ * The common segment (in order, nothing held, skipped or jumped, one whole
+ * line) is read here, inline, so that the caller's @read and @line are
+ * direct calls; it is read as __ftpe_stream_feed() would read it.
+ */
+static __always_inline unsigned int
+ftpe_stream_feed(struct ftpe_stream *s, u32 seq, const void *src,
+		 unsigned int off, unsigned int len, ftpe_read_fn read,
+		 ftpe_line_fn line, void *ctx)
+{
+	char buf[FTPE_WINDOW] __uninitialized;
+	enum ftpe_line_next next;
+	unsigned int ev = 0;
+	const char *p;
+
+	if (seq != s->next_seq || s->flags != FTPE_STREAM_SYNCED ||
+	    s->held || s->nknown || !len || len > FTPE_WINDOW)
+		goto slow;
+	p = read(src, off, len, buf);
+	if (!p || p[len - 1] != '\n' || ftpe_find_nl(p, len - 1))
+		goto slow;
+	s->line_seq = seq;
+	s->next_seq = seq + len;
+	next = ftpe_emit(s, line, ctx, p, len - 1, &ev);
+	if (next == FTPE_LINE_TLS)
+		ftpe_stream_start_tls(s, FTPE_TLS_REPLIES);
+	if (next != FTPE_LINE_STOP)
+		return ev;
+	ftpe_stream_unread(s, seq);
+	return ev | FTPE_STREAM_EV_STOPPED;
+slow:
+	return __ftpe_stream_feed(s, seq, src, off, len, read, line, ctx);
+}
 
 #endif /* _NF_FTP_EMBRYO_STREAM_H */
