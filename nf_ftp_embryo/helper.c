@@ -757,13 +757,54 @@ ftpe_read(struct ftpe_flow *flow, struct ftpe_net *fn, struct sk_buff *skb,
 	return NF_DROP;
 }
 
+/*
+ * A segment that @flow reads, or whose FIN or RST ends it.  Apart from
+ * ftpe_help(): its frame holds the segment's reading (struct ftpe_pkt and
+ * the stream's window), which the segments no record reads never need.
+ */
+static noinline unsigned int ftpe_help_flow(struct ftpe_flow *flow,
+					    struct sk_buff *skb,
+					    unsigned int protoff,
+					    enum ip_conntrack_info ctinfo,
+					    const struct ftpe_tcp *t)
+{
+	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	struct nf_conn *ct = flow->ct;
+	unsigned int verdict = NF_ACCEPT;
+	struct ftpe_net *fn;
+
+	fn = ftpe_net_rcu(nf_ct_net(ct));
+	ftpe_count(fn, FTPE_STAT_PACKETS);
+	spin_lock_bh(&flow->lock);
+	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
+	if (flow->dead && t->datalen) {
+		spin_unlock_bh(&flow->lock);
+		flow = ftpe_flow_get(ct);
+		if (IS_ERR(flow))
+			return ftpe_unread(skb, ct, dir, t, PTR_ERR(flow));
+		spin_lock_bh(&flow->lock);
+	}
+	if (!flow->dead && t->datalen)
+		verdict = ftpe_read(flow, fn, skb, protoff, ctinfo, t);
+	/* Dropped, its FIN comes again with it. */
+	if (!flow->dead && verdict == NF_ACCEPT) {
+		if (t->fin && dir == IP_CT_DIR_ORIGINAL)
+			flow->fin_orig = 1;
+		else if (t->fin)
+			flow->fin_reply = 1;
+		/* The control connection is over: so is any negotiation. */
+		if (t->rst || (flow->fin_orig && flow->fin_reply))
+			ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
+	}
+	ftpe_flow_account(flow, fn);
+	spin_unlock_bh(&flow->lock);
+	return verdict;
+}
+
 int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 	      enum ip_conntrack_info ctinfo)
 {
-	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
-	unsigned int verdict = NF_ACCEPT;
 	struct ftpe_flow *flow;
-	struct ftpe_net *fn;
 	struct ftpe_tcp t;
 
 	/* Extensions can only be added before the conntrack is confirmed. */
@@ -783,33 +824,9 @@ int ftpe_help(struct sk_buff *skb, unsigned int protoff, struct nf_conn *ct,
 		return NF_ACCEPT;
 	flow = t.datalen ? ftpe_flow_get(ct) : ftpe_flow_find(ct);
 	if (IS_ERR_OR_NULL(flow))
-		return ftpe_unread(skb, ct, dir, &t, PTR_ERR(flow));
-	fn = ftpe_net_rcu(nf_ct_net(ct));
-	ftpe_count(fn, FTPE_STAT_PACKETS);
-	spin_lock_bh(&flow->lock);
-	/* Reclaimed idle after the lookup (flowtab.h): read on in a new one. */
-	if (flow->dead && t.datalen) {
-		spin_unlock_bh(&flow->lock);
-		flow = ftpe_flow_get(ct);
-		if (IS_ERR(flow))
-			return ftpe_unread(skb, ct, dir, &t, PTR_ERR(flow));
-		spin_lock_bh(&flow->lock);
-	}
-	if (!flow->dead && t.datalen)
-		verdict = ftpe_read(flow, fn, skb, protoff, ctinfo, &t);
-	/* Dropped, its FIN comes again with it. */
-	if (!flow->dead && verdict == NF_ACCEPT) {
-		if (t.fin && dir == IP_CT_DIR_ORIGINAL)
-			flow->fin_orig = 1;
-		else if (t.fin)
-			flow->fin_reply = 1;
-		/* The control connection is over: so is any negotiation. */
-		if (t.rst || (flow->fin_orig && flow->fin_reply))
-			ftpe_flow_kill(flow, FTPE_STAT_ABORTED_CLOSE);
-	}
-	ftpe_flow_account(flow, fn);
-	spin_unlock_bh(&flow->lock);
-	return verdict;
+		return ftpe_unread(skb, ct, CTINFO2DIR(ctinfo), &t,
+				   PTR_ERR(flow));
+	return ftpe_help_flow(flow, skb, protoff, ctinfo, &t);
 }
 
 void ftpe_teardown(struct ftpe_flow *flow, enum ftpe_stat why)
