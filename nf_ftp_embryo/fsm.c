@@ -49,6 +49,23 @@ void ftpe_fsm_init(struct ftpe_fsm *f)
 	f->state = FTPE_IDLE;
 }
 
+static_assert(FTPE_VERB_COUNT <= 1 << FTPE_PENDING_BITS &&
+	      FTPE_PENDING_BITS == 4, "a pending verb fits in a nibble");
+
+/* The @i-th command of the pending queue (0: the oldest). */
+static u8 ftpe_pending(const struct ftpe_fsm *f, int i)
+{
+	return (f->pending[i / 2] >> (i % 2 * FTPE_PENDING_BITS)) & 0xf;
+}
+
+static void ftpe_pending_set(struct ftpe_fsm *f, int i, u8 verb)
+{
+	unsigned int shift = i % 2 * FTPE_PENDING_BITS;
+	u8 *b = &f->pending[i / 2];
+
+	*b = (*b & ~(0xf << shift)) | (verb & 0xf) << shift;
+}
+
 /* Final replies that end a running transfer (after its 1xx). */
 static bool ftpe_ends_transfer(u16 code)
 {
@@ -70,7 +87,7 @@ static int ftpe_fsm_answers(const struct ftpe_fsm *f, u16 code)
 {
 	if (!f->npending)
 		return -1;
-	if (code >= 200 && f->pending[0] == FTPE_VERB_XFER &&
+	if (code >= 200 && ftpe_pending(f, 0) == FTPE_VERB_XFER &&
 	    f->state == FTPE_EXEC_STARTED && f->npending > 1 &&
 	    !ftpe_ends_transfer(code))
 		return 1;
@@ -81,7 +98,7 @@ static u8 ftpe_fsm_answered(const struct ftpe_fsm *f, u16 code)
 {
 	int i = ftpe_fsm_answers(f, code);
 
-	return i < 0 ? FTPE_VERB_OTHER : f->pending[i];
+	return i < 0 ? FTPE_VERB_OTHER : ftpe_pending(f, i);
 }
 
 static bool ftpe_verb_negotiates(u8 verb)
@@ -100,10 +117,10 @@ static bool ftpe_fsm_answers_mode(const struct ftpe_fsm *f, u16 code)
 {
 	int i = ftpe_fsm_answers(f, code), j;
 
-	if (i < 0 || f->state != FTPE_OPENING || f->pending[i] != f->mode)
+	if (i < 0 || f->state != FTPE_OPENING || ftpe_pending(f, i) != f->mode)
 		return false;
 	for (j = i + 1; j < f->npending; j++)
-		if (ftpe_verb_negotiates(f->pending[j]))
+		if (ftpe_verb_negotiates(ftpe_pending(f, j)))
 			return false;
 	return true;
 }
@@ -114,7 +131,8 @@ static void ftpe_fsm_pop(struct ftpe_fsm *f, int i)
 	if (i < 0)
 		return;		/* unprompted: the greeting, a 421 */
 	f->npending--;
-	memmove(f->pending + i, f->pending + i + 1, f->npending - i);
+	for (; i < f->npending; i++)
+		ftpe_pending_set(f, i, ftpe_pending(f, i + 1));
 }
 
 bool ftpe_fsm_wants_endpoint(const struct ftpe_fsm *f, u16 code)
@@ -165,7 +183,7 @@ unsigned int ftpe_fsm_command(struct ftpe_fsm *f, enum ftpe_verb verb,
 		f->npending = 0;
 		return ftpe_fsm_clear(f, FTPE_EV_ABORTED) | FTPE_EV_OVERFLOW;
 	}
-	f->pending[f->npending++] = verb;
+	ftpe_pending_set(f, f->npending++, verb);
 	switch (verb) {
 	case FTPE_VERB_PORT:
 	case FTPE_VERB_EPRT:
@@ -219,7 +237,7 @@ void ftpe_fsm_resync(struct ftpe_fsm *f)
 		f->blind = 0;
 		f->npending = 0;
 	} else if (f->npending > 1) {
-		f->pending[0] = f->pending[f->npending - 1];
+		ftpe_pending_set(f, 0, ftpe_pending(f, f->npending - 1));
 		f->npending = 1;
 	}
 }
@@ -250,7 +268,7 @@ static unsigned int ftpe_fsm_opened(struct ftpe_fsm *f)
 	int i;
 
 	for (i = 1; i < f->npending; i++) {
-		if (f->pending[i] != FTPE_VERB_XFER)
+		if (ftpe_pending(f, i) != FTPE_VERB_XFER)
 			continue;
 		f->state = FTPE_CMD_SENT;
 		/* Active, founding timing: the server connects after it. */

@@ -42,6 +42,12 @@ enum ftpe_state {
  */
 #define FTPE_PENDING_MAX	16
 
+/*
+ * A verb takes FTPE_PENDING_BITS in the queue, two to a byte: the machine
+ * is in every flow record (flowtab.h), so it is kept small.
+ */
+#define FTPE_PENDING_BITS	4
+
 struct ftpe_fsm {
 	u8 state;		/* enum ftpe_state */
 	u8 mode;		/* negotiating verb: PORT, EPRT, PASV or EPSV */
@@ -52,9 +58,10 @@ struct ftpe_fsm {
 	 */
 	u8 strict_active;
 	u8 asked;		/* this negotiation's pinhole was asked for */
-	u8 pending[FTPE_PENDING_MAX];	/* enum ftpe_verb, oldest first */
-	u32 blind;		/* unanswered commands past the queue's bound */
+	/* enum ftpe_verb, oldest first: entry i in bits 4*(i%2) of [i/2] */
+	u8 pending[FTPE_PENDING_MAX * FTPE_PENDING_BITS / 8];
 	u16 reply;		/* last reply code seen in this negotiation */
+	u32 blind;		/* unanswered commands past the queue's bound */
 	struct ftpe_endpoint ep;	/* negotiated data endpoint */
 };
 
