@@ -151,7 +151,19 @@ static void ftpe_flow_free_rcu(struct rcu_head *head)
 	struct ftpe_flow *flow = container_of(head, struct ftpe_flow, rcu);
 
 	nf_ct_put(flow->ct);
+	/* Here, not at the kill: a report on a dying record may make one. */
+	kfree(flow->refusal);
 	kmem_cache_free(ftpe_flow_cache, flow);
+}
+
+struct ftpe_flow_refusal *ftpe_flow_refusal(struct ftpe_flow *flow)
+{
+	if (!flow->refusal) {
+		flow->refusal = kzalloc(sizeof(*flow->refusal), GFP_ATOMIC);
+		if (!flow->refusal)
+			ftpe_stat_inc(nf_ct_net(flow->ct), FTPE_STAT_NOMEM);
+	}
+	return flow->refusal;
 }
 
 struct ftpe_flow *ftpe_flow_find(const struct nf_conn *ct)
@@ -179,7 +191,7 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 		return ERR_PTR(-ESRCH);
 	flow = rcu_dereference(*slot);
 	if (flow) {
-		WRITE_ONCE(flow->last_seen, jiffies);
+		WRITE_ONCE(flow->last_seen, (u32)jiffies);
 		return flow;
 	}
 	tab = ftpe_tab(nf_ct_net(ct));
@@ -201,7 +213,7 @@ struct ftpe_flow *ftpe_flow_get(struct nf_conn *ct)
 	/* The packet being helped holds a reference: ours cannot fail. */
 	nf_conntrack_get(&ct->ct_general);
 	flow->ct = ct;
-	flow->last_seen = jiffies;
+	flow->last_seen = (u32)jiffies;
 	spin_lock_init(&flow->lock);
 	ftpe_session_init(&flow->sess);
 
@@ -392,8 +404,23 @@ void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why)
 	ftpe_flowtab_walk(net, ftpe_flow_kill_one, &why);
 }
 
-static int ftpe_flow_keep(struct ftpe_flow *flow, void *arg)
+/*
+ * The longest age a record's u32 times keep (struct ftpe_flow): older ones
+ * are moved up to it, so they never wrap into looking recent.
+ */
+#define FTPE_AGE_MAX	((u32)BIT(30))
+
+/* Every walk of the gc work, on every record. */
+static int ftpe_flow_age(struct ftpe_flow *flow, void *arg)
 {
+	u32 now = (u32)jiffies;
+
+	/* Signed: a packet may have just made last_seen newer than @now. */
+	if ((s32)(now - READ_ONCE(flow->last_seen)) > (s32)FTPE_AGE_MAX)
+		WRITE_ONCE(flow->last_seen, now - FTPE_AGE_MAX);
+	if (flow->sess.fsm.state != FTPE_IDLE &&
+	    (s32)(now - flow->since) > (s32)FTPE_AGE_MAX)
+		flow->since = now - FTPE_AGE_MAX;
 	return 0;
 }
 
@@ -443,8 +470,10 @@ static int ftpe_flow_reclaim(struct ftpe_flow *flow, void *arg)
 {
 	struct ftpe_net *fn = arg;
 
+	ftpe_flow_age(flow, NULL);
 	if (!ftpe_flow_idle(flow) ||
-	    !time_after(jiffies, READ_ONCE(flow->last_seen) + FTPE_IDLE_RECLAIM))
+	    !time_after32((u32)jiffies,
+			  READ_ONCE(flow->last_seen) + FTPE_IDLE_RECLAIM))
 		return 0;
 	ftpe_flow_park(flow);
 	if (ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER))
@@ -466,7 +495,7 @@ static void ftpe_flowtab_gc(struct work_struct *work)
 		ftpe_flowtab_walk(tab->net, ftpe_flow_reclaim,
 				  ftpe_net(tab->net));
 	} else {
-		ftpe_flowtab_walk(tab->net, ftpe_flow_keep, NULL);
+		ftpe_flowtab_walk(tab->net, ftpe_flow_age, NULL);
 	}
 	if (atomic_read(&tab->records))
 		queue_delayed_work(system_power_efficient_wq, &tab->gc,

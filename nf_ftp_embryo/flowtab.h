@@ -84,27 +84,41 @@
 
 struct ftpe_nat_edit;
 
+/*
+ * The last refusal's detail, for the views (report.c): allocated with the
+ * record's first refusal and freed with the record.  Without it (no memory)
+ * a row shows the reason (flow->refused) with neither endpoint nor age.
+ */
+struct ftpe_flow_refusal {
+	struct ftpe_endpoint ep;	/* what was announced */
+	u32 at;				/* jiffies: refused */
+	u32 malformed_at;		/* jiffies: last malformed reported */
+};
+
+/*
+ * Times are u32 jiffies, compared with time_*32(): they wrap after 49 days
+ * (HZ 1000), and a difference is only meaningful under half of that.
+ * last_seen is kept within that by the table's walks (ftpe_flowtab_gc());
+ * since only dates a negotiation, shown in the views.
+ */
 struct ftpe_flow {
 	struct rhash_head node;
 	struct nf_conn *ct;		/* key; we hold a reference */
 	spinlock_t lock;
-	struct ftpe_session sess;		/* what the lines made of it */
 	u8 dead:1,
 	   fin_orig:1,
 	   fin_reply:1,
 	   exp_used:1,			/* exp: used, still linked */
 	   counted_row:1,		/* in the rows gauge */
 	   counted_pinhole:1,		/* in the pinholes gauge */
-	   malformed_told:1;		/* @malformed_at is set */
-	/* The last refusal, kept for the views (report.c). */
-	u8 refused;			/* enum ftpe_reason, 0: none */
-	struct ftpe_endpoint refused_ep;	/* what was announced */
-	u32 malformed_at;		/* jiffies: last malformed reported */
-	unsigned long refused_at;	/* jiffies */
+	   malformed_told:1;		/* a malformed line was reported */
+	u8 refused;			/* the last refusal: enum ftpe_reason, 0: none */
+	struct ftpe_session sess;		/* what the lines made of it */
+	u32 since;			/* jiffies: negotiation start */
+	u32 last_seen;			/* jiffies: its last payload */
 	struct nf_conntrack_expect *exp;	/* live pinhole, our reference */
 	struct ftpe_nat_edit *nat_edit;	/* last NAT rewrite (nat.c) */
-	unsigned long since;		/* jiffies: negotiation start */
-	unsigned long last_seen;	/* jiffies: its last payload */
+	struct ftpe_flow_refusal *refusal;	/* @refused's detail, or NULL */
 	struct ftpe_stream stream[IP_CT_DIR_MAX];
 	struct rcu_head rcu;
 };
@@ -249,6 +263,22 @@ static inline bool ftpe_flow_shown(const struct ftpe_flow *flow)
 {
 	return flow->sess.fsm.state != FTPE_IDLE || flow->refused;
 }
+
+/* What the last refusal announced: none if its detail was lost. */
+static inline const struct ftpe_endpoint *
+ftpe_flow_refused_ep(const struct ftpe_flow *flow)
+{
+	static const struct ftpe_endpoint none;
+
+	return flow->refusal ? &flow->refusal->ep : &none;
+}
+
+/*
+ * The record's refusal detail, allocated now if it has none (GFP_ATOMIC);
+ * NULL when there is no memory, counted in nomem.  Caller holds
+ * flow->lock.
+ */
+struct ftpe_flow_refusal *ftpe_flow_refusal(struct ftpe_flow *flow);
 
 /*
  * Tear the record down; @why (an FTPE_STAT_ABORTED_* cause) is counted if

@@ -175,15 +175,19 @@ static int ftpe_genl_put_row(struct sk_buff *skb, const struct ftpe_flow *flow)
 	    ftpe_genl_put_ep(skb, ftpe_genl_data_attrs, &f->ep) ||
 	    nla_put_u16(skb, FTPE_FLOW_A_REPLY, f->reply) ||
 	    nla_put_u32(skb, FTPE_FLOW_A_AGE_MS, f->state == FTPE_IDLE ? 0 :
-			jiffies_to_msecs(jiffies - flow->since)) ||
+			jiffies_to_msecs((u32)jiffies - flow->since)) ||
 	    nla_put_u8(skb, FTPE_FLOW_A_PINHOLE, ftpe_flow_pinhole_open(flow)))
 		return -EMSGSIZE;
 	if (!flow->refused)
 		return 0;
 	if (nla_put_u8(skb, FTPE_FLOW_A_REFUSED, flow->refused) ||
-	    ftpe_genl_put_ep(skb, ftpe_genl_refused_attrs, &flow->refused_ep) ||
+	    ftpe_genl_put_ep(skb, ftpe_genl_refused_attrs,
+			     ftpe_flow_refused_ep(flow)))
+		return -EMSGSIZE;
+	/* The detail was lost (no memory): no age to tell. */
+	if (flow->refusal &&
 	    nla_put_u32(skb, FTPE_FLOW_A_REFUSED_AGE_MS,
-			jiffies_to_msecs(jiffies - flow->refused_at)))
+			jiffies_to_msecs((u32)jiffies - flow->refusal->at)))
 		return -EMSGSIZE;
 	return 0;
 }

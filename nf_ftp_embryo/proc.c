@@ -88,10 +88,10 @@ static int ftpe_flow_show(struct ftpe_flow *flow, void *arg)
 	ftpe_show_ep(seq, &f->ep);
 	seq_printf(seq, " %u %u %d %s ", f->reply,
 		   f->state == FTPE_IDLE ? 0 :
-		   jiffies_to_msecs(jiffies - flow->since),
+		   jiffies_to_msecs((u32)jiffies - flow->since),
 		   ftpe_flow_pinhole_open(flow),
 		   flow->refused ? ftpe_reason_name(flow->refused) : "-");
-	ftpe_show_ep(seq, &flow->refused_ep);
+	ftpe_show_ep(seq, ftpe_flow_refused_ep(flow));
 	seq_putc(seq, '\n');
 	return 0;
 }

@@ -196,13 +196,18 @@ static void ftpe_report_keep(struct ftpe_flow *flow, u8 type, u8 reason,
 		.mode = f->mode,
 		.ep = ep,
 	};
+	struct ftpe_flow_refusal *rf;
 
+	/* Without its detail (no memory), the row still tells the reason. */
+	rf = ftpe_flow_refusal(flow);
 	flow->refused = reason;
-	if (ep)
-		flow->refused_ep = *ep;
-	else
-		memset(&flow->refused_ep, 0, sizeof(flow->refused_ep));
-	flow->refused_at = jiffies;
+	if (rf) {
+		if (ep)
+			rf->ep = *ep;
+		else
+			memset(&rf->ep, 0, sizeof(rf->ep));
+		rf->at = (u32)jiffies;
+	}
 	ftpe_report_send(&ev);
 }
 
@@ -223,15 +228,19 @@ void ftpe_report_malformed(struct ftpe_flow *flow, struct sk_buff *skb)
 		.state = flow->sess.fsm.state,
 		.mode = flow->sess.fsm.mode,
 	};
+	struct ftpe_flow_refusal *rf;
 
+	/* With no detail to time it by, once per connection (no memory). */
+	rf = ftpe_flow_refusal(flow);
 	if (flow->malformed_told &&
-	    time_before32(now, flow->malformed_at + FTPE_TELL_GAP))
+	    (!rf || time_before32(now, rf->malformed_at + FTPE_TELL_GAP)))
 		return;
 	flow->malformed_told = 1;
-	flow->malformed_at = now;
+	if (rf)
+		rf->malformed_at = now;
 	/* Garbage after a refusal must not hide it from the row. */
 	if (flow->refused && flow->refused <= FTPE_REASON_EXPECT_FAILED &&
-	    time_before(jiffies, flow->refused_at + FTPE_TELL_GAP)) {
+	    rf && rf->at && time_before32(now, rf->at + FTPE_TELL_GAP)) {
 		ftpe_report_send(&ev);
 		ftpe_log(skb, flow->ct, FTPE_REASON_MALFORMED, NULL);
 		return;
