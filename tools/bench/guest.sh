@@ -27,6 +27,7 @@ FB=$repo/build/bench/ftpbench
 
 if ((smoke)); then
 	ROUNDS=1 DUR=0.1 WARM=0.02 LEVELS="20" C_LEVELS="40" PROBE_WINDOW=0.2 PROBES=1
+	STEADY=${BENCH_STEADY:-0}
 	MP_CONNS=8 TRACE_DUR=0.05 LOCK_CONNS=2 LOCK_DUR=0.05
 	# The traced parts once each, in one plain and one NAT'd mode.
 	CB_MODES=${BENCH_CB_MODES:-pasv nat-port}
@@ -37,6 +38,9 @@ else
 	# configuration, a quarter of an hour of TCG: that level is measured
 	# for C alone, which is what its target is about.
 	LEVELS=${BENCH_LEVELS:-1 1000 10000} C_LEVELS=${BENCH_C_LEVELS:-100000}
+	# The steady state's reading: after the helper's park delay (30 s)
+	# and a gc interval (10 s) have passed.
+	STEADY=${BENCH_STEADY:-45}
 	PROBE_WINDOW=2 PROBES=3 MP_CONNS=64 TRACE_DUR=${BENCH_TRACE_DUR:-0.3}
 	LOCK_CONNS=4 LOCK_DUR=0.3
 	CB_MODES=${BENCH_CB_MODES:-pasv epsv port eprt nat-pasv nat-port}
@@ -435,6 +439,12 @@ bench_scale() {
 			after=$(slab_bytes)
 			mafter=$(meminfo)
 			rec "mem $x $n $before $after $mbefore $mafter"
+			# And once the connections have been quiet for STEADY s
+			# (memsteady: the same fields), the idle ones still open.
+			if ((STEADY > 0)); then
+				sleep "$STEADY"
+				rec "memsteady $x $n $before $(slab_bytes) $mbefore $(meminfo) $STEADY"
+			fi
 			rec "scale $x $n $(rate 1 1 pasv) $open_s"
 			[[ $x == A ]] || cb cb "$n" pasv "$x"
 			if [[ $x == C ]]; then

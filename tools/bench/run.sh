@@ -62,13 +62,17 @@ fi
 # BENCH_TRACE_DUR (guest seconds per rate and per traced run, 0.3) trade
 # coverage for time; BENCH_ONLY (the parts, e.g. "callbacks profile") and
 # BENCH_CB_MODES and BENCH_PROF_MODES (the traced and the profiled
-# modes; with --smoke too) pick what runs.
+# modes; with --smoke too) pick what runs.  BENCH_STEADY (45 s; 0
+# in --smoke, where it is skipped) is how long the idle connections stay
+# quiet before memory is read again for the steady state, after the
+# helper's park delay.
 # The profile's instruction counts (tools/bench/insncount.c).
 NFE_QEMU_ARGS="-plugin $out/insncount.so,arg=out=$out/guest/insn" \
 	tools/vm/run.sh --kernel stock "${vm[@]}" --mem "$mem" --timeout "$limit" --out "$out/guest" -- \
 	env BENCH_CLOCK=$clock BENCH_LEVELS="${BENCH_LEVELS:-}" BENCH_C_LEVELS="${BENCH_C_LEVELS:-}" \
 	BENCH_ROUNDS="${BENCH_ROUNDS:-}" BENCH_ONLY="${BENCH_ONLY:-}" BENCH_CB_MODES="${BENCH_CB_MODES:-}" BENCH_PROF_MODES="${BENCH_PROF_MODES:-}" \
 	BENCH_DUR="${BENCH_DUR:-}" BENCH_TRACE_DUR="${BENCH_TRACE_DUR:-}" \
+	BENCH_STEADY="${BENCH_STEADY:-}" \
 	bash tools/bench/guest.sh "${smoke[@]}" "$top/build/stock/nf_ftp_embryo.ko" "$out/guest/raw.txt"
 
 python3 tools/bench/report.py "${smoke[@]}" --raw "$out/guest/raw.txt" --parse "$parse" \
