@@ -411,7 +411,7 @@ void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why)
 #define FTPE_AGE_MAX	((u32)BIT(30))
 
 /* Every walk of the gc work, on every record. */
-static int ftpe_flow_age(struct ftpe_flow *flow, void *arg)
+static void ftpe_flow_age(struct ftpe_flow *flow)
 {
 	u32 now = (u32)jiffies;
 
@@ -421,7 +421,6 @@ static int ftpe_flow_age(struct ftpe_flow *flow, void *arg)
 	if (flow->sess.fsm.state != FTPE_IDLE &&
 	    (s32)(now - flow->since) > (s32)FTPE_AGE_MAX)
 		flow->since = now - FTPE_AGE_MAX;
-	return 0;
 }
 
 /*
@@ -466,37 +465,54 @@ static void ftpe_flow_park(struct ftpe_flow *flow)
 	smp_wmb();
 }
 
-static int ftpe_flow_reclaim(struct ftpe_flow *flow, void *arg)
-{
-	struct ftpe_net *fn = arg;
+/* What a gc walk does besides reaping: parks, and reclaims if @full. */
+struct ftpe_gc_walk {
+	struct ftpe_net *fn;
+	bool full;
+};
 
-	ftpe_flow_age(flow, NULL);
-	if (!ftpe_flow_idle(flow) ||
-	    !time_after32((u32)jiffies,
-			  READ_ONCE(flow->last_seen) + FTPE_IDLE_RECLAIM))
+static int ftpe_flow_gc_one(struct ftpe_flow *flow, void *arg)
+{
+	const struct ftpe_gc_walk *w = arg;
+	enum ftpe_stat why;
+	s32 idle;
+
+	ftpe_flow_age(flow);
+	if (!ftpe_flow_idle(flow))
+		return 0;
+	/*
+	 * At most FTPE_AGE_MAX, so a difference that means what it says;
+	 * negative if a packet has just found the record.
+	 */
+	idle = (s32)((u32)jiffies - READ_ONCE(flow->last_seen));
+	if (idle >= (s32)(flow->refused ? FTPE_PARK_REFUSED : FTPE_PARK_DELAY))
+		why = FTPE_STAT_PARKED;
+	else if (w->full && idle > FTPE_IDLE_RECLAIM)
+		why = FTPE_STAT_RECLAIMED;
+	else
 		return 0;
 	ftpe_flow_park(flow);
 	if (ftpe_flow_kill(flow, FTPE_STAT_ABORTED_OTHER))
-		ftpe_count(fn, FTPE_STAT_RECLAIMED);
+		ftpe_count(w->fn, why);
 	return 0;
 }
 
 /*
- * Walking is what reaps orphans; go on while there are records.  A table
- * found full since the last walk also gives up its idle records.
+ * Walking is what reaps orphans and parks idle records; go on while there
+ * are records.  A table found full since the last walk also gives up the
+ * records idle for FTPE_IDLE_RECLAIM.
  */
 static void ftpe_flowtab_gc(struct work_struct *work)
 {
 	struct ftpe_tab *tab = container_of(to_delayed_work(work),
 					    struct ftpe_tab, gc);
+	struct ftpe_gc_walk w = { .fn = ftpe_net(tab->net) };
 
 	if (test_and_clear_bit(0, &tab->full)) {
 		WRITE_ONCE(tab->reclaimed_at, jiffies);
-		ftpe_flowtab_walk(tab->net, ftpe_flow_reclaim,
-				  ftpe_net(tab->net));
-	} else {
-		ftpe_flowtab_walk(tab->net, ftpe_flow_age, NULL);
+		w.full = true;
 	}
+	ftpe_flowtab_walk(tab->net, ftpe_flow_gc_one, &w);
 	if (atomic_read(&tab->records))
 		queue_delayed_work(system_power_efficient_wq, &tab->gc,
 				   FTPE_GC_INTERVAL);

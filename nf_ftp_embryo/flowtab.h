@@ -51,11 +51,23 @@
  *    netlink flush; and, when the table is full, to a record that holds
  *    nothing a later segment needs (ftpe_flow_idle()) and has carried no
  *    payload for FTPE_IDLE_RECLAIM: so no client can keep the others'
- *    sessions from being inspected by holding idle connections.  Its
- *    connection gets a new record with its next payload, whose streams
- *    go on where the reclaimed one's stood, or the segments that passed
- *    with no record left them (struct ftpe_ct_data).  Such a walk runs at
- *    most once per FTPE_RECLAIM_GAP.
+ *    sessions from being inspected by holding idle connections.  Such a
+ *    walk runs at most once per FTPE_RECLAIM_GAP.
+ *  - Whether the table is full or not, the gc walk parks a record that
+ *    holds nothing a later segment needs and has carried no payload for
+ *    FTPE_PARK_DELAY (counted in records_parked, where a reclaim under
+ *    pressure counts in records_reclaimed): so an idle control connection
+ *    costs no record.  One whose row shows a refusal (an IDLE row, for
+ *    the views and `ftp-embryo flows`) is kept until its connection has
+ *    been quiet for FTPE_PARK_REFUSED, so that the reason stays to be
+ *    read while the session goes on; after that the reason is in the
+ *    counters, the events and the log only.
+ *  - A reclaimed or parked record's connection gets a new record with its
+ *    next payload, whose streams go on where the old one's stood, or the
+ *    segments that passed with no record left them (struct ftpe_ct_data).
+ *    Nothing else of it is kept: it held no negotiation, pinhole, NAT
+ *    rewrite, TLS, FIN nor unanswered command (ftpe_flow_idle()), and
+ *    its malformed-line limiter starts afresh.
  *  - flow->exp is our reference to the expectation (pinhole.h).
  *  - Walks run in process context and give the CPU up between records when
  *    asked to (leaving and re-entering their RCU section).  A cursor walk
@@ -149,6 +161,10 @@ struct ftpe_ct_data {
 /* When full: how long a record must have been idle to be reclaimed. */
 #define FTPE_IDLE_RECLAIM	(5 * HZ)
 #define FTPE_RECLAIM_GAP	HZ
+/* At any time: how long a record must have been idle to be parked... */
+#define FTPE_PARK_DELAY		(30 * HZ)
+/* ...and how long if it is a row for its refusal (ftpe_flow_shown()). */
+#define FTPE_PARK_REFUSED	(600 * HZ)
 
 /*
  * The records' cache and every namespace's table (main.c: after the

@@ -64,6 +64,7 @@ const char * const ftpe_stat_names[FTPE_STAT_COUNT] = {
 	[FTPE_STAT_TLS_PLAINTEXT] = "tls_plaintext",
 	[FTPE_STAT_TLS_LOST] = "tls_lost",
 	[FTPE_STAT_LOG_SUPPRESSED] = "log_suppressed",
+	[FTPE_STAT_PARKED] = "records_parked",
 };
 
 /*

@@ -74,6 +74,7 @@ static const struct {
 	{ "refused_table_full", "Control connections not inspected: max_flows reached." },
 	{ "events_suppressed", "Refusal events not sent: more than 200 a second." },
 	{ "log_suppressed", "Log lines not written, beyond the namespace's log limit." },
+	{ "records_parked", "Records of connections quiet for 30 s given up; their next command gets a new one." },
 	{ "records_reclaimed", "Records of idle connections given up when the table was full." },
 	{ "tls_sessions", "Control connections that switched to TLS after AUTH TLS." },
 	{ "tls_plaintext", "Directions that returned to plaintext after TLS (CCC)." },
