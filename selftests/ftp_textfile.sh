@@ -185,6 +185,23 @@ tap "/metrics after rmmod: nf_ftp_embryo_up{netns=\"rtr\"} 0, a gauge, with its 
 tap "/metrics after rmmod: no stale counter or gauge, up alone" up_alone "$m"
 ours "$m" | sed 's/^/# metrics after rmmod: /' || true
 
+# The script runs as root; on Debian the textfile directory's parent is
+# the prometheus user's, who can put a directory of its own in its place.
+# Here nobody does, with nf_ftp_embryo.prom leading into a directory only
+# root may write: the script must refuse it and write nothing through it
+# (the script before this check moved its file in there).
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+swapped() {
+	local own=$NFE_TMP/swapped victim=$NFE_TMP/victim
+	mkdir -m 0700 "$victim"
+	mkdir "$own"
+	chown 65534 "$own"
+	nobody ln -s "$victim" "$own/nf_ftp_embryo.prom"
+	! in_ns rtr env FTP_EMBRYO="$CLI" "$SCRIPT" "$own" 2>/dev/null &&
+		[[ -z $(ls -A "$victim") && $(ls -A "$own") == nf_ftp_embryo.prom ]]
+}
+tap "a textfile directory another user owns is refused, nothing written through it" swapped
+
 # run-guest.sh unloads the module after the last test.
 load_module "$ko"
 ((failed == 0))
