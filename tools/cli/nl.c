@@ -197,9 +197,20 @@ static int family_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* One family of nlctrl's dump: ours is read, the others are passed over. */
 static int family_cb(const struct nlmsghdr *nlh, void *data)
 {
-	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr, data);
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) != CTRL_ATTR_FAMILY_NAME ||
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+			continue;
+		if (!strcmp(mnl_attr_get_str(a), FTPE_GENL_NAME))
+			mnl_attr_parse(nlh, sizeof(struct genlmsghdr),
+				       family_attr, data);
+		break;
+	}
 	return MNL_CB_OK;
 }
 
@@ -207,12 +218,14 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 void enter_netns(const char *name)
 {
 	char path[4096];
-	int fd;
+	int fd, n;
 
 	if (strchr(name, '/'))
-		snprintf(path, sizeof(path), "%s", name);
+		n = snprintf(path, sizeof(path), "%s", name);
 	else
-		snprintf(path, sizeof(path), "/run/netns/%s", name);
+		n = snprintf(path, sizeof(path), "/run/netns/%s", name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		die(EXIT_ERR, "network namespace name too long");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die(EXIT_ERR, "network namespace '%s': %s", name,
@@ -289,16 +302,16 @@ void nl_open(struct nl *nl)
 		die(EXIT_ERR, "netlink bind: %s", strerror(errno));
 	nl->portid = mnl_socket_get_portid(nl->sock);
 
-	nlh = nl_msg(nl, GENL_ID_CTRL, NLM_F_ACK, CTRL_CMD_GETFAMILY);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, FTPE_GENL_NAME);
+	/*
+	 * Every family, not ours by name: asked for a name it does not know,
+	 * nlctrl has modprobe load the module of the family's alias, and a
+	 * run of this tool must never load the module.
+	 */
+	nlh = nl_msg(nl, GENL_ID_CTRL, NLM_F_DUMP, CTRL_CMD_GETFAMILY);
 	nl_send(nl, nlh);
-	if (nl_recv(nl, family_cb, nl) < 0) {
-		if (errno == ENOENT)
-			die(EXIT_NOMODULE,
-			    "the " MODULE_NAME " module is not loaded" MODPROBE_HINT);
+	if (nl_recv(nl, family_cb, nl) < 0)
 		die(EXIT_ERR, "looking up family %s: %s", FTPE_GENL_NAME,
 		    strerror(errno));
-	}
 	if (!nl->family)
 		die(EXIT_NOMODULE, "the " MODULE_NAME " module is not loaded" MODPROBE_HINT);
 	if (nl->version < FTPE_GENL_VERSION)
