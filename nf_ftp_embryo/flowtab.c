@@ -411,26 +411,37 @@ void ftpe_flowtab_flush(const struct net *net, enum ftpe_stat why)
 #define FTPE_AGE_MAX	((u32)BIT(30))
 
 /* Every walk of the gc work, on every record. */
+static void ftpe_age(u32 *t, u32 now)
+{
+	if ((s32)(now - *t) > (s32)FTPE_AGE_MAX)
+		*t = now - FTPE_AGE_MAX;
+}
+
 static void ftpe_flow_age(struct ftpe_flow *flow)
 {
+	struct ftpe_flow_refusal *rf = flow->refusal;
 	u32 now = (u32)jiffies;
 
 	/* Signed: a packet may have just made last_seen newer than @now. */
 	if ((s32)(now - READ_ONCE(flow->last_seen)) > (s32)FTPE_AGE_MAX)
 		WRITE_ONCE(flow->last_seen, now - FTPE_AGE_MAX);
-	if (flow->sess.fsm.state != FTPE_IDLE &&
-	    (s32)(now - flow->since) > (s32)FTPE_AGE_MAX)
-		flow->since = now - FTPE_AGE_MAX;
+	if (flow->sess.fsm.state != FTPE_IDLE)
+		ftpe_age(&flow->since, now);
+	if (rf) {
+		if (rf->at)
+			ftpe_age(&rf->at, now);
+		ftpe_age(&rf->malformed_at, now);
+	}
 }
 
 /*
  * Does the record hold nothing its connection's later segments need: no
  * negotiation, command unanswered, pinhole, line, skipped line or
- * multi-line reply begun, jump not yet read past, NAT rewrite a resend may
- * repeat, FIN, nor TLS?  Then a new record, made at its next payload and
- * given the streams' positions (ftpe_flow_park()), reads on as this one
- * would: what this one read is old to it, and the next byte starts a
- * line.  Caller holds flow->lock.
+ * multi-line reply begun, jump not yet read past or line start known
+ * beyond a hole, NAT rewrite a resend may repeat, FIN, nor TLS?  Then a
+ * new record, made at its next payload and given the streams' positions
+ * (ftpe_flow_park()), reads on as this one would: what this one read is
+ * old to it, and the next byte starts a line.  Caller holds flow->lock.
  */
 static bool ftpe_flow_idle(const struct ftpe_flow *flow)
 {
@@ -443,6 +454,7 @@ static bool ftpe_flow_idle(const struct ftpe_flow *flow)
 	       !flow->sess.fsm.blind && !flow->exp && !flow->nat_edit &&
 	       !flow->sess.replies.ml_code && !flow->fin_orig &&
 	       !flow->fin_reply && !s[0].held && !s[1].held &&
+	       !s[0].nknown && !s[1].nknown &&
 	       !(s[0].flags & busy) && !(s[1].flags & busy);
 }
 

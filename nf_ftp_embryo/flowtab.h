@@ -110,8 +110,9 @@ struct ftpe_flow_refusal {
 /*
  * Times are u32 jiffies, compared with time_*32(): they wrap after 49 days
  * (HZ 1000), and a difference is only meaningful under half of that.
- * last_seen is kept within that by the table's walks (ftpe_flowtab_gc());
- * since only dates a negotiation, shown in the views.
+ * The table's walks (ftpe_flowtab_gc()) keep last_seen, since and the
+ * refusal's times within that; since only dates a negotiation, shown in
+ * the views.
  */
 struct ftpe_flow {
 	struct rhash_head node;
