@@ -17,6 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source "$here/xfer.inc"
+source "$here/firewall.inc"
 
 ko=$(realpath "${1:?usage: $0 MODULE.ko}")
 sysd=$here/../tools/systemd
@@ -35,33 +36,7 @@ for f in iptables ip6tables nft; do
 done
 
 # The firewall, as README.md has it.
-for v in 4 6; do
-	icmp=icmp
-	[[ $v == 4 ]] || icmp=ipv6-icmp
-	cat >"$NFE_TMP/rules.v$v" <<-R
-		*filter
-		:INPUT ACCEPT [0:0]
-		:FORWARD DROP [0:0]
-		:OUTPUT ACCEPT [0:0]
-		-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT
-		-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp-embryo -j ACCEPT
-		-A FORWARD -p $icmp -m conntrack --ctstate RELATED -j ACCEPT
-		-A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT
-		COMMIT
-	R
-done
-cat >"$NFE_TMP/nftables.conf" <<-'R'
-	flush ruleset
-	table inet filter {
-		chain forward {
-			type filter hook forward priority filter; policy drop;
-			ct state established accept
-			ct state related ct helper "ftp-embryo" accept
-			ct state related meta l4proto { icmp, ipv6-icmp } accept
-			tcp dport 21 ct state new accept
-		}
-	}
-R
+readme_firewall "$NFE_TMP"
 
 # dropin KEY: the commands the drop-in adds as KEY=, one a line.
 dropin() { sed -n "s/^$1=//p" "$DROPIN"; }

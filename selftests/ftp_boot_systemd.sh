@@ -58,7 +58,7 @@ host() {
 # prepare FW MOD KO: what installing the packages and configuring the
 # router leave on disk. Chrooted into the guest's new root; nothing runs.
 prepare() {
-	local fw=$1 mod=$2 ko=$3 sysd=$here/../tools/systemd v icmp unit files p=/etc/nf-ftp-embryo/
+	local fw=$1 mod=$2 ko=$3 sysd=$here/../tools/systemd t unit files p=/etc/nf-ftp-embryo/
 	# Where debian/rules installs them (nf-ftp-embryo-dkms), and the rule
 	# files as shipped: commented.
 	mkdir -p /usr/libexec/nf-ftp-embryo /lib/systemd/system/nftables.service.d \
@@ -69,42 +69,20 @@ prepare() {
 	cp "$sysd/etc/iptables" "$sysd/etc/ip6tables" "$sysd/etc/nft" /etc/nf-ftp-embryo/
 	# The admin's part: the firewall of README.md, and its example of the
 	# helper's rules uncommented ("#x" becomes "x", "# text" stays).
+	source "$here/firewall.inc"
+	t=$(mktemp -d)
+	readme_firewall "$t"
 	case $fw in
 	nft)
 		unit=nftables.service files=(nft)
-		cat >/etc/nftables.conf <<-'R'
-			#!/usr/sbin/nft -f
-			flush ruleset
-			table inet filter {
-				chain forward {
-					type filter hook forward priority filter; policy drop;
-					ct state established accept
-					ct state related ct helper "ftp-embryo" accept
-					ct state related meta l4proto { icmp, ipv6-icmp } accept
-					tcp dport 21 ct state new accept
-				}
-			}
-		R
+		cp "$t/nftables.conf" /etc/
 		;;
 	ipt)
 		unit=netfilter-persistent.service files=(iptables ip6tables)
-		for v in 4 6; do
-			icmp=icmp
-			[[ $v == 4 ]] || icmp=ipv6-icmp
-			cat >"/etc/iptables/rules.v$v" <<-R
-				*filter
-				:INPUT ACCEPT [0:0]
-				:FORWARD DROP [0:0]
-				:OUTPUT ACCEPT [0:0]
-				-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT
-				-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp-embryo -j ACCEPT
-				-A FORWARD -p $icmp -m conntrack --ctstate RELATED -j ACCEPT
-				-A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT
-				COMMIT
-			R
-		done
+		cp "$t/rules.v4" "$t/rules.v6" /etc/iptables/
 		;;
 	esac
+	rm -rf "$t"
 	sed -i 's/^#\([^ ]\)/\1/' "${files[@]/#/$p}"
 	# As the packages' maintainer scripts do: nf-ftp-embryo-dkms enables its
 	# unit, iptables-persistent netfilter-persistent; nftables is enabled by
