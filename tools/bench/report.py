@@ -403,28 +403,22 @@ def table(res):
                 fmt(pn["B"] - pn["A"] if pn["B"] and pn["A"] else None, 0),
                 fmt(pn["C"] - pn["A"] if pn["C"] and pn["A"] else None, 0),
                 fmt(e["B"].get("callbacks"), 0), fmt(e["C"].get("callbacks"), 0)))
+    def slab_split(m):
+        """A, B and C's slab bytes per connection, and their differences."""
+        b = lambda k: fmt(m.get(k, {}).get("slab_obj_bytes_per_flow"), 0)
+        return "A %s, B %s (+%s over A), C %s (+%s over A, +%s over B)" % (
+            b("A"), b("B"), b("B_minus_A"), b("C"), b("C_minus_A"), b("C_minus_B"))
+
     mem = res["mem"]
     if "A" in mem:
         lines += ["", "Memory at %d idle connections, slab bytes per connection:"
-                  " A %s, B %s (+%s over A), C %s (+%s over A, +%s over B);"
-                  " struct ftpe_flow %d B (slab object %d B)" % (
-                      mem["flows"], fmt(mem["A"]["slab_obj_bytes_per_flow"], 0),
-                      fmt(mem.get("B", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(mem.get("B_minus_A", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(mem.get("C", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(mem.get("C_minus_A", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(mem.get("C_minus_B", {}).get("slab_obj_bytes_per_flow"), 0),
+                  " %s; struct ftpe_flow %d B (slab object %d B)" % (
+                      mem["flows"], slab_split(mem),
                       mem["ftpe_flow_object_size"], mem["ftpe_flow_slab_size"])]
     ms = res["mem_steady"]
     if "A" in ms:
-        lines += ["Steady state, the same connections quiet for %d s: A %s,"
-                  " B %s (+%s over A), C %s (+%s over A, +%s over B)" % (
-                      ms["seconds"], fmt(ms["A"]["slab_obj_bytes_per_flow"], 0),
-                      fmt(ms.get("B", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(ms.get("B_minus_A", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(ms.get("C", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(ms.get("C_minus_A", {}).get("slab_obj_bytes_per_flow"), 0),
-                      fmt(ms.get("C_minus_B", {}).get("slab_obj_bytes_per_flow"), 0))]
+        lines += ["Steady state, the same connections quiet for %d s: %s" % (
+            ms["seconds"], slab_split(ms))]
     for k in ("pasv-ok", "pasv-fail", "port-fail"):
         lines.append("pinhole lifetime after the final reply, %s: B %s ms, C %s ms" % (
             k, fmt(res["pinhole_ms"].get("B", {}).get(k), 0),
