@@ -106,16 +106,15 @@ alias nfct-helper-ftp-embryo nf_ftp_embryo
 install nf_ftp_embryo /sbin/modprobe -a nf_conntrack nf_nat && /sbin/insmod $ko
 EOF2
 echo "# the module installed, not loaded"
-nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 stats_nobody() {
 	local rc=0
-	nobody "$CLI" stats >/dev/null 2>&1 || rc=$?
+	as_nobody "$CLI" stats >/dev/null 2>&1 || rc=$?
 	((rc == 3)) && ! loaded
 }
 tap "an unprivileged ftp-embryo stats: exit 3, and the module stays unloaded" stats_nobody
 # What ftp-embryo no longer does: ask nlctrl for the family (this loads it).
 family_lookup() {
-	nobody "$PY" -c '
+	as_nobody "$PY" -c '
 import socket, struct
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)  # NETLINK_GENERIC
 name = b"nf_ftp_embryo\0"

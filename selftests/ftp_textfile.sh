@@ -190,13 +190,12 @@ ours "$m" | sed 's/^/# metrics after rmmod: /' || true
 # Here nobody does, with nf_ftp_embryo.prom leading into a directory only
 # root may write: the script must refuse it and write nothing through it
 # (the script before this check moved its file in there).
-nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 swapped() {
 	local own=$NFE_TMP/swapped victim=$NFE_TMP/victim
 	mkdir -m 0700 "$victim"
 	mkdir "$own"
 	chown 65534 "$own"
-	nobody ln -s "$victim" "$own/nf_ftp_embryo.prom"
+	as_nobody ln -s "$victim" "$own/nf_ftp_embryo.prom"
 	! in_ns rtr env FTP_EMBRYO="$CLI" "$SCRIPT" "$own" 2>/dev/null &&
 		[[ -z $(ls -A "$victim") && $(ls -A "$own") == nf_ftp_embryo.prom ]]
 }

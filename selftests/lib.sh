@@ -249,3 +249,7 @@ topo_setup() {
 	fw_up
 	ftpd_up
 }
+
+# as_nobody CMD...: CMD as the unprivileged nobody (uid and gid 65534,
+# no supplementary groups).
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
